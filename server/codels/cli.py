@@ -1,0 +1,306 @@
+"""The ``codels`` command: the language server, and completions and facts from the terminal.
+
+``codels --stdio`` (or ``--tcp``) serves LSP; ``codels complete PATH:LINE:COL`` prints the
+completion the server would offer there; ``codels info`` says which model, build and settings
+are in use. Errors go to stderr as one sentence, with a non-zero exit status.
+
+In ``--stdio`` mode the LSP stream gets its own copy of the stdout file descriptor and
+descriptor 1 is pointed at stderr, so nothing a library prints can corrupt the protocol.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import BinaryIO
+
+from codels import __version__
+from codels.completion import CompletionService
+from codels.config import Settings, read_settings
+from codels.documents import Document
+from codels.engine import LlamaEngine, ModelInfo
+from codels.models import ModelError
+from codels.positions import PositionError
+from codels.syntax import syntax_language
+
+log = logging.getLogger("codels")
+
+
+class UsageError(Exception):
+    """A mistake on the command line; the message says what to type instead."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codels",
+        description="Inline code completion from a local code model, as a language server.",
+    )
+    parser.add_argument("--version", action="version", version=f"codels {__version__}")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--stdio", action="store_true", help="serve LSP on stdin/stdout")
+    mode.add_argument("--tcp", action="store_true", help="serve LSP on a TCP port")
+    parser.add_argument("--host", default="127.0.0.1", help="TCP host (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=2087, help="TCP port (default 2087)")
+    parser.add_argument("--log-file", help="write the log to this file instead of stderr")
+    parser.add_argument(
+        "--log-level",
+        default=None,
+        choices=["debug", "info", "warning", "error"],
+        help="log level (default: info for the server, warning for commands)",
+    )
+
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    complete = commands.add_parser(
+        "complete", help="print the completion at PATH:LINE:COL (1-based, as editors show them)"
+    )
+    complete.add_argument("location", metavar="PATH:LINE:COL")
+    complete.add_argument("--json", action="store_true", help="print JSON with timings")
+    _add_model_options(complete)
+    info = commands.add_parser("info", help="show the model, its checksum state and the build")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    _add_model_options(info)
+    return parser
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model", help="catalogue name or GGUF path (default: CODELS_MODEL or the default model)"
+    )
+    parser.add_argument(
+        "--threads", type=int, help="CPU threads (default: number of cores, at most 8)"
+    )
+    parser.add_argument("--context-size", type=int, help="context window in tokens")
+    parser.add_argument("--max-tokens", type=int, help="most tokens generated")
+    parser.add_argument("--gpu-layers", type=int, help="layers to offload in a GPU build (-1: all)")
+
+
+def _settings_from(args: argparse.Namespace) -> Settings:
+    raw = {
+        key: value
+        for key, value in {
+            "model": args.model,
+            "threads": args.threads,
+            "contextSize": args.context_size,
+            "maxTokens": args.max_tokens,
+            "gpuLayers": args.gpu_layers,
+        }.items()
+        if value is not None
+    }
+    settings, problems = read_settings(raw)
+    if problems:
+        raise UsageError("; ".join(problems))
+    return settings
+
+
+def _setup_logging(level: str, log_file: str | None) -> None:
+    handler: logging.Handler = (
+        logging.FileHandler(log_file, encoding="utf-8")
+        if log_file
+        else logging.StreamHandler(sys.stderr)
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(getattr(logging, level.upper()))
+    if level != "debug":
+        logging.getLogger("pygls").setLevel(logging.WARNING)
+
+
+class _ProgressPrinter:
+    """Prints model progress to stderr: in place on a terminal, a few lines otherwise."""
+
+    def __init__(self) -> None:
+        self._interactive = sys.stderr.isatty()
+        self._last = 0.0
+        self._message = ""
+
+    def __call__(self, message: str, fraction: float | None) -> None:
+        now = time.monotonic()
+        quiet_for = 0.2 if self._interactive else 5.0
+        repeat = message == self._message and now - self._last < quiet_for
+        if repeat and fraction != 1.0:
+            return
+        self._last, self._message = now, message
+        shown = f"{message}: {fraction:.0%}" if fraction is not None else message
+        if self._interactive:
+            end = "\r" if fraction not in (None, 1.0) else "\n"
+            print(f"codels: {shown}\033[K", end=end, file=sys.stderr, flush=True)
+        else:
+            print(f"codels: {shown}", file=sys.stderr, flush=True)
+
+
+def _parse_location(location: str) -> tuple[Path, int, int]:
+    try:
+        path, line, column = location.rsplit(":", 2)
+        line_number, column_number = int(line), int(column)
+    except ValueError:
+        raise UsageError(
+            f"{location!r} is not PATH:LINE:COL; write for example src/app.py:12:5"
+        ) from None
+    if line_number < 1 or column_number < 1:
+        raise UsageError(f"{location!r}: LINE and COL start at 1")
+    return Path(path), line_number, column_number
+
+
+def _load(settings: Settings) -> tuple[LlamaEngine, ModelInfo]:
+    engine = LlamaEngine()
+    try:
+        info = engine.load(settings.engine_options(), _ProgressPrinter())
+    except BaseException:
+        engine.close()
+        raise
+    return engine, info
+
+
+def run_complete(args: argparse.Namespace) -> int:
+    """``codels complete``: print the completion at a location of a file."""
+    path, line, column = _parse_location(args.location)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+    uri = path.resolve().as_uri()
+    if syntax_language("", uri) is None:
+        raise UsageError(f"{path}: codels completes Python files (.py) only for now")
+    document = Document(uri, "python", 0, text)
+    try:
+        offset = document.lines.offset_at(line - 1, column - 1, "utf-32")
+    except PositionError:
+        raise UsageError(
+            f"{path} has {document.lines.line_count} lines; line {line} does not exist"
+        ) from None
+    settings = _settings_from(args)
+    engine, info = _load(settings)
+    try:
+        outcome = asyncio.run(
+            CompletionService(engine).complete(document.snapshot(), offset, settings)
+        )
+    finally:
+        engine.close()
+    result = outcome.generation
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "completion": outcome.text,
+                    "model": info.name,
+                    "kind": outcome.kind.value,
+                    "note": outcome.note,
+                    "timings": {
+                        "total_ms": round(outcome.total_ms, 1),
+                        "prompt_tokens": result.prompt_tokens if result else 0,
+                        "cached_tokens": result.cached_tokens if result else 0,
+                        "generated_tokens": result.generated_tokens if result else 0,
+                    },
+                },
+                indent=2,
+            )
+        )
+    elif outcome.text:
+        print(outcome.text)
+    else:
+        print(f"codels: no completion at {args.location}: {outcome.note}", file=sys.stderr)
+    return 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    """``codels info``: which model, whether it is verified, threads, llama.cpp build."""
+    settings = _settings_from(args)
+    engine, info = _load(settings)
+    engine.close()
+    try:
+        binding = version("llama-cpp-python")
+    except PackageNotFoundError:
+        binding = "unknown"
+    facts = {
+        "version": __version__,
+        "model": info.name,
+        "path": info.path,
+        "verified": info.verified,
+        "sha256": info.sha256,
+        "family": info.family.name if info.family else None,
+        "infilling": info.family is not None,
+        "threads": info.threads,
+        "context_size": info.context_size,
+        "gpu_layers": info.gpu_layers,
+        "build": info.build,
+        "llama_cpp_python": binding,
+    }
+    if args.json:
+        print(json.dumps(facts, indent=2))
+        return 0
+    checksum = (
+        f"verified (sha256 {info.sha256[:16]}…)"
+        if info.verified
+        else "not verified (file not in the catalogue)"
+    )
+    family = (
+        f"{info.family.name} (fill-in-the-middle)"
+        if info.family
+        else "none: no infilling, prefix-only completion"
+    )
+    print(f"codels {__version__}")
+    print(f"model:            {info.name}")
+    print(f"path:             {info.path}")
+    print(f"checksum:         {checksum}")
+    print(f"family:           {family}")
+    print(f"threads:          {info.threads}")
+    print(f"context size:     {info.context_size}")
+    print(f"gpu layers:       {info.gpu_layers}")
+    print(f"llama.cpp build:  {info.build} (llama-cpp-python {binding})")
+    return 0
+
+
+def _lsp_stdout() -> BinaryIO:
+    """Give the LSP stream a private copy of stdout and point descriptor 1 at stderr."""
+    private = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    return private
+
+
+def run_server(args: argparse.Namespace) -> int:
+    """Serve LSP on stdio or TCP."""
+    from codels.server import create_server
+
+    server = create_server()
+    try:
+        if args.tcp:
+            server.start_tcp(args.host, args.port)
+        else:
+            server.start_io(sys.stdin.buffer, _lsp_stdout())
+    finally:
+        server.engine.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``codels`` command."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    serving = args.stdio or args.tcp
+    if serving and args.command:
+        parser.error("--stdio/--tcp serve LSP; leave out the command, or run it without them")
+    if not serving and not args.command:
+        parser.print_help(sys.stderr)
+        return 2
+    _setup_logging(args.log_level or ("info" if serving else "warning"), args.log_file)
+    try:
+        if serving:
+            return run_server(args)
+        if args.command == "complete":
+            return run_complete(args)
+        return run_info(args)
+    except (UsageError, ModelError) as exc:
+        print(f"codels: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, UsageError) else 1
+    except KeyboardInterrupt:
+        return 130

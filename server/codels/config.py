@@ -1,0 +1,162 @@
+"""Settings: a frozen dataclass with defaults, read from what clients send.
+
+Clients send settings as ``initializationOptions`` and in ``workspace/didChangeConfiguration``
+(or answer ``workspace/configuration`` for the ``codels`` section), in camelCase, either bare or
+under a ``codels`` key. :func:`read_settings` reads each key on its own with a strict cattrs
+converter: a value of the wrong type or out of range keeps that key's previous value, and the
+problem is reported as a sentence naming the key and what was expected. Bad settings never stop
+the server.
+
+This module imports cattrs and :mod:`codels.engine` (for :class:`EngineOptions`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, get_type_hints
+
+import cattrs
+
+from codels.engine import EngineOptions
+from codels.prompt import PromptBudget
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a user can configure, under ``codels.*`` in editors."""
+
+    enabled: bool = True
+    """Offer completions at all."""
+    model: str = ""
+    """Catalogue name or path of a GGUF file; empty means ``CODELS_MODEL`` or the default."""
+    threads: int = 0
+    """CPU threads for the model; 0 picks the number of cores (at most 8)."""
+    context_size: int = 4096
+    """The model's context window in tokens (prompt plus answer)."""
+    max_tokens: int = 128
+    """Most tokens generated for one completion."""
+    gpu_layers: int = 0
+    """Layers offloaded to the GPU in a CUDA or Metal build; -1 offloads all."""
+    prompt_tokens: int = 1536
+    """Token budget of the prompt."""
+    suffix_tokens: int = 128
+    """Most tokens of text after the cursor in the prompt (every one is re-read per keystroke)."""
+    complete_in_strings: bool = False
+    """Complete inside string literals too."""
+    complete_in_comments: bool = False
+    """Complete inside comments too."""
+
+    def engine_options(self) -> EngineOptions:
+        """The part of the settings that decides what is loaded and how."""
+        return EngineOptions(
+            model=self.model,
+            threads=self.threads,
+            context_size=self.context_size,
+            gpu_layers=self.gpu_layers,
+        )
+
+    def prompt_budget(self) -> PromptBudget:
+        """The prompt's token budget."""
+        return PromptBudget(total_tokens=self.prompt_tokens, suffix_tokens=self.suffix_tokens)
+
+
+_RANGES: dict[str, tuple[int, int]] = {
+    "threads": (0, 256),
+    "context_size": (512, 131072),
+    "max_tokens": (1, 4096),
+    "gpu_layers": (-1, 1000),
+    "prompt_tokens": (64, 131072),
+    "suffix_tokens": (0, 8192),
+}
+
+
+def camel_case(name: str) -> str:
+    """``context_size`` -> ``contextSize``."""
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def snake_case(name: str) -> str:
+    """``contextSize`` -> ``context_size``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _strict(kind: type) -> Callable[[Any, type], Any]:
+    def structure(value: Any, _type: type) -> Any:
+        # bool is a subclass of int: a JSON true must not pass as a thread count.
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            raise TypeError(f"expected {_TYPE_WORDS[kind]}, got {type(value).__name__}")
+        return value
+
+    return structure
+
+
+_TYPE_WORDS: dict[type, str] = {bool: "true or false", int: "an integer", str: "a string"}
+
+converter = cattrs.Converter()
+"""Structures settings values strictly: no "4" for 4, no "false" for False."""
+for _kind in _TYPE_WORDS:
+    converter.register_structure_hook(_kind, _strict(_kind))
+
+_FIELD_TYPES: dict[str, type] = get_type_hints(Settings)
+
+
+def read_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, list[str]]:
+    """Read client settings over ``base``; returns the settings and one sentence per problem."""
+    base = base or Settings()
+    if raw is None:
+        return base, []
+    if isinstance(raw, Mapping) and isinstance(raw.get("codels"), Mapping):
+        raw = raw["codels"]
+    if not isinstance(raw, Mapping):
+        return base, [
+            f"codels settings must be an object of codels.* keys, got {type(raw).__name__}; "
+            "using the previous settings"
+        ]
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    fields = {camel_case(f.name): f.name for f in dataclasses.fields(Settings)}
+    for key, value in raw.items():
+        name = fields.get(key) or (snake_case(key) if snake_case(key) in _FIELD_TYPES else None)
+        if name is None:
+            log.info("ignoring unknown setting codels.%s", key)
+            continue
+        if value is None:
+            continue
+        expected = _FIELD_TYPES[name]
+        try:
+            structured: Any = converter.structure(value, expected)
+        except (TypeError, ValueError, cattrs.BaseValidationError) as exc:
+            problems.append(
+                f"setting codels.{camel_case(name)} should be {_TYPE_WORDS[expected]} "
+                f"({exc}); keeping {getattr(base, name)!r}"
+            )
+            continue
+        low_high = _RANGES.get(name)
+        if low_high and not low_high[0] <= structured <= low_high[1]:
+            problems.append(
+                f"setting codels.{camel_case(name)} should be between {low_high[0]} and "
+                f"{low_high[1]}, got {structured}; keeping {getattr(base, name)!r}"
+            )
+            continue
+        values[name] = structured
+    settings = dataclasses.replace(base, **values)
+    if settings.prompt_tokens + settings.max_tokens > settings.context_size:
+        problems.append(
+            f"codels.promptTokens ({settings.prompt_tokens}) plus codels.maxTokens "
+            f"({settings.max_tokens}) exceed codels.contextSize ({settings.context_size}); "
+            "raise contextSize or lower the others (keeping the previous three)"
+        )
+        settings = dataclasses.replace(
+            settings,
+            prompt_tokens=base.prompt_tokens,
+            max_tokens=base.max_tokens,
+            context_size=base.context_size,
+        )
+    return settings, problems

@@ -1,0 +1,438 @@
+"""The engine: runs the model. Only this module knows about llama.cpp.
+
+:class:`LlamaEngine` keeps one resident ``llama_cpp.Llama``, owned by one worker thread
+(llama.cpp contexts are not thread-safe). Requests queue for the worker; a newer request with
+the same key (the document URI) supersedes a queued one and stops a running one. A running
+generation reads its stop flag between prefill chunks and before every decoded token, so a
+cancel or a supersession ends it within one token.
+
+The prompt is tokenized with special tokens (the FIM markers) and evaluated by hand rather than
+through ``create_completion(suffix=...)``, whose FIM path is broken in llama-cpp-python. Before
+each request the engine keeps the longest common token prefix of the previous prompt in the KV
+cache and evaluates only the rest; that is what makes stable-first prompts cheap.
+
+:class:`Engine` is the interface the rest of codels uses; unit tests give the server a fake.
+
+This module imports :mod:`codels.models` and, lazily, ``llama_cpp``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, TypeVar
+
+from codels.models import (
+    Catalogue,
+    Family,
+    ModelError,
+    ProgressCallback,
+    ResolvedModel,
+    load_catalogue,
+    resolve_model,
+)
+
+log = logging.getLogger(__name__)
+
+PREFILL_CHUNK = 128
+"""Prompt tokens evaluated between two looks at the stop flag (~1 s on two slow cores)."""
+
+StopReason = Literal["stop_token", "rule", "length", "cancelled", "superseded"]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """What to load and how: the settings that need a model reload when they change."""
+
+    model: str = ""
+    """Catalogue name or GGUF path; empty means ``CODELS_MODEL`` or the catalogue default."""
+    threads: int = 0
+    """CPU threads; 0 picks the number of cores, at most 8."""
+    context_size: int = 4096
+    gpu_layers: int = 0
+    """Layers to offload to the GPU (-1 for all) in a CUDA or Metal build."""
+
+    def resolved_threads(self) -> int:
+        """The thread count to use."""
+        return self.threads if self.threads > 0 else max(1, min(8, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the engine has loaded."""
+
+    name: str
+    path: str
+    family: Family | None
+    """The FIM family; None means the model cannot infill (prefix-only completion)."""
+    verified: bool
+    sha256: str
+    context_size: int
+    threads: int
+    gpu_layers: int
+    build: str
+    """The llama.cpp build in use: CPU, CUDA, Metal, ..."""
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One completion to generate."""
+
+    prompt: str
+    max_tokens: int
+    key: str = ""
+    """Requests with the same key supersede each other (the document URI)."""
+    stop: tuple[str, ...] = ()
+    """Special tokens that end generation."""
+    should_stop: Callable[[str], bool] | None = None
+    """Called with the text so far after every token; True ends generation (a rule stop)."""
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """What came back, with the figures codels logs and benchmarks."""
+
+    text: str
+    stop_reason: StopReason
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    """Prompt tokens reused from the KV cache (not evaluated again)."""
+    generated_tokens: int = 0
+    prefill_ms: float = 0.0
+    decode_ms: float = 0.0
+    total_ms: float = 0.0
+    queued_ms: float = 0.0
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the request was cancelled or superseded before it finished."""
+        return self.stop_reason in ("cancelled", "superseded")
+
+
+class Engine(Protocol):
+    """What codels needs from a model runtime."""
+
+    @property
+    def info(self) -> ModelInfo | None:
+        """The loaded model, or None before :meth:`load` succeeded."""
+        ...
+
+    def load(self, options: EngineOptions, progress: ProgressCallback | None = None) -> ModelInfo:
+        """Resolve and load the model (blocking; call it from a thread)."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Number of tokens ``text`` takes for the loaded model (thread-safe)."""
+        ...
+
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        """Generate a completion; asyncio cancellation stops it within one token."""
+        ...
+
+    def close(self) -> None:
+        """Stop the worker and free the model."""
+        ...
+
+
+@dataclass
+class _Job:
+    """A unit of work for the worker thread."""
+
+    run: Callable[[threading.Event], Any]
+    key: str | None
+    future: concurrent.futures.Future[Any] = field(default_factory=concurrent.futures.Future)
+    stop: threading.Event = field(default_factory=threading.Event)
+    submitted: float = field(default_factory=time.perf_counter)
+
+
+def llama_build() -> str:
+    """Describe the llama.cpp build that llama-cpp-python was compiled with."""
+    import llama_cpp
+
+    info = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
+    backends = [name for name in ("CUDA", "Metal", "Vulkan", "ROCm", "HIP", "SYCL") if name in info]
+    if llama_cpp.llama_supports_gpu_offload():
+        return f"GPU offload ({', '.join(backends) or 'GPU'})"
+    return "CPU"
+
+
+class LlamaEngine:
+    """The in-process engine: llama-cpp-python on one worker thread."""
+
+    def __init__(self, catalogue: Catalogue | None = None) -> None:
+        self._catalogue = catalogue
+        self._llm: Any = None
+        self._info: ModelInfo | None = None
+        self._stop_ids: frozenset[int] = frozenset()
+        self._queue: deque[_Job] = deque()
+        self._current: _Job | None = None
+        self._lock = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._work, name="codels-engine", daemon=True)
+        self._thread.start()
+
+    @property
+    def info(self) -> ModelInfo | None:
+        """The loaded model, or None."""
+        return self._info
+
+    # -- the worker ---------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while not self._queue and not self._closed:
+                    self._lock.wait()
+                if self._closed and not self._queue:
+                    return
+                job = self._queue.popleft()
+                self._current = job
+            try:
+                if not job.future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    job.future.set_result(job.run(job.stop))
+                except BaseException as exc:
+                    job.future.set_exception(exc)
+            finally:
+                with self._lock:
+                    self._current = None
+
+    def _submit(self, run: Callable[[threading.Event], T], key: str | None) -> _Job:
+        job = _Job(run=run, key=key)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the engine is closed")
+            if key:
+                for queued in [j for j in self._queue if j.key == key]:
+                    self._queue.remove(queued)
+                    queued.future.set_result(GenerationResult("", "superseded"))
+                if self._current is not None and self._current.key == key:
+                    self._current.stop.set()
+            self._queue.append(job)
+            self._lock.notify()
+        return job
+
+    def close(self) -> None:
+        """Stop the worker after the job in hand and free the model."""
+        with self._lock:
+            self._closed = True
+            for job in self._queue:
+                job.future.cancel()
+            self._queue.clear()
+            if self._current is not None:
+                self._current.stop.set()
+            self._lock.notify_all()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout=10)
+        llm, self._llm = self._llm, None
+        if llm is not None:
+            llm.close()
+
+    # -- loading ------------------------------------------------------------------------------
+
+    def load(self, options: EngineOptions, progress: ProgressCallback | None = None) -> ModelInfo:
+        """Resolve, verify and load the model on the worker thread; blocks until done."""
+        catalogue = self._catalogue or load_catalogue()
+        resolved = resolve_model(options.model, catalogue, progress)
+        if progress:
+            progress(f"loading {resolved.name}", None)
+        job = self._submit(lambda _stop: self._load_on_worker(resolved, catalogue, options), None)
+        info: ModelInfo = job.future.result()
+        return info
+
+    def _load_on_worker(
+        self, resolved: ResolvedModel, catalogue: Catalogue, options: EngineOptions
+    ) -> ModelInfo:
+        import llama_cpp
+
+        _check_memory(resolved)
+        if self._llm is not None:
+            self._llm.close()
+            self._llm = None
+            self._info = None
+        threads = options.resolved_threads()
+        started = time.perf_counter()
+        try:
+            llm = llama_cpp.Llama(
+                model_path=str(resolved.path),
+                n_ctx=options.context_size,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_gpu_layers=options.gpu_layers,
+                n_batch=512,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(
+                f"llama.cpp could not load {resolved.path} ({exc}); the file may be damaged or "
+                "made for a newer llama.cpp: install the model again or pick another one"
+            ) from exc
+        family = self._fim_family(llm, resolved, catalogue)
+        self._stop_ids = frozenset(
+            {llm.token_eos()}
+            | {
+                ids[0]
+                for token in (family.stop if family else ())
+                if len(ids := llm.tokenize(token.encode(), add_bos=False, special=True)) == 1
+            }
+        )
+        self._llm = llm
+        self._info = ModelInfo(
+            name=resolved.name,
+            path=str(resolved.path),
+            family=family,
+            verified=resolved.verified,
+            sha256=resolved.entry.sha256 if resolved.entry else "",
+            context_size=llm.n_ctx(),
+            threads=threads,
+            gpu_layers=options.gpu_layers,
+            build=llama_build(),
+        )
+        log.info(
+            "loaded %s (%s) in %.1f s: family %s, %d threads, context %d, %s",
+            resolved.name,
+            resolved.path,
+            time.perf_counter() - started,
+            family.name if family else "none (no infilling: prefix-only completion)",
+            threads,
+            llm.n_ctx(),
+            self._info.build,
+        )
+        return self._info
+
+    @staticmethod
+    def _fim_family(llm: Any, resolved: ResolvedModel, catalogue: Catalogue) -> Family | None:
+        """The family whose FIM markers are single special tokens of this model's vocabulary."""
+
+        def knows(family: Family) -> bool:
+            return all(
+                len(llm.tokenize(marker.encode(), add_bos=False, special=True)) == 1
+                for marker in family.markers
+            )
+
+        if resolved.entry is not None:
+            family = catalogue.families[resolved.entry.family]
+            if knows(family):
+                return family
+            log.warning("%s does not know the FIM tokens of %s", resolved.name, family.name)
+        return next((f for f in catalogue.families.values() if knows(f)), None)
+
+    # -- generation ---------------------------------------------------------------------------
+
+    def count_tokens(self, text: str) -> int:
+        """Number of tokens of ``text`` (without special tokens)."""
+        llm = self._llm
+        if llm is None:
+            raise RuntimeError("no model is loaded")
+        return len(llm.tokenize(text.encode("utf-8", "replace"), add_bos=False, special=False))
+
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        """Queue ``request`` for the worker and wait; cancelling the await stops the work."""
+        if self._llm is None:
+            raise RuntimeError("no model is loaded")
+        job = self._submit(lambda stop: self._generate_on_worker(request, stop), request.key)
+        try:
+            result: GenerationResult = await asyncio.wrap_future(job.future)
+        except asyncio.CancelledError:
+            job.stop.set()
+            job.future.cancel()
+            log.info("request for %s cancelled: generation stopped", request.key or "?")
+            raise
+        return result
+
+    def _generate_on_worker(
+        self, request: GenerationRequest, stop: threading.Event
+    ) -> GenerationResult:
+        llm = self._llm
+        if llm is None:
+            raise RuntimeError("no model is loaded")
+        started = time.perf_counter()
+        tokens = llm.tokenize(
+            request.prompt.encode("utf-8", "replace"), add_bos=False, special=True
+        )
+        room = llm.n_ctx() - request.max_tokens
+        if len(tokens) > room:
+            raise ModelError(
+                f"the prompt takes {len(tokens)} tokens but the context holds {llm.n_ctx()} "
+                f"with {request.max_tokens} for the answer; lower promptTokens or raise contextSize"
+            )
+        cached = 0
+        for previous, token in zip(llm.input_ids[: llm.n_tokens], tokens, strict=False):
+            if previous != token:
+                break
+            cached += 1
+        # Evaluate at least the last prompt token again: its logits give the first new token.
+        cached = min(cached, len(tokens) - 1)
+        llm.n_tokens = cached
+
+        def result(
+            text: str, reason: StopReason, generated: int, prefill_end: float
+        ) -> GenerationResult:
+            now = time.perf_counter()
+            return GenerationResult(
+                text=text,
+                stop_reason=reason,
+                prompt_tokens=len(tokens),
+                cached_tokens=cached,
+                generated_tokens=generated,
+                prefill_ms=(prefill_end - started) * 1000,
+                decode_ms=(now - prefill_end) * 1000,
+                total_ms=(now - started) * 1000,
+            )
+
+        for start in range(cached, len(tokens), PREFILL_CHUNK):
+            if stop.is_set():
+                return result("", "cancelled", 0, time.perf_counter())
+            llm.eval(tokens[start : start + PREFILL_CHUNK])
+        prefill_end = time.perf_counter()
+
+        generated: list[int] = []
+        text = ""
+        reason: StopReason = "length"
+        while len(generated) < request.max_tokens:
+            if stop.is_set():
+                reason = "cancelled"
+                break
+            token = llm.sample(temp=0.0, repeat_penalty=1.0)
+            if token in self._stop_ids:
+                reason = "stop_token"
+                break
+            generated.append(token)
+            text = llm.detokenize(generated).decode("utf-8", "ignore")
+            if request.should_stop is not None and request.should_stop(text):
+                reason = "rule"
+                break
+            llm.eval([token])
+        return result(text, reason, len(generated), prefill_end)
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to a new program (Linux ``MemAvailable``), if known."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _check_memory(resolved: ResolvedModel) -> None:
+    """Refuse a model that cannot fit in the memory that is available now."""
+    available = _available_memory()
+    size = resolved.path.stat().st_size
+    if available is not None and size > available:
+        raise ModelError(
+            f"{resolved.name} needs about {size / 1e9:.1f} GB of memory but only "
+            f"{available / 1e9:.1f} GB is available; close other programs or pick a smaller model"
+        )

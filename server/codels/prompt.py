@@ -1,0 +1,192 @@
+"""The prompt: a completion context laid out in the model family's FIM template, within budget.
+
+Layout, stable material first so that consecutive keystrokes reuse the KV cache (the engine
+keeps the longest common token prefix of two prompts):
+
+    FIM prefix marker
+      extra context  imports and enclosing signatures/docstrings, only when they lie before the
+                     prefix window (stable while the user types in one function)
+      prefix window  whole lines up to the cursor; its first line moves only in steps of
+                     WINDOW_STEP_LINES, so it stays put while the user types
+    FIM suffix marker
+      suffix         the rest of the cursor line and the lines after it, capped short: every
+                     suffix token is evaluated again after each keystroke
+    FIM middle marker
+
+Whitespace at the end of the prefix (an editor leaves the cursor after the indentation of a new
+line) is cut from the prompt and recorded in :attr:`Prompt.healed`: a model never saw a prompt end
+in bare spaces, because spaces normally merge into the next token. Post-processing strips that
+whitespace from the start of the completion again.
+
+Token counts come from the model's own tokenizer, line by line with a cache; the line sums agree
+with whole-text counts to within a few tokens, and the budget keeps a margin for that.
+
+This module imports :mod:`codels.context` and :mod:`codels.models` (for :class:`Family`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from codels.context import CompletionContext
+from codels.models import Family
+
+WINDOW_STEP_LINES = 32
+"""The prefix window starts on a line number divisible by this, so it rarely moves."""
+TEMPLATE_MARGIN_TOKENS = 16
+"""Tokens kept free for the template's markers and for per-line counting error."""
+
+_PLACEHOLDER = re.compile(r"\{(prefix|suffix)\}")
+
+
+@dataclass(frozen=True)
+class PromptBudget:
+    """How many tokens the prompt may take."""
+
+    total_tokens: int = 1536
+    suffix_tokens: int = 128
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A prompt ready for the engine."""
+
+    text: str
+    healed: str
+    """Whitespace cut from the end of the prefix; the completion must start with it."""
+    window_start: int
+    """Code-point offset in the document where the prefix window starts."""
+    extra: str
+    """Extra context placed before the prefix window ("" when the whole prefix fits)."""
+    prefix: str
+    """The prefix window as placed in the prompt (without extra context or healed spaces)."""
+    suffix: str
+    """The suffix as placed in the prompt."""
+    estimated_tokens: int
+
+
+class TokenCounter:
+    """Counts tokens line by line with the model's tokenizer, remembering recent lines."""
+
+    def __init__(self, count: Callable[[str], int], capacity: int = 50_000) -> None:
+        self._count = count
+        self._capacity = capacity
+        self._cache: dict[str, int] = {}
+
+    def __call__(self, line: str) -> int:
+        """Number of tokens of ``line`` (a line with its line break, or any text)."""
+        cached = self._cache.get(line)
+        if cached is None:
+            if len(self._cache) >= self._capacity:
+                self._cache.clear()
+            cached = self._cache[line] = self._count(line)
+        return cached
+
+
+def fill_template(template: str, prefix: str, suffix: str) -> str:
+    """Put ``prefix`` and ``suffix`` into a FIM template in one pass (code may hold braces)."""
+    values = {"prefix": prefix, "suffix": suffix}
+    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
+
+
+def build_prompt(
+    context: CompletionContext,
+    family: Family | None,
+    count: TokenCounter,
+    budget: PromptBudget,
+) -> Prompt:
+    """Lay ``context`` out in ``family``'s FIM template within ``budget``.
+
+    With no family (a model that cannot infill), the prompt is the prefix alone.
+    """
+    line_prefix = context.line_prefix
+    healed = line_prefix[len(line_prefix.rstrip(" \t")) :]
+    prefix_text = context.prefix[: len(context.prefix) - len(healed)]
+
+    suffix = _fit_suffix(context.suffix, count, budget.suffix_tokens) if family else ""
+    suffix_tokens = sum(count(line) for line in suffix.splitlines(keepends=True))
+    room = budget.total_tokens - TEMPLATE_MARGIN_TOKENS - suffix_tokens
+
+    lines = prefix_text.splitlines(keepends=True)
+    counts = [count(line) for line in lines]
+    extra = ""
+    first = 0
+    if sum(counts) > room or context.prefix_start > 0:
+        first = _window_first_line(counts, room, context)
+        extra = _extra_context(context, _offset_of_line(context, lines, first))
+        extra_tokens = sum(count(line) for line in extra.splitlines(keepends=True))
+        first = _window_first_line(counts, room - extra_tokens, context)
+        extra = _extra_context(context, _offset_of_line(context, lines, first))
+    window = "".join(lines[first:])
+    window_start = _offset_of_line(context, lines, first)
+    estimated = (
+        sum(counts[first:])
+        + suffix_tokens
+        + sum(count(line) for line in extra.splitlines(keepends=True))
+    )
+    if family is None:
+        text = extra + window
+    else:
+        text = fill_template(family.fim_template, extra + window, suffix)
+    return Prompt(
+        text=text,
+        healed=healed,
+        window_start=window_start,
+        extra=extra,
+        prefix=window,
+        suffix=suffix,
+        estimated_tokens=estimated,
+    )
+
+
+def _fit_suffix(suffix: str, count: TokenCounter, limit: int) -> str:
+    """The suffix cut at a line end so that it takes at most ``limit`` tokens.
+
+    The rest of the cursor line is always kept (it is what the completion must lead into).
+    """
+    kept: list[str] = []
+    used = 0
+    for index, line in enumerate(suffix.splitlines(keepends=True)):
+        tokens = count(line)
+        if index > 0 and used + tokens > limit:
+            break
+        kept.append(line)
+        used += tokens
+    return "".join(kept)
+
+
+def _window_first_line(counts: list[int], room: int, context: CompletionContext) -> int:
+    """The first line of the prefix window: the earliest step-aligned line that fits.
+
+    Lines are numbered in the document, so the window start does not move while the user types
+    on the cursor line; it jumps WINDOW_STEP_LINES at a time when the prefix outgrows the room.
+    The cursor line itself is always in the window.
+    """
+    total = 0
+    first_fitting = len(counts) - 1
+    for index in range(len(counts) - 1, -1, -1):
+        total += counts[index]
+        if total > room and index < len(counts) - 1:
+            break
+        first_fitting = index
+    base = context.prefix_start_line
+    aligned = -(-(base + first_fitting) // WINDOW_STEP_LINES) * WINDOW_STEP_LINES - base
+    return min(max(aligned, first_fitting), len(counts) - 1) if counts else 0
+
+
+def _offset_of_line(context: CompletionContext, lines: list[str], index: int) -> int:
+    return context.prefix_start + sum(len(line) for line in lines[:index])
+
+
+def _extra_context(context: CompletionContext, window_start: int) -> str:
+    """Imports and enclosing headers that lie before the window, as source text."""
+    parts: list[str] = []
+    imports = [snippet.text for snippet in context.imports if snippet.start < window_start]
+    if imports:
+        parts.append("\n".join(imports) + "\n\n")
+    for scope in context.scopes:
+        if scope.header.start < window_start:
+            parts.append(scope.indent + scope.header.text + "\n")
+    return "".join(parts)
