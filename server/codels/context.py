@@ -5,8 +5,8 @@
 classes (decorators, signature, docstring), the comment block above the cursor, the module's
 imports, a syntax judge for the region around the cursor, and the *kind* of completion that fits:
 
-* ``none``: inside a string or a comment, or with text (other than closing brackets) right of
-  the cursor;
+* ``none``: inside a string or a comment, or with text (other than closing brackets and
+  quotes) right of the cursor;
 * ``block``: on a blank line (an empty body, after a comment that describes code, between
   statements) or at the end of a line that opens a block (``def f():``);
 * ``line``: anywhere else in a line (after ``=``, ``(``, ``.``, mid-expression).
@@ -24,7 +24,7 @@ import tree_sitter
 
 from codels.documents import DocumentSnapshot
 from codels.positions import LineIndex
-from codels.syntax import SyntaxJudge
+from codels.syntax import SyntaxJudge, unterminated_string_query
 
 PREFIX_WINDOW_CHARS = 24_000
 """Most text before the cursor handed to prompt fitting (well above any token budget)."""
@@ -40,8 +40,8 @@ MAX_TOP_LEVEL_SCANNED = 400
 """Imports are looked for among this many top-level statements from the top of the file."""
 
 # Characters that may stand right of the cursor without ruling a completion out: an editor
-# that pairs brackets leaves ")" or "):" there while the user types inside.
-_CLOSING = frozenset(")]}:;,")
+# that pairs brackets and quotes leaves ")", "):" or '")' there while the user types inside.
+_CLOSING = frozenset(")]}:;,'\"")
 _BLOCK_OPENER = re.compile(
     r"^\s*(?:async\s+)?(?:def|class|if|elif|else|for|while|try|except|finally|with|match|case)\b"
 )
@@ -241,7 +241,28 @@ def _inside_string_or_comment(tree: tree_sitter.Tree, lines: LineIndex, offset: 
                 return "string"
             return None
         node = node.parent
-    return None
+    return "string" if _after_unterminated_string(tree, lines, offset) else None
+
+
+def _after_unterminated_string(tree: tree_sitter.Tree, lines: LineIndex, offset: int) -> bool:
+    """Whether an unterminated string opens before the cursor and runs on to it.
+
+    tree-sitter does not make a ``string`` node of a string the user is still typing: it leaves
+    an ERROR holding the ``string_start``. A single-quoted one runs to the end of its line; a
+    triple-quoted one to the end of the file (looked for up to JUDGE_LINES_BEFORE lines back).
+    """
+    cursor_byte = lines.byte_offset(offset)
+    row, _ = lines.point_at(offset)
+    first_byte = lines.byte_offset(lines.starts[max(0, row - JUDGE_LINES_BEFORE)])
+    query_cursor = tree_sitter.QueryCursor(unterminated_string_query(tree.language))
+    query_cursor.set_byte_range(first_byte, cursor_byte)
+    for start in query_cursor.captures(tree.root_node).get("start", []):
+        if start.end_byte > cursor_byte:
+            continue
+        quote = (start.text or b"").lstrip(b"rRbBuUfFtT")
+        if quote in (b'"""', b"'''") or start.start_point.row == row:
+            return True
+    return False
 
 
 def _text_between(lines: LineIndex, start: tree_sitter.Point, end: tree_sitter.Point) -> Snippet:
@@ -345,8 +366,15 @@ def _judge_for(
     last_row = min(lines.line_count - 1, line_number + JUDGE_LINES_AFTER)
     root = tree.root_node
     start_row, end_row = line_number, line_number
-    following = root.first_child_for_byte(cursor_byte)  # contains the cursor or comes after it
-    previous = following.prev_sibling if following is not None else root.child(root.child_count - 1)
+    # The top-level statement that contains the cursor or comes after it. (Node methods
+    # first_child_for_byte and child(-1) crash py-tree-sitter when there is no such child; the
+    # cursor API answers None instead.)
+    walker = tree.walk()
+    following = walker.node if walker.goto_first_child_for_byte(cursor_byte) is not None else None
+    if following is not None:
+        previous = following.prev_sibling
+    else:
+        previous = root.child(root.child_count - 1) if root.child_count else None
     if previous is not None:
         start_row = previous.start_point.row
     if following is not None:

@@ -17,12 +17,15 @@ This module is the only one that imports LSP types.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -38,6 +41,7 @@ from codels.positions import PositionEncoding, PositionError, units_in
 log = logging.getLogger(__name__)
 
 _ENCODINGS: dict[str, PositionEncoding] = {"utf-8": "utf-8", "utf-16": "utf-16", "utf-32": "utf-32"}
+T = TypeVar("T")
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
@@ -132,7 +136,9 @@ class CodelsLanguageServer(LanguageServer):
             options = self.settings.engine_options()
             self.model_state = ModelState.LOADING
             try:
-                info = await asyncio.to_thread(self.engine.load, options, progress)
+                info = await _in_daemon_thread(
+                    functools.partial(self.engine.load, options, progress)
+                )
             except ModelError as exc:
                 self._model_failed(str(exc))
             except Exception as exc:
@@ -355,6 +361,32 @@ def create_server(
         ls.engine.close()
 
     return server
+
+
+def _in_daemon_thread(work: Callable[[], T]) -> asyncio.Future[T]:
+    """Run blocking ``work`` in a daemon thread (an exit never waits for a model to load)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def run() -> None:
+        try:
+            result = work()
+        except BaseException as exc:
+            loop.call_soon_threadsafe(_settle, future, None, exc)
+        else:
+            loop.call_soon_threadsafe(_settle, future, result, None)
+
+    threading.Thread(target=run, name="codels-load", daemon=True).start()
+    return future
+
+
+def _settle(future: asyncio.Future[T], result: T | None, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)  # type: ignore[arg-type]
 
 
 def _text_change(change: types.TextDocumentContentChangeEvent) -> TextChange:

@@ -51,6 +51,12 @@ def ts_language(name: str) -> tree_sitter.Language:
     raise ValueError(f"codels has no tree-sitter grammar for {name!r}")
 
 
+@functools.cache
+def unterminated_string_query(language: tree_sitter.Language) -> tree_sitter.Query:
+    """Matches the ``string_start`` of a string that tree-sitter could not close."""
+    return tree_sitter.Query(language, "(ERROR (string_start) @start)")
+
+
 def new_parser(name: str) -> tree_sitter.Parser:
     """Return a new parser for ``name`` (parsers are not thread-safe: one per user)."""
     return tree_sitter.Parser(ts_language(name))

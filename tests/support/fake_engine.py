@@ -1,0 +1,93 @@
+"""A fake engine for unit tests: scripted answers, token by token, no model."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+
+from codels.engine import EngineOptions, GenerationRequest, GenerationResult, ModelInfo
+from codels.models import ModelError, ProgressCallback, load_catalogue
+
+QWEN = load_catalogue().families["qwen2.5-coder"]
+_TOKEN = re.compile(r"\w+|[^\w\s]|\s+")
+
+
+def count_tokens(text: str) -> int:
+    """Words, punctuation marks and runs of whitespace count one token each."""
+    return len(_TOKEN.findall(text))
+
+
+class FakeEngine:
+    """Answers every request with ``respond(request)``, streamed in small tokens."""
+
+    def __init__(
+        self,
+        respond: Callable[[GenerationRequest], str] | str = "",
+        *,
+        token_delay: float = 0.0,
+        load_delay: float = 0.0,
+        fim: bool = True,
+    ) -> None:
+        self._respond = respond if callable(respond) else (lambda _request: respond)
+        self.token_delay = token_delay
+        self.load_delay = load_delay
+        self.fim = fim
+        self.requests: list[GenerationRequest] = []
+        self._info: ModelInfo | None = None
+        self.closed = False
+
+    @property
+    def info(self) -> ModelInfo | None:
+        return self._info
+
+    def load(self, options: EngineOptions, progress: ProgressCallback | None = None) -> ModelInfo:
+        if options.model == "missing":
+            raise ModelError("the model missing is not installed: install it")
+        if progress:
+            progress("loading fake", 0.5)
+        time.sleep(self.load_delay)
+        self._info = ModelInfo(
+            name=options.model or "fake",
+            path="/dev/null",
+            family=QWEN if self.fim else None,
+            verified=False,
+            sha256="",
+            context_size=options.context_size,
+            threads=1,
+            gpu_layers=0,
+            build="CPU",
+        )
+        return self._info
+
+    def count_tokens(self, text: str) -> int:
+        return count_tokens(text)
+
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        self.requests.append(request)
+        answer = self._respond(request)
+        text = ""
+        generated = 0
+        reason = "length"
+        for token in _TOKEN.findall(answer):
+            if generated >= request.max_tokens:
+                break
+            if self.token_delay:
+                await asyncio.sleep(self.token_delay)
+            text += token
+            generated += 1
+            if request.should_stop is not None and request.should_stop(text):
+                reason = "rule"
+                break
+        else:
+            reason = "stop_token"
+        return GenerationResult(
+            text=text,
+            stop_reason=reason,  # type: ignore[arg-type]
+            prompt_tokens=count_tokens(request.prompt),
+            generated_tokens=generated,
+        )
+
+    def close(self) -> None:
+        self.closed = True

@@ -1,0 +1,24 @@
+"""Runs the real codels server over stdio with a fake engine (for fast server tests).
+
+Environment: CODELS_FAKE_RESPONSE (the answer to every request), CODELS_FAKE_TOKEN_DELAY and
+CODELS_FAKE_LOAD_DELAY (seconds).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from fake_engine import FakeEngine
+
+from codels.server import create_server
+
+logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+logging.getLogger("pygls").setLevel(logging.WARNING)
+engine = FakeEngine(
+    os.environ.get("CODELS_FAKE_RESPONSE", "    return 42\n"),
+    token_delay=float(os.environ.get("CODELS_FAKE_TOKEN_DELAY", "0")),
+    load_delay=float(os.environ.get("CODELS_FAKE_LOAD_DELAY", "0")),
+)
+create_server(engine=engine).start_io(sys.stdin.buffer, sys.stdout.buffer)

@@ -1,0 +1,54 @@
+from codels.config import Settings, camel_case, read_settings, snake_case
+
+
+def test_defaults():
+    settings, problems = read_settings(None)
+    assert settings == Settings() and problems == []
+    assert settings.prompt_tokens + settings.max_tokens <= settings.context_size
+
+
+def test_camel_case_keys_bare_or_under_codels():
+    raw = {"threads": 4, "contextSize": 8192, "maxTokens": 64, "gpuLayers": -1, "model": "m"}
+    for wrapped in (raw, {"codels": raw}):
+        settings, problems = read_settings(wrapped)
+        assert problems == []
+        assert (settings.threads, settings.context_size, settings.max_tokens) == (4, 8192, 64)
+        assert settings.gpu_layers == -1 and settings.model == "m"
+
+
+def test_wrong_types_keep_the_previous_value_and_name_the_key():
+    base = Settings(threads=3)
+    settings, problems = read_settings(
+        {"threads": "4", "enabled": "false", "maxTokens": True}, base
+    )
+    assert settings == base
+    assert len(problems) == 3
+    assert any("codels.threads should be an integer" in p and "keeping 3" in p for p in problems)
+    assert any("codels.enabled should be true or false" in p for p in problems)
+    assert any("codels.maxTokens should be an integer" in p for p in problems)
+
+
+def test_out_of_range_values_are_refused():
+    settings, problems = read_settings({"contextSize": 10, "threads": -2})
+    assert settings == Settings()
+    assert "codels.contextSize should be between 512 and 131072" in problems[0]
+
+
+def test_budget_that_does_not_fit_the_context_is_refused():
+    settings, problems = read_settings({"promptTokens": 4000, "contextSize": 4096})
+    assert settings == Settings()
+    assert "exceed codels.contextSize" in problems[0]
+
+
+def test_not_an_object_and_unknown_keys():
+    settings, problems = read_settings(["threads"])
+    assert settings == Settings() and "must be an object" in problems[0]
+    settings, problems = read_settings({"colour": "blue", "enabled": False})
+    assert problems == [] and settings.enabled is False
+
+
+def test_names():
+    assert camel_case("complete_in_strings") == "completeInStrings"
+    assert snake_case("completeInStrings") == "complete_in_strings"
+    settings, _ = read_settings({"complete_in_strings": True})
+    assert settings.complete_in_strings

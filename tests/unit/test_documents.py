@@ -1,0 +1,97 @@
+import random
+
+import pytest
+
+from codels.documents import Document, DocumentStore, TextChange
+from codels.positions import LineIndex
+from codels.syntax import new_parser
+
+SOURCE = '''import os
+
+
+def greet(name: str) -> str:
+    """Say hello to 𝄞 and friends."""
+    return f"hello {name}"
+
+
+class Box:
+    def __init__(self, size):\r
+        self.size = size
+'''
+
+INSERTS = ["x", "\n", "    ", "𝄞", "é", "(", ")", "def f():\n    pass\n", "\r\n", '"""', "#"]
+
+
+def fresh_tree_sexp(text: str) -> str:
+    return str(new_parser("python").parse(text.encode("utf-8", "surrogatepass")).root_node)
+
+
+def between_line_break_pairs(text: str, offset: int) -> int:
+    """Move an offset off the middle of a CRLF pair (no LSP position points there)."""
+    if 0 < offset < len(text) and text[offset - 1] == "\r" and text[offset] == "\n":
+        return offset + 1
+    return offset
+
+
+def lsp_range(text: str, start: int, end: int, encoding):
+    lines = LineIndex.of(text)
+    return (lines.position_at(start, encoding), lines.position_at(end, encoding))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8", "utf-32"])
+def test_incremental_edits_match_a_fresh_parse(encoding):
+    rng = random.Random(7)
+    document = Document("file:///a.py", "python", 1, SOURCE)
+    for version in range(2, 200):
+        text = document.text
+        start = between_line_break_pairs(text, rng.randrange(len(text) + 1))
+        end = between_line_break_pairs(text, min(len(text), start + rng.choice([0, 0, 1, 3, 12])))
+        change = TextChange(rng.choice([*INSERTS, ""]), lsp_range(text, start, end, encoding))
+        document.apply_changes(version, [change], encoding)
+        expected = text[:start] + change.text + text[end:]
+        assert document.text == expected
+        assert str(document.tree.root_node) == fresh_tree_sexp(expected)
+    assert document.version == 199
+
+
+def test_several_changes_in_one_notification_apply_in_order():
+    document = Document("file:///a.py", "python", 1, "ab\ncd\n")
+    document.apply_changes(
+        2,
+        [
+            TextChange("X", ((0, 1), (0, 1))),  # aXb
+            TextChange("YY\n", ((1, 0), (1, 2))),  # YY replaces cd
+        ],
+        "utf-16",
+    )
+    assert document.text == "aXb\nYY\n\n"
+
+
+def test_whole_document_change_reparses():
+    document = Document("file:///a.py", "python", 1, "x = 1\n")
+    document.apply_changes(2, [TextChange("def f(:\n")], "utf-16")
+    assert document.text == "def f(:\n"
+    assert document.tree.root_node.has_error
+
+
+def test_edit_outside_the_document_is_clamped_not_fatal():
+    document = Document("file:///a.py", "python", 1, "x = 1\n")
+    document.apply_changes(2, [TextChange("y", ((50, 0), (60, 0)))], "utf-16")
+    assert document.text == "x = 1\ny"
+
+
+def test_snapshot_is_immutable_and_keeps_its_own_tree():
+    document = Document("file:///a.py", "python", 1, "x = 1\n")
+    snapshot = document.snapshot()
+    document.apply_changes(2, [TextChange("def (", ((0, 0), (0, 0)))], "utf-16")
+    assert snapshot.text == "x = 1\n" and snapshot.version == 1
+    assert not snapshot.tree.root_node.has_error
+
+
+def test_store_ignores_changes_to_unknown_documents():
+    store = DocumentStore()
+    assert store.change("file:///nope.py", 2, [TextChange("x")], "utf-16") is None
+    store.open("file:///a.txt", "plaintext", 1, "hello")
+    assert store.get("file:///a.txt").tree is None  # no grammar: no tree
+    store.close("file:///a.txt")
+    assert len(store) == 0

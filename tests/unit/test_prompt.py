@@ -1,0 +1,104 @@
+from cursor import context_at
+from fake_engine import QWEN, count_tokens
+
+from codels.prompt import (
+    WINDOW_STEP_LINES,
+    PromptBudget,
+    TokenCounter,
+    build_prompt,
+    fill_template,
+)
+
+
+def one_per_line(text: str) -> int:
+    return 1
+
+
+def test_fim_template_layout_for_qwen():
+    prompt = build_prompt(
+        context_at("def f(x):\n    return █\n\nprint(f(2))\n"),
+        QWEN,
+        TokenCounter(count_tokens),
+        PromptBudget(),
+    )
+    assert prompt.text == (
+        "<|fim_prefix|>def f(x):\n    return<|fim_suffix|>\n\nprint(f(2))\n<|fim_middle|>"
+    )
+    assert prompt.healed == " "
+
+
+def test_blank_line_prompt_ends_at_the_line_start():
+    prompt = build_prompt(
+        context_at('def f(x):\n    """Double x."""\n    █\n'),
+        QWEN,
+        TokenCounter(count_tokens),
+        PromptBudget(),
+    )
+    assert prompt.prefix == 'def f(x):\n    """Double x."""\n'
+    assert prompt.healed == "    "
+
+
+def test_braces_in_code_are_not_template_placeholders():
+    assert fill_template("<P>{prefix}<S>{suffix}<M>", "x = '{suffix}'", "{prefix}") == (
+        "<P>x = '{suffix}'<S>{prefix}<M>"
+    )
+
+
+def test_suffix_is_capped_at_whole_lines():
+    source = "x = █\n" + "".join(f"line{i} = {i}\n" for i in range(100))
+    prompt = build_prompt(
+        context_at(source), QWEN, TokenCounter(one_per_line), PromptBudget(1000, suffix_tokens=10)
+    )
+    assert prompt.suffix == "\n" + "".join(f"line{i} = {i}\n" for i in range(9))
+
+
+def test_no_family_means_prefix_only():
+    prompt = build_prompt(
+        context_at("x = 1\ny = █\nz = 3\n"), None, TokenCounter(count_tokens), PromptBudget()
+    )
+    assert prompt.text == "x = 1\ny ="
+    assert prompt.suffix == ""
+
+
+LONG = (
+    "import os\nimport sys\n\n\nclass Big:\n    def method(self):\n"
+    + '        """Do many things."""\n'
+    + "".join(f"        step{i} = {i}\n" for i in range(300))
+    + "        █\n"
+)
+
+
+def test_long_prefix_keeps_imports_and_enclosing_headers_before_the_window():
+    budget = PromptBudget(total_tokens=100, suffix_tokens=5)
+    prompt = build_prompt(context_at(LONG), QWEN, TokenCounter(one_per_line), budget)
+    assert prompt.extra == (
+        "import os\nimport sys\n\n"
+        "class Big:\n"
+        '    def method(self):\n        """Do many things."""\n'
+    )
+    assert prompt.text.startswith("<|fim_prefix|>import os\nimport sys\n\nclass Big:\n")
+    assert prompt.estimated_tokens <= budget.total_tokens
+    window_line = LONG[: prompt.window_start].count("\n")
+    assert window_line % WINDOW_STEP_LINES == 0
+
+
+def test_window_start_stays_put_while_typing_on_the_cursor_line():
+    budget = PromptBudget(total_tokens=100, suffix_tokens=5)
+    counter = TokenCounter(one_per_line)
+    starts = set()
+    for typed in ["", "r", "re", "res", "resu", "result = ", "result = step1 + step2"]:
+        source = LONG.replace("█", typed + "█")
+        starts.add(build_prompt(context_at(source), QWEN, counter, budget).window_start)
+    assert len(starts) == 1
+
+
+def test_token_counter_caches_lines():
+    calls = []
+
+    def counting(text: str) -> int:
+        calls.append(text)
+        return 3
+
+    counter = TokenCounter(counting)
+    assert counter("a\n") == 3 and counter("a\n") == 3
+    assert calls == ["a\n"]

@@ -1,0 +1,216 @@
+"""The real server over stdio, with a fake engine: LSP behaviour without a model."""
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsp_session import initialize, inline_items, open_document, position_of
+from lsprotocol import types
+from pygls.exceptions import JsonRpcRequestCancelled
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+FAKE_SERVER = str(Path(__file__).parents[1] / "support" / "fake_server.py")
+URI = "file:///work/example.py"
+BODY = 'def double(x):\n    """Double x."""\n    █\n'
+
+
+def fake(**env: str) -> ClientServerConfig:
+    return ClientServerConfig(server_command=[sys.executable, FAKE_SERVER], server_env=env)
+
+
+@pytest_lsp.fixture(config=fake())
+async def client(lsp_client: LanguageClient):
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(
+    config=fake(CODELS_FAKE_TOKEN_DELAY="0.05", CODELS_FAKE_RESPONSE="    x = 1\n" * 200)
+)
+async def slow_client(lsp_client: LanguageClient):
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(config=fake(CODELS_FAKE_RESPONSE="urn x * 2\nmore"))
+async def word_client(lsp_client: LanguageClient):
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(config=fake(CODELS_FAKE_LOAD_DELAY="60"))
+async def loading_client(lsp_client: LanguageClient):
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def ready(client: LanguageClient, **kwargs) -> types.InitializeResult:
+    result = await initialize(client, **kwargs)
+    for _ in range(100):  # the fake model loads at once, but in the background
+        if any(
+            getattr(v, "kind", "") == "end" for vs in client.progress_reports.values() for v in vs
+        ):
+            break
+        await asyncio.sleep(0.05)
+    return result
+
+
+async def test_capabilities(client: LanguageClient):
+    result = await ready(client)
+    capabilities = result.capabilities
+    assert capabilities.inline_completion_provider is not None
+    assert capabilities.completion_provider is None  # the client shows inline completions
+    sync = capabilities.text_document_sync
+    assert sync.change == types.TextDocumentSyncKind.Incremental and sync.open_close
+    assert result.server_info.name == "codels"
+
+
+async def test_model_loading_reports_progress(client: LanguageClient):
+    await ready(client)
+    kinds = [v.kind for values in client.progress_reports.values() for v in values]
+    assert kinds[0] == "begin" and kinds[-1] == "end"
+
+
+async def test_inline_completion_in_an_empty_body(client: LanguageClient):
+    await ready(client)
+    text, position = position_of(BODY, "█")
+    open_document(client, URI, text)
+    items = await inline_items(client, URI, position)
+    assert [item.insert_text for item in items] == ["return 42"]
+    assert items[0].range == types.Range(start=position, end=position)
+
+
+async def test_incremental_changes_are_followed(client: LanguageClient):
+    await ready(client)
+    open_document(client, URI, "x = 1\n")
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=2),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(
+                        start=types.Position(line=1, character=0),
+                        end=types.Position(line=1, character=0),
+                    ),
+                    text='def double(x):\n    """Double 𝄞."""\n    ',
+                )
+            ],
+        )
+    )
+    items = await inline_items(client, URI, types.Position(line=3, character=4))
+    assert [item.insert_text for item in items] == ["return 42"]
+    # Inside the docstring nothing is offered (UTF-16 column after the clef).
+    assert await inline_items(client, URI, types.Position(line=2, character=16)) == []
+
+
+async def test_bad_requests_get_empty_answers_and_the_server_keeps_serving(client: LanguageClient):
+    await ready(client)
+    text, position = position_of(BODY, "█")
+    open_document(client, URI, text)
+    open_document(client, "file:///work/notes.txt", "hello\n", language="plaintext")
+    assert await inline_items(client, "file:///work/never-opened.py", position) == []
+    assert await inline_items(client, URI, types.Position(line=99, character=0)) == []
+    assert (
+        await inline_items(client, "file:///work/notes.txt", types.Position(line=0, character=5))
+        == []
+    )
+    assert [i.insert_text for i in await inline_items(client, URI, position)] == ["return 42"]
+
+
+async def test_malformed_settings_are_reported_and_defaults_used(client: LanguageClient):
+    await ready(client, options={"codels": {"threads": "many", "maxTokens": -5}})
+    await asyncio.sleep(0.2)
+    warnings = [m.message for m in client.messages if m.type == types.MessageType.Warning]
+    assert any("codels.threads should be an integer" in w for w in warnings)
+    assert any("codels.maxTokens should be between" in w for w in warnings)
+    text, position = position_of(BODY, "█")
+    open_document(client, URI, text)
+    assert [i.insert_text for i in await inline_items(client, URI, position)] == ["return 42"]
+
+
+async def test_a_model_that_fails_to_load_is_reported_once_and_answers_stay_empty(
+    client: LanguageClient,
+):
+    await ready(client, options={"model": "missing"})
+    await asyncio.sleep(0.3)
+    errors = [m.message for m in client.messages if m.type == types.MessageType.Error]
+    assert errors == ["the model missing is not installed: install it"]
+    text, position = position_of(BODY, "█")
+    open_document(client, URI, text)
+    assert await inline_items(client, URI, position) == []
+    # Fixing the setting loads the model; completions come back.
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"codels": {"model": "fake"}})
+    )
+    await asyncio.sleep(0.3)
+    assert [i.insert_text for i in await inline_items(client, URI, position)] == ["return 42"]
+
+
+async def test_disabling_stops_completions(client: LanguageClient):
+    await ready(client)
+    text, position = position_of(BODY, "█")
+    open_document(client, URI, text)
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"codels": {"enabled": False}})
+    )
+    await asyncio.sleep(0.1)
+    assert await inline_items(client, URI, position) == []
+
+
+async def test_requests_before_the_model_is_ready_get_an_empty_result(
+    loading_client: LanguageClient,
+):
+    await initialize(loading_client)
+    text, position = position_of(BODY, "█")
+    open_document(loading_client, URI, text)
+    assert await inline_items(loading_client, URI, position) == []
+    progress = [v.kind for values in loading_client.progress_reports.values() for v in values]
+    assert "end" not in progress  # answered while the model was still loading
+
+
+async def test_cancel_request_stops_a_running_generation(slow_client: LanguageClient):
+    await ready(slow_client)
+    text, position = position_of(BODY, "█")
+    open_document(slow_client, URI, text)
+    params = types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=URI),
+        position=position,
+        context=types.InlineCompletionContext(
+            trigger_kind=types.InlineCompletionTriggerKind.Invoked
+        ),
+    )
+    future = asyncio.ensure_future(  # pytest-lsp sends only once the coroutine runs
+        slow_client.protocol.send_request_async(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id="to-cancel"
+        )
+    )
+    await asyncio.sleep(0.3)
+    started = asyncio.get_running_loop().time()
+    slow_client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="to-cancel"))
+    with pytest.raises(JsonRpcRequestCancelled):
+        await future
+    assert asyncio.get_running_loop().time() - started < 2  # 200 tokens would take 10 s
+
+
+async def test_completion_items_for_clients_without_inline_completion(word_client: LanguageClient):
+    result = await ready(word_client, inline=False)
+    assert result.capabilities.completion_provider is not None
+    assert result.capabilities.inline_completion_provider is not None
+    text, position = position_of("def double(x):\n    ret█\n", "█")
+    open_document(word_client, URI, text)
+    answer = await word_client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=URI), position=position
+        )
+    )
+    assert answer is not None and len(answer.items) == 1
+    item = answer.items[0]
+    # The edit replaces the word typed so far, so the client can filter while the user types.
+    assert item.text_edit.range == types.Range(
+        start=types.Position(line=1, character=4), end=position
+    )
+    assert item.text_edit.new_text == item.filter_text == "return x * 2"
+    assert item.label == "return x * 2"
+    assert item.insert_text_mode == types.InsertTextMode.AsIs
