@@ -123,15 +123,17 @@ class _ProgressPrinter:
         self._message = ""
 
     def __call__(self, message: str, fraction: float | None) -> None:
+        if fraction is None:
+            return  # a step without progress (loading takes about a second): nothing to show
         now = time.monotonic()
         quiet_for = 0.2 if self._interactive else 5.0
         repeat = message == self._message and now - self._last < quiet_for
         if repeat and fraction != 1.0:
             return
         self._last, self._message = now, message
-        shown = f"{message}: {fraction:.0%}" if fraction is not None else message
+        shown = f"{message}: {fraction:.0%}"
         if self._interactive:
-            end = "\r" if fraction not in (None, 1.0) else "\n"
+            end = "\r" if fraction != 1.0 else "\n"
             print(f"codels: {shown}\033[K", end=end, file=sys.stderr, flush=True)
         else:
             print(f"codels: {shown}", file=sys.stderr, flush=True)

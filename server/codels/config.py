@@ -91,7 +91,7 @@ def _strict(kind: type) -> Callable[[Any, type], Any]:
     def structure(value: Any, _type: type) -> Any:
         # bool is a subclass of int: a JSON true must not pass as a thread count.
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            raise TypeError(f"expected {_TYPE_WORDS[kind]}, got {type(value).__name__}")
+            raise TypeError(f"expected {_TYPE_WORDS[kind]}")
         return value
 
     return structure
@@ -132,10 +132,11 @@ def read_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, lis
         expected = _FIELD_TYPES[name]
         try:
             structured: Any = converter.structure(value, expected)
-        except (TypeError, ValueError, cattrs.BaseValidationError) as exc:
+        except (TypeError, ValueError, cattrs.BaseValidationError):
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:39] + "…"
             problems.append(
-                f"setting codels.{camel_case(name)} should be {_TYPE_WORDS[expected]} "
-                f"({exc}); keeping {getattr(base, name)!r}"
+                f"setting codels.{camel_case(name)} should be {_TYPE_WORDS[expected]}, "
+                f"got {shown}; keeping {getattr(base, name)!r}"
             )
             continue
         low_high = _RANGES.get(name)

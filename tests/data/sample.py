@@ -12,7 +12,7 @@ class Item:
 
 def total_value(items: list[Item]) -> float:
     """Return the total value of all items in stock (price times quantity)."""
-
+    
 
 def most_expensive(items: list[Item]) -> Item | None:
     """Return the item with the highest price, or None for an empty list."""
