@@ -174,6 +174,9 @@ class LlamaEngine:
         self._stop_ids: frozenset[int] = frozenset()
         self._queue: deque[_Job] = deque()
         self._current: _Job | None = None
+        # Held while tokenizing (from the event loop) and while the model is replaced or freed
+        # (on the worker), so a reload never frees a model that is being read.
+        self._model_lock = threading.Lock()
         self._lock = threading.Condition()
         self._closed = False
         self._thread = threading.Thread(target=self._work, name="codels-engine", daemon=True)
@@ -233,7 +236,9 @@ class LlamaEngine:
             self._lock.notify_all()
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout=10)
-        llm, self._llm = self._llm, None
+        with self._model_lock:
+            llm, self._llm = self._llm, None
+            self._info = None
         if llm is not None:
             llm.close()
 
@@ -255,10 +260,10 @@ class LlamaEngine:
         import llama_cpp
 
         _check_memory(resolved)
-        if self._llm is not None:
-            self._llm.close()
-            self._llm = None
-            self._info = None
+        with self._model_lock:
+            previous, self._llm, self._info = self._llm, None, None
+        if previous is not None:
+            previous.close()
         threads = options.resolved_threads()
         started = time.perf_counter()
         try:
@@ -285,8 +290,7 @@ class LlamaEngine:
                 if len(ids := llm.tokenize(token.encode(), add_bos=False, special=True)) == 1
             }
         )
-        self._llm = llm
-        self._info = ModelInfo(
+        info = ModelInfo(
             name=resolved.name,
             path=str(resolved.path),
             family=family,
@@ -297,6 +301,8 @@ class LlamaEngine:
             gpu_layers=options.gpu_layers,
             build=llama_build(),
         )
+        with self._model_lock:
+            self._llm, self._info = llm, info
         log.info(
             "loaded %s (%s) in %.1f s: family %s, %d threads, context %d, %s",
             resolved.name,
@@ -305,9 +311,9 @@ class LlamaEngine:
             family.name if family else "none (no infilling: prefix-only completion)",
             threads,
             llm.n_ctx(),
-            self._info.build,
+            info.build,
         )
-        return self._info
+        return info
 
     @staticmethod
     def _fim_family(llm: Any, resolved: ResolvedModel, catalogue: Catalogue) -> Family | None:
@@ -330,10 +336,11 @@ class LlamaEngine:
 
     def count_tokens(self, text: str) -> int:
         """Number of tokens of ``text`` (without special tokens)."""
-        llm = self._llm
-        if llm is None:
-            raise RuntimeError("no model is loaded")
-        return len(llm.tokenize(text.encode("utf-8", "replace"), add_bos=False, special=False))
+        with self._model_lock:
+            if self._llm is None:
+                raise RuntimeError("no model is loaded")
+            data = text.encode("utf-8", "replace")
+            return len(self._llm.tokenize(data, add_bos=False, special=False))
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         """Queue ``request`` for the worker and wait; cancelling the await stops the work."""

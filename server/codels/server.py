@@ -116,6 +116,7 @@ class CodelsLanguageServer(LanguageServer):
             return  # the running load looks at the settings again when it ends
         if self._loaded_options == self.settings.engine_options():
             return
+        self.model_state = ModelState.LOADING  # from now on, requests get an empty answer
         self._load_task = asyncio.ensure_future(self._load_model())
 
     async def _load_model(self) -> None:
@@ -222,7 +223,14 @@ class CodelsLanguageServer(LanguageServer):
             log.warning("%s: %s", uri, exc)
             return None, str(exc)
         snapshot = document.snapshot()
-        outcome = await self.completions.complete(snapshot, offset, self.settings)
+        try:
+            outcome = await self.completions.complete(snapshot, offset, self.settings)
+        except (ModelError, RuntimeError) as exc:
+            log.warning("%s: no completion: %s", uri, exc)
+            return None, str(exc)
+        except Exception:
+            log.exception("completion failed at %s:%d:%d", uri, position.line, position.character)
+            return None, "internal error (see the log)"
         current = self.documents.get(uri)
         if current is None or current.version != snapshot.version:
             return None, "the document changed while generating"
