@@ -20,10 +20,15 @@ import time
 from pathlib import Path
 
 from lsprotocol import types
-from pygls.lsp.client import LanguageClient
+from pytest_lsp import LanguageClient, make_test_lsp_client
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "support"))
+
+from lsp_session import initialize, inline_items, open_document, replace_text  # noqa: E402
+
 SAMPLE = REPO / "tests" / "data" / "sample.py"
+DOCSTRING = '    """Return the total value of all items in stock (price times quantity)."""'
 TYPED = "total = sum(item.price * item.quantity for item in items)\n    return total"
 
 
@@ -36,88 +41,36 @@ def memory_kib(pid: int) -> dict[str, int]:
     return fields
 
 
-async def inline(client: LanguageClient, uri: str, position: types.Position) -> str:
-    result = await client.text_document_inline_completion_async(
-        types.InlineCompletionParams(
-            text_document=types.TextDocumentIdentifier(uri=uri),
-            position=position,
-            context=types.InlineCompletionContext(
-                trigger_kind=types.InlineCompletionTriggerKind.Automatic
-            ),
-        )
-    )
-    items = result.items if isinstance(result, types.InlineCompletionList) else (result or [])
+async def first_text(client: LanguageClient, uri: str, position: types.Position) -> str:
+    items = await inline_items(client, uri, position)
     return items[0].insert_text if items else ""
 
 
 async def probe() -> dict[str, object]:
     codels = str(Path(sys.executable).parent / "codels")
-    client = LanguageClient("latency-probe", "1")
+    client = make_test_lsp_client()  # pytest-lsp's client works outside pytest too
     started = time.perf_counter()
     log_args = ["--log-file", sys.argv[sys.argv.index("--log") + 1]] if "--log" in sys.argv else []
     await client.start_io(codels, "--stdio", *log_args)
-    caps = types.ClientCapabilities(
-        text_document=types.TextDocumentClientCapabilities(
-            inline_completion=types.InlineCompletionClientCapabilities()
-        )
-    )
-    await client.initialize_async(types.InitializeParams(capabilities=caps))
-    client.initialized(types.InitializedParams())
+    await initialize(client)
     uri = SAMPLE.resolve().as_uri()
     text = SAMPLE.read_text()
-    client.text_document_did_open(
-        types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(
-                uri=uri, language_id="python", version=1, text=text
-            )
-        )
-    )
+    open_document(client, uri, text)
     # The empty body of total_value(), indented as an editor leaves it after the line break.
-    docstring = '    """Return the total value of all items in stock (price times quantity)."""'
-    line = text.split("\n").index(docstring) + 1
-    existing = len(text.split("\n")[line])
-    client.text_document_did_change(
-        types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-            content_changes=[
-                types.TextDocumentContentChangePartial(
-                    range=types.Range(
-                        start=types.Position(line=line, character=0),
-                        end=types.Position(line=line, character=existing),
-                    ),
-                    text="    ",
-                )
-            ],
-        )
-    )
-    position = types.Position(line=line, character=4)
+    row = text.split("\n").index(DOCSTRING) + 1
+    line_end = types.Position(line=row, character=len(text.split("\n")[row]))
+    replace_text(client, uri, 2, types.Position(line=row, character=0), "    ", end=line_end)
     first = ""
     while not first:
-        first = await inline(client, uri, position)
+        first = await first_text(client, uri, types.Position(line=row, character=4))
         if not first:
             await asyncio.sleep(0.05)
     first_ms = (time.perf_counter() - started) * 1000
 
     latencies: list[float] = []
-    version = 2
     column = 4
-    row = line
-    for char in TYPED:
-        version += 1
-        client.text_document_did_change(
-            types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-                content_changes=[
-                    types.TextDocumentContentChangePartial(
-                        range=types.Range(
-                            start=types.Position(line=row, character=column),
-                            end=types.Position(line=row, character=column),
-                        ),
-                        text=char,
-                    )
-                ],
-            )
-        )
+    for version, char in enumerate(TYPED, start=3):
+        replace_text(client, uri, version, types.Position(line=row, character=column), char)
         if char == "\n":
             row, column = row + 1, 0
             continue
@@ -125,7 +78,7 @@ async def probe() -> dict[str, object]:
         if char == " " and column <= 4:
             continue  # indentation: an editor inserts it with the line break
         sent = time.perf_counter()
-        await inline(client, uri, types.Position(line=row, character=column))
+        await first_text(client, uri, types.Position(line=row, character=column))
         latencies.append((time.perf_counter() - sent) * 1000)
     memory = memory_kib(client._server.pid)  # type: ignore[union-attr]
     await client.shutdown_async(None)

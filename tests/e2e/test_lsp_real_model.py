@@ -6,7 +6,15 @@ import time
 import pytest
 import pytest_lsp
 from conftest import codels_command
-from lsp_session import initialize, inline_items, open_document, position_of, wait_until_ready
+from lsp_session import (
+    initialize,
+    inline_items,
+    inline_params,
+    open_document,
+    position_of,
+    replace_text,
+    wait_until_ready,
+)
 from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 from pytest_lsp import ClientServerConfig, LanguageClient
@@ -92,22 +100,12 @@ async def test_cancel_answers_and_the_next_request_still_works(client: LanguageC
     uri = "file:///work/inventory.py"
     open_document(client, uri, text)
     await wait_until_ready(client, uri, position)  # warm: the model is loaded
-    client.text_document_did_change(  # a new keystroke, so the next request is real work
-        types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-            content_changes=[
-                types.TextDocumentContentChangePartial(
-                    range=types.Range(start=position, end=position), text="lines = []\n        "
-                )
-            ],
-        )
-    )
-    params = types.InlineCompletionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri),
-        position=types.Position(line=position.line + 1, character=8),
-        context=types.InlineCompletionContext(
-            trigger_kind=types.InlineCompletionTriggerKind.Invoked
-        ),
+    # A new keystroke, so that the next request is real work.
+    replace_text(client, uri, 2, position, "lines = []\n        ")
+    params = inline_params(
+        uri,
+        types.Position(line=position.line + 1, character=8),
+        types.InlineCompletionTriggerKind.Invoked,
     )
     request = asyncio.ensure_future(
         client.protocol.send_request_async(

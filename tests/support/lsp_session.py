@@ -1,4 +1,7 @@
-"""Helpers for LSP sessions driven by pytest-lsp (shared by server and end-to-end tests)."""
+"""Helpers for LSP sessions (server tests, end-to-end tests and the latency probe).
+
+They take pytest-lsp's ``LanguageClient`` (the latency probe uses it outside pytest too).
+"""
 
 from __future__ import annotations
 
@@ -48,6 +51,40 @@ def open_document(client: LanguageClient, uri: str, text: str, language: str = "
     )
 
 
+def replace_text(
+    client: LanguageClient,
+    uri: str,
+    version: int,
+    start: types.Position,
+    text: str,
+    end: types.Position | None = None,
+) -> None:
+    """Send ``textDocument/didChange`` replacing start..end (default: insert at start)."""
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(start=start, end=end or start), text=text
+                )
+            ],
+        )
+    )
+
+
+def inline_params(
+    uri: str,
+    position: types.Position,
+    trigger: types.InlineCompletionTriggerKind = types.InlineCompletionTriggerKind.Automatic,
+) -> types.InlineCompletionParams:
+    """Parameters of an inline completion request."""
+    return types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=position,
+        context=types.InlineCompletionContext(trigger_kind=trigger),
+    )
+
+
 def position_of(text: str, marker: str) -> tuple[str, types.Position]:
     """Remove ``marker`` from ``text``; return the text and the marker's LSP position."""
     before, _, after = text.partition(marker)
@@ -63,15 +100,7 @@ async def inline_items(
     client: LanguageClient, uri: str, position: types.Position
 ) -> list[types.InlineCompletionItem]:
     """Ask for inline completions; return the items."""
-    result = await client.text_document_inline_completion_async(
-        types.InlineCompletionParams(
-            text_document=types.TextDocumentIdentifier(uri=uri),
-            position=position,
-            context=types.InlineCompletionContext(
-                trigger_kind=types.InlineCompletionTriggerKind.Automatic
-            ),
-        )
-    )
+    result = await client.text_document_inline_completion_async(inline_params(uri, position))
     if result is None:
         return []
     return list(result.items if isinstance(result, types.InlineCompletionList) else result)

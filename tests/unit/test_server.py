@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 import pytest_lsp
-from lsp_session import initialize, inline_items, open_document, position_of
+from lsp_session import (
+    initialize,
+    inline_items,
+    inline_params,
+    open_document,
+    position_of,
+    replace_text,
+)
 from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 from pytest_lsp import ClientServerConfig, LanguageClient
@@ -85,19 +92,12 @@ async def test_inline_completion_in_an_empty_body(client: LanguageClient):
 async def test_incremental_changes_are_followed(client: LanguageClient):
     await ready(client)
     open_document(client, URI, "x = 1\n")
-    client.text_document_did_change(
-        types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=2),
-            content_changes=[
-                types.TextDocumentContentChangePartial(
-                    range=types.Range(
-                        start=types.Position(line=1, character=0),
-                        end=types.Position(line=1, character=0),
-                    ),
-                    text='def double(x):\n    """Double 𝄞."""\n    ',
-                )
-            ],
-        )
+    replace_text(
+        client,
+        URI,
+        2,
+        types.Position(line=1, character=0),
+        'def double(x):\n    """Double 𝄞."""\n    ',
     )
     items = await inline_items(client, URI, types.Position(line=3, character=4))
     assert [item.insert_text for item in items] == ["return 42"]
@@ -174,13 +174,7 @@ async def test_cancel_request_stops_a_running_generation(slow_client: LanguageCl
     await ready(slow_client)
     text, position = position_of(BODY, "█")
     open_document(slow_client, URI, text)
-    params = types.InlineCompletionParams(
-        text_document=types.TextDocumentIdentifier(uri=URI),
-        position=position,
-        context=types.InlineCompletionContext(
-            trigger_kind=types.InlineCompletionTriggerKind.Invoked
-        ),
-    )
+    params = inline_params(URI, position, types.InlineCompletionTriggerKind.Invoked)
     future = asyncio.ensure_future(  # pytest-lsp sends only once the coroutine runs
         slow_client.protocol.send_request_async(
             types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id="to-cancel"
