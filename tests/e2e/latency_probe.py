@@ -1,8 +1,10 @@
 """Measures what the foundation issue asks for, through a real LSP session over stdio.
 
-    python tests/e2e/latency_probe.py [--json] [--log FILE]
+    python tests/e2e/latency_probe.py [--json] [--log FILE] [--file PATH] [--settings JSON]
 
-Starts ``codels --stdio`` with the default model, opens ``tests/data/sample.py`` and reports:
+Starts ``codels --stdio`` with the default model (``--settings`` are its initializationOptions),
+opens ``tests/data/sample.py`` (or ``--file``: a file with the same empty body of a function
+documented "Return the total value of all items in stock", to type into) and reports:
 time from process start to the first non-empty inline completion; warm latency (p50, p95) of
 inline completions requested after each of 40 typed characters in one file, each request sent
 after the previous answer (an editor that waits for the model); and the server's resident memory
@@ -27,7 +29,12 @@ sys.path.insert(0, str(REPO / "tests" / "support"))
 
 from lsp_session import initialize, inline_items, open_document, replace_text  # noqa: E402
 
-SAMPLE = REPO / "tests" / "data" / "sample.py"
+
+def option(name: str, default: str) -> str:
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
+
+
+SAMPLE = Path(option("--file", str(REPO / "tests" / "data" / "sample.py")))
 DOCSTRING = '    """Return the total value of all items in stock (price times quantity)."""'
 TYPED = "total = sum(item.price * item.quantity for item in items)\n    return total"
 
@@ -50,9 +57,9 @@ async def probe() -> dict[str, object]:
     codels = str(Path(sys.executable).parent / "codels")
     client = make_test_lsp_client()  # pytest-lsp's client works outside pytest too
     started = time.perf_counter()
-    log_args = ["--log-file", sys.argv[sys.argv.index("--log") + 1]] if "--log" in sys.argv else []
+    log_args = ["--log-file", option("--log", "")] if "--log" in sys.argv else []
     await client.start_io(codels, "--stdio", *log_args)
-    await initialize(client)
+    await initialize(client, options=json.loads(option("--settings", "null")))
     uri = SAMPLE.resolve().as_uri()
     text = SAMPLE.read_text()
     open_document(client, uri, text)
