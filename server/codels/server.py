@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 
 _ENCODINGS: dict[str, PositionEncoding] = {"utf-8": "utf-8", "utf-16": "utf-16", "utf-32": "utf-32"}
 T = TypeVar("T")
-_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
 class ModelState(StrEnum):
@@ -334,7 +333,7 @@ def create_server(
         )
         column = offset - document.lines.starts[params.position.line]
         word_start = column
-        while word_start > 0 and line[word_start - 1] in _WORD_CHARS:
+        while word_start > 0 and (line[word_start - 1].isalnum() or line[word_start - 1] == "_"):
             word_start -= 1
         typed = line[word_start:column]
         new_text = typed + outcome.text

@@ -13,9 +13,11 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities
 
 
-def capabilities(*, inline: bool = True, progress: bool = True) -> types.ClientCapabilities:
-    """VS Code-like client capabilities, with or without inline completion."""
-    caps = client_capabilities("visual-studio-code")
+def capabilities(
+    *, inline: bool = True, progress: bool = True, client: str = "visual-studio-code"
+) -> types.ClientCapabilities:
+    """A real client's recorded capabilities, with or without inline completion."""
+    caps = client_capabilities(client)
     if inline:
         caps.text_document.inline_completion = types.InlineCompletionClientCapabilities()
     if caps.window is not None:
@@ -29,11 +31,12 @@ async def initialize(
     inline: bool = True,
     options: Any = None,
     progress: bool = True,
+    client_name: str = "visual-studio-code",
 ) -> types.InitializeResult:
     """Open a session; ``options`` become ``initializationOptions``."""
     return await client.initialize_session(
         types.InitializeParams(
-            capabilities=capabilities(inline=inline, progress=progress),
+            capabilities=capabilities(inline=inline, progress=progress, client=client_name),
             initialization_options=options,
             client_info=types.ClientInfo(name="pytest-lsp"),
         )

@@ -47,6 +47,12 @@ async def word_client(lsp_client: LanguageClient):
     await lsp_client.shutdown_session()
 
 
+@pytest_lsp.fixture(config=fake(CODELS_FAKE_RESPONSE="e.upper()\n"))
+async def upper_client(lsp_client: LanguageClient):
+    yield
+    await lsp_client.shutdown_session()
+
+
 @pytest_lsp.fixture(config=fake(CODELS_FAKE_LOAD_DELAY="60"))
 async def loading_client(lsp_client: LanguageClient):
     yield
@@ -208,3 +214,20 @@ async def test_completion_items_for_clients_without_inline_completion(word_clien
     assert item.text_edit.new_text == item.filter_text == "return x * 2"
     assert item.label == "return x * 2"
     assert item.insert_text_mode == types.InsertTextMode.AsIs
+
+
+async def test_neovim_gets_utf8_positions_and_completion_items(upper_client: LanguageClient):
+    result = await ready(upper_client, inline=False, client_name="neovim@v0.11.0")
+    assert result.capabilities.position_encoding == types.PositionEncodingKind.Utf8
+    line = '    value = "é𝄞" + nam'
+    open_document(upper_client, URI, f"def f(name):\n{line}\n")
+    position = types.Position(line=1, character=len(line.encode("utf-8")))
+    answer = await upper_client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=URI), position=position
+        )
+    )
+    item = answer.items[0]
+    assert item.text_edit.new_text == "name.upper()"
+    word_start = len(line[: line.rindex("nam")].encode("utf-8"))
+    assert item.text_edit.range.start == types.Position(line=1, character=word_start)
