@@ -27,6 +27,14 @@ from codels.completion import CompletionService
 from codels.config import Settings, read_settings
 from codels.documents import Document
 from codels.engine import LlamaEngine, ModelInfo
+from codels.evaluation import (
+    SUITES,
+    EvalError,
+    format_table,
+    load_problems,
+    report_json,
+    run_evaluation,
+)
 from codels.models import ModelError
 from codels.positions import PositionError
 from codels.syntax import syntax_language
@@ -64,6 +72,32 @@ def _parser() -> argparse.ArgumentParser:
     complete.add_argument("location", metavar="PATH:LINE:COL")
     complete.add_argument("--json", action="store_true", help="print JSON with timings")
     _add_model_options(complete)
+    evaluate = commands.add_parser(
+        "eval", help="score completions by running HumanEval-based suites (against a baseline)"
+    )
+    evaluate.add_argument(
+        "--suite",
+        action="append",
+        choices=list(SUITES),
+        help="suite to run (repeat for several; default: humaneval-single)",
+    )
+    evaluate.add_argument("--limit", type=int, help="sample this many tasks per suite")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
+    evaluate.add_argument("--json", action="store_true", help="print the results as JSON")
+    evaluate.add_argument("--output", help="also write the JSON results to this file")
+    evaluate.add_argument(
+        "--details", action="store_true", help="include every completion in the JSON"
+    )
+    evaluate.add_argument(
+        "--no-baseline", action="store_true", help="skip the raw-FIM baseline run"
+    )
+    evaluate.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds each scoring run may take"
+    )
+    evaluate.add_argument(
+        "--settings", help="codels settings as JSON, e.g. '{\"suffixTokens\": 256}'"
+    )
+    _add_model_options(evaluate)
     info = commands.add_parser("info", help="show the model, its checksum state and the build")
     info.add_argument("--json", action="store_true", help="print JSON")
     _add_model_options(info)
@@ -83,7 +117,13 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
-    raw = {
+    raw: dict[str, object] = {}
+    if getattr(args, "settings", None):
+        try:
+            raw.update(json.loads(args.settings))
+        except (ValueError, TypeError) as exc:
+            raise UsageError(f"--settings is not a JSON object: {exc}") from None
+    raw |= {
         key: value
         for key, value in {
             "model": args.model,
@@ -213,6 +253,50 @@ def run_complete(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_eval(args: argparse.Namespace) -> int:
+    """``codels eval``: pass@1 of codels and of the raw-FIM baseline on HumanEval suites."""
+    suites = args.suite or ["humaneval-single"]
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    load_problems()  # fail before loading the model when the data set is missing
+    settings = _settings_from(args)
+    engine, info = _load(settings)
+    started = time.monotonic()
+
+    def progress(suite: str, done: int, total: int) -> None:
+        if done == total or done % 10 == 0:
+            elapsed = time.monotonic() - started
+            print(f"codels: {suite}: {done}/{total} ({elapsed:.0f} s)", file=sys.stderr, flush=True)
+
+    try:
+        reports = run_evaluation(
+            engine,
+            settings,
+            suites,
+            limit=args.limit,
+            seed=args.seed,
+            baseline=not args.no_baseline,
+            timeout=args.timeout,
+            progress=progress,
+        )
+    finally:
+        engine.close()
+    results = report_json(
+        reports, info, settings, limit=args.limit, seed=args.seed, details=args.details
+    )
+    if args.output:
+        Path(args.output).write_text(json.dumps(results, indent=2), encoding="utf-8")
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print(
+            f"model {info.name} ({info.build}, {info.threads} threads); sample: "
+            f"{'all' if args.limit is None else args.limit} per suite, seed {args.seed}"
+        )
+        print(format_table(results["suites"]))
+    return 0
+
+
 def run_info(args: argparse.Namespace) -> int:
     """``codels info``: which model, whether it is verified, threads, llama.cpp build."""
     settings = _settings_from(args)
@@ -300,8 +384,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_server(args)
         if args.command == "complete":
             return run_complete(args)
+        if args.command == "eval":
+            return run_eval(args)
         return run_info(args)
-    except (UsageError, ModelError) as exc:
+    except (UsageError, ModelError, EvalError) as exc:
         print(f"codels: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, UsageError) else 1
     except KeyboardInterrupt:

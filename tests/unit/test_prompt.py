@@ -27,15 +27,24 @@ def test_fim_template_layout_for_qwen():
     assert prompt.healed == " "
 
 
-def test_blank_line_prompt_ends_at_the_line_start():
+def test_blank_line_prompt_keeps_all_but_the_last_space_of_the_indentation():
+    # "    return" tokenizes as "   " + " return": the model writes the last space itself.
     prompt = build_prompt(
         context_at('def f(x):\n    """Double x."""\n    █\n'),
         QWEN,
         TokenCounter(count_tokens),
         PromptBudget(),
     )
-    assert prompt.prefix == 'def f(x):\n    """Double x."""\n'
-    assert prompt.healed == "    "
+    assert prompt.prefix == 'def f(x):\n    """Double x."""\n   '
+    assert prompt.healed == " "
+
+
+def test_tab_indentation_is_healed_the_same_way():
+    prompt = build_prompt(
+        context_at("def f(x):\n\t█\n"), QWEN, TokenCounter(count_tokens), PromptBudget()
+    )
+    assert prompt.prefix == "def f(x):\n"
+    assert prompt.healed == "\t"
 
 
 def test_braces_in_code_are_not_template_placeholders():

