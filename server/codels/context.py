@@ -196,9 +196,14 @@ def classify(
         if rest:
             return CompletionKind.LINE, "blank line before closing brackets"
         return CompletionKind.BLOCK, "blank line"
-    if not rest and line_prefix.rstrip().endswith(":") and _BLOCK_OPENER.match(line_prefix):
+    if not rest and opens_block(line_prefix):
         return CompletionKind.BLOCK, "end of a line that opens a block"
     return CompletionKind.LINE, "mid-line"
+
+
+def opens_block(line: str) -> bool:
+    """Whether ``line`` is the header of a compound statement (``if x:``, ``def f():``...)."""
+    return line.rstrip().endswith(":") and _BLOCK_OPENER.match(line) is not None
 
 
 def _line_start_at_or_after(lines: LineIndex, offset: int) -> int:

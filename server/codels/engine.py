@@ -94,6 +94,8 @@ class GenerationRequest:
     """Special tokens that end generation."""
     should_stop: Callable[[str], bool] | None = None
     """Called with the text so far after every token; True ends generation (a rule stop)."""
+    reuse_cache: bool = True
+    """Keep what the KV cache holds of earlier prompts (False: evaluate the whole prompt)."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,7 @@ class LlamaEngine:
     def __init__(self, catalogue: Catalogue | None = None) -> None:
         self._catalogue = catalogue
         self._llm: Any = None
+        self._kv: KvCache | None = None
         self._info: ModelInfo | None = None
         self._stop_ids: frozenset[int] = frozenset()
         self._queue: deque[_Job] = deque()
@@ -372,35 +375,28 @@ class LlamaEngine:
                 f"the prompt takes {len(tokens)} tokens but the context holds {llm.n_ctx()} "
                 f"with {request.max_tokens} for the answer; lower promptTokens or raise contextSize"
             )
-        cached = 0
-        for previous, token in zip(llm.input_ids[: llm.n_tokens], tokens, strict=False):
-            if previous != token:
-                break
-            cached += 1
-        # Evaluate at least the last prompt token again: its logits give the first new token.
-        cached = min(cached, len(tokens) - 1)
-        llm.n_tokens = cached
+        kv = self._kv
+        if kv is None or kv.llm is not llm:
+            kv = self._kv = KvCache(llm)
 
-        def result(
-            text: str, reason: StopReason, generated: int, prefill_end: float
-        ) -> GenerationResult:
+        reused = kv.prepare(tokens, stop, reuse=request.reuse_cache)
+        prefill_end = time.perf_counter()
+
+        def result(text: str, reason: StopReason, generated: int) -> GenerationResult:
             now = time.perf_counter()
             return GenerationResult(
                 text=text,
                 stop_reason=reason,
                 prompt_tokens=len(tokens),
-                cached_tokens=cached,
+                cached_tokens=reused or 0,
                 generated_tokens=generated,
                 prefill_ms=(prefill_end - started) * 1000,
                 decode_ms=(now - prefill_end) * 1000,
                 total_ms=(now - started) * 1000,
             )
 
-        for start in range(cached, len(tokens), PREFILL_CHUNK):
-            if stop.is_set():
-                return result("", "cancelled", 0, time.perf_counter())
-            llm.eval(tokens[start : start + PREFILL_CHUNK])
-        prefill_end = time.perf_counter()
+        if reused is None:
+            return result("", "cancelled", 0)
 
         generated: list[int] = []
         text = ""
@@ -418,8 +414,82 @@ class LlamaEngine:
             if request.should_stop is not None and request.should_stop(text):
                 reason = "rule"
                 break
-            llm.eval([token])
-        return result(text, reason, len(generated), prefill_end)
+            kv.append(token)
+        return result(text, reason, len(generated))
+
+
+class KvCache:
+    """What the llama.cpp KV cache (sequence 0) holds, position by position.
+
+    A request's prompt is brought into the cache by keeping the longest common token prefix
+    with what the cache holds and evaluating the rest in chunks, looking at the stop flag
+    between chunks. (Keeping the cached *end* of the previous prompt across an edit before it
+    would need out-of-order positions, which this llama.cpp refuses for one sequence.)
+
+    Only the worker thread uses it. It drives llama-cpp-python's batch and context directly,
+    so that generated tokens are tracked the same way as prompt tokens.
+    """
+
+    def __init__(self, llm: Any) -> None:
+        self.llm = llm
+        self.tokens: list[int] = []
+        """The token at each position of the cache."""
+        self.prompt_length = 0
+        """How many of :attr:`tokens` are the last prompt (the rest were generated)."""
+
+    def _decode(self, chunk: list[int], position: int) -> None:
+        batch = self.llm._batch
+        batch.set_batch(batch=chunk, n_past=position, logits_all=False)
+        self.llm._ctx.decode(batch)
+
+    def _remove(self, start: int, end: int = -1) -> None:
+        self.llm._ctx.kv_cache_seq_rm(0, start, end)
+
+    def _evaluate(self, tokens: list[int], start: int, stop: threading.Event) -> bool:
+        """Evaluate ``tokens[start:]`` at their positions in chunks; False if stopped."""
+        for chunk_start in range(start, len(tokens), PREFILL_CHUNK):
+            if stop.is_set():
+                self._remove(chunk_start)
+                self.tokens = self.tokens[:chunk_start]
+                self.prompt_length = len(self.tokens)
+                return False
+            chunk = tokens[chunk_start : chunk_start + PREFILL_CHUNK]
+            self._decode(chunk, chunk_start)
+            self.tokens[chunk_start:] = chunk
+        return True
+
+    def prepare(self, tokens: list[int], stop: threading.Event, *, reuse: bool) -> int | None:
+        """Bring the cache to ``tokens`` with logits for the last one.
+
+        Returns how many prompt tokens were reused rather than evaluated, or None when
+        ``stop`` was set first.
+        """
+        if not reuse:
+            self._remove(0)
+            self.tokens, self.prompt_length = [], 0
+        common = 0
+        limit = min(len(self.tokens), len(tokens) - 1)  # the last token is always evaluated
+        while common < limit and self.tokens[common] == tokens[common]:
+            common += 1
+        self._remove(common)
+        self.tokens = self.tokens[:common]
+        if not self._evaluate(tokens, common, stop):
+            return None
+        self.prompt_length = len(tokens)
+        self._sync()
+        return common
+
+    def append(self, token: int) -> None:
+        """Evaluate one generated token after what the cache holds."""
+        self._decode([token], len(self.tokens))
+        self.tokens.append(token)
+        self._sync()
+
+    def _sync(self) -> None:
+        """Keep llama-cpp-python's own bookkeeping in step (``sample`` asserts on it)."""
+        count = len(self.tokens)
+        self.llm.n_tokens = count
+        self.llm.input_ids[:count] = self.tokens
 
 
 def _available_memory() -> int | None:

@@ -21,10 +21,10 @@ This module imports :mod:`codels.context` and :mod:`codels.syntax`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from codels.context import CompletionContext, CompletionKind
+from codels.context import CompletionContext, CompletionKind, opens_block
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def cut_at_stop_strings(text: str, stop: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class NextLine:
-    """A non-blank line after the cursor line: code the completion leads into."""
+    """The first non-blank line after the cursor line: the code the completion leads into."""
 
     text: str
     """The line, stripped."""
@@ -61,62 +61,20 @@ class NextLine:
     """Its indentation width."""
 
 
-SUFFIX_MATCH_LINES = 3
-"""A completion line equal to one of this many lines after the cursor ends the completion."""
-DEDENT_FLOOR = "scope"
-"""``scope``: a block completion may dedent down to the level of the code that follows the cursor
-(and never out of the enclosing function or class); ``block``: not below its first line."""
-ONE_STATEMENT_INSIDE_A_BLOCK = False
-"""Inside a block that goes on below the cursor and parses without the completion, complete one
-statement, not several."""
-SYNTAX_CLOSURE = False
-"""Where the code around the cursor does not parse without the completion, stop at the first
-statement boundary at which it does."""
-
-_CONTINUATIONS = ("else", "elif", "except", "finally", ")", "]", "}")
-
-
-def next_lines(context: CompletionContext, count: int = SUFFIX_MATCH_LINES) -> tuple[NextLine, ...]:
-    """The first ``count`` non-blank lines after the cursor line."""
+def next_line(context: CompletionContext) -> NextLine | None:
+    """The first non-blank line after the cursor line, or None at the end of the window."""
     _, _, after = context.suffix.partition("\n")
-    found: list[NextLine] = []
     for line in after.splitlines():
         if line.strip():
-            found.append(NextLine(line.strip(), indent_width(line)))
-            if len(found) == count:
-                break
-    return tuple(found)
+            return NextLine(line.strip(), indent_width(line))
+    return None
 
 
-def bracket_depth(code: str, depth: int = 0) -> int:
-    """Open brackets after ``code``, starting from ``depth`` (strings and comments skipped)."""
-    index, length, quote = 0, len(code), ""
-    while index < length:
-        char = code[index]
-        if quote:
-            if char == "\\":
-                index += 2
-                continue
-            if code.startswith(quote, index):
-                index += len(quote)
-                quote = ""
-                continue
-            if char == "\n" and len(quote) == 1:
-                quote = ""  # an unterminated one-line string ends with its line
-        elif char == "#":
-            newline = code.find("\n", index)
-            index = length if newline == -1 else newline
-            continue
-        elif char in "'\"":
-            quote = code[index : index + 3] if code[index : index + 3] in ('"""', "'''") else char
-            index += len(quote)
-            continue
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth = max(0, depth - 1)
-        index += 1
-    return depth
+def indent_unit(code: str) -> int:
+    """The indentation step of ``code``: the smallest indentation of an indented line (or 4)."""
+    widths = {indent_width(line) for line in code.splitlines() if line.strip()}
+    widths.discard(0)
+    return min(widths) if widths else 4
 
 
 def _same_code(a: str, b: str) -> bool:
@@ -129,25 +87,18 @@ class BlockRules:
 
     base: str
     """What precedes the model's text on its first line in the prompt."""
-    following: tuple[NextLine, ...] = ()
-    """The first non-blank lines after the cursor line."""
-    floor: int = 0
-    """The least indentation the completion may reach (inside the enclosing scope)."""
-    open_brackets: int = 0
-    """Brackets open at the cursor."""
-    gap_visible: bool = False
-    """The code around the cursor does not parse without a completion."""
-    closes_gap: Callable[[str], bool] | None = None
-    """Given the model's text, whether inserting it makes the code around the cursor parse."""
+    following: NextLine | None = None
+    """The first non-blank line after the cursor line."""
+    indent_unit: int = 4
+    """The file's indentation step."""
 
     def end(self, text: str, *, complete_lines_only: bool) -> int | None:
         """Where the completion should end, as an index into ``text``, or None to go on.
 
-        The completion ends before a line that goes below the floor (out of the enclosing scope,
-        or below the code that follows), that repeats one of the lines after the cursor, or
-        that is the third of three equal lines; after a line that opens a block (``...:``) whose
-        body already follows the cursor; and at a statement boundary where the code has become
-        whole (see SYNTAX_CLOSURE and ONE_STATEMENT_INSIDE_A_BLOCK).
+        The completion ends before a line indented less than its first line, before a line that
+        repeats the line after the cursor (whitespace aside), and before the third of three
+        equal lines; and after a line that opens a block (``for ...:``) whose body is the line
+        after the cursor, one level deeper.
 
         With ``complete_lines_only`` the rules that need a whole line look only at lines already
         ended by a line break (the generation-time check, called with partial text).
@@ -160,19 +111,15 @@ class BlockRules:
             starts.append(max(0, position))
             position += len(line) + 1
 
+        following = self.following
         block_indent: int | None = None
-        floor = self.floor
-        depth = self.open_brackets
-        statements = 0
         for index, line in enumerate(lines):
             stripped = line.strip()
-            depth_before = depth
-            depth = bracket_depth(line + "\n", depth)
             if not stripped or (index == 0 and base.strip()):
                 continue  # blank, or the user's own line before the cursor
             whole = index < len(lines) - 1 or not complete_lines_only
             before = max(0, starts[index] - 1)
-            if whole and any(_same_code(stripped, line.text) for line in self.following):
+            if whole and following is not None and _same_code(stripped, following.text):
                 return before
             earlier = (lines[index - 1].strip(), lines[index - 2].strip()) if index >= 2 else ()
             if whole and earlier == (stripped, stripped):
@@ -180,58 +127,24 @@ class BlockRules:
             width = indent_width(line)
             if block_indent is None:
                 block_indent = width
-                floor = min(floor, width) if DEDENT_FLOOR == "scope" else width
-            elif width < floor:
+            elif width < block_indent:
                 return before
-            boundary = depth_before == 0 and not stripped.startswith(_CONTINUATIONS)
-            if boundary and statements:
-                if SYNTAX_CLOSURE and self.gap_visible and self.closes_gap is not None:
-                    if self.closes_gap(text[:before]):
-                        return before
-                elif (
-                    ONE_STATEMENT_INSIDE_A_BLOCK
-                    and not self.gap_visible
-                    and self.following
-                    and self.following[0].indent == block_indent
-                    and width == block_indent
-                    and self.open_brackets == 0
-                ):
-                    return before
-            if boundary:
-                statements += 1
-            body_follows = bool(self.following) and self.following[0].indent > width
-            if whole and stripped.endswith(":") and body_follows and depth == 0:
+            if (
+                whole
+                and following is not None
+                and following.indent - width == self.indent_unit
+                and opens_block(stripped)
+            ):
                 return starts[index] + len(line) - (len(base) if index == 0 else 0)
         return None
 
 
 def block_rules(context: CompletionContext, healed: str) -> BlockRules:
     """The block rules for a completion at ``context``."""
-    base = context.line_prefix[: len(context.line_prefix) - len(healed)]
-    following = next_lines(context)
-    floor = indent_width(context.scopes[-1].indent) + 1 if context.scopes else 0
-    if base.strip().endswith(":"):  # the end of a line that opens a block: write its body
-        floor = max(floor, indent_width(base) + 1)
-    if following and following[0].indent >= floor:
-        floor = max(floor, following[0].indent)
-    judge = context.judge
-    blank_line = not context.line_prefix.strip()
-    closes_gap: Callable[[str], bool] | None = None
-    gap_visible = False
-    if judge is not None and SYNTAX_CLOSURE:
-        gap_visible = judge.baseline_errors > 0
-
-        def closes_gap(raw: str) -> bool:
-            healed_text = _heal(raw, healed, context.indent, blank_line)
-            return healed_text is not None and judge.errors_with(healed_text.rstrip()) == 0
-
     return BlockRules(
-        base=base,
-        following=following,
-        floor=floor,
-        open_brackets=bracket_depth(judge.before) if judge is not None else 0,
-        gap_visible=gap_visible,
-        closes_gap=closes_gap,
+        base=context.line_prefix[: len(context.line_prefix) - len(healed)],
+        following=next_line(context),
+        indent_unit=indent_unit(context.prefix),
     )
 
 

@@ -17,7 +17,7 @@ from codels.server import create_server
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 logging.getLogger("pygls").setLevel(logging.WARNING)
 engine = FakeEngine(
-    os.environ.get("CODELS_FAKE_RESPONSE", "    return 42\n"),
+    os.environ.get("CODELS_FAKE_RESPONSE", " return 42\n"),
     token_delay=float(os.environ.get("CODELS_FAKE_TOKEN_DELAY", "0")),
     load_delay=float(os.environ.get("CODELS_FAKE_LOAD_DELAY", "0")),
 )

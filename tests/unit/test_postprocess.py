@@ -71,34 +71,34 @@ def test_a_header_whose_body_follows_the_cursor_ends_the_completion():
 MIDDLE = "def f(a):\n    b = a + 1\n    █\n    return b\n"
 
 
-def test_inside_a_block_that_goes_on_one_statement_is_completed():
-    assert clean(MIDDLE, " b = b * 2\n    c = 3\n    return b + c\n") == "b = b * 2"
+def test_inside_a_block_several_statements_may_be_completed():
+    # Measured: stopping after one statement here won on single-line tasks (68.7 vs 66.0 %)
+    # but lost on multi-line ones (21.3 vs 23.3 %); codels completes the block.
+    assert clean(MIDDLE, " b = b * 2\n    c = 3\n    return b + c\n") == (
+        "b = b * 2\n    c = 3\n    return b + c"
+    )
 
 
-def test_one_statement_may_be_compound():
-    raw = " if a:\n        b = 2\n    else:\n        b = 3\n    c = 4\n"
-    assert clean(MIDDLE, raw) == "if a:\n        b = 2\n    else:\n        b = 3"
+def test_a_header_with_a_body_two_levels_deeper_is_not_the_end():
+    source = "def f(xs):\n    for x in xs:\n        █\n                deep()\n"
+    raw = " if x:\n            go(x)\n"
+    assert clean(source, raw) == "if x:\n            go(x)"
 
 
-def test_at_the_end_of_a_block_several_statements_are_completed():
-    source = "def f(a):\n    b = a + 1\n    █\n\nprint(f(1))\n"
-    raw = " c = b * 2\n    return c\n\nprint(f(2))\n"
-    assert clean(source, raw) == "c = b * 2\n    return c"
+def test_only_the_next_line_counts_as_the_code_that_follows():
+    source = "def f(n):\n    █\n    if n == 1:\n        return 0\n"
+    assert clean(source, " return 0\n") == "return 0"
 
 
-def test_line_completion_that_closes_an_open_bracket_is_kept():
-    assert clean("result = max(█", "a, b)") == "a, b)"
-
-
-def test_block_end_sees_leaving_the_scope_as_soon_as_the_line_has_text():
-    rules = BlockRules(base="", floor=1)  # inside a function defined at column 0
+def test_block_end_sees_a_dedent_as_soon_as_the_line_has_text():
+    rules = BlockRules(base="")
     assert rules.end("    a = 1\n", complete_lines_only=True) is None
     assert rules.end("    a = 1\n\n", complete_lines_only=True) is None
     assert rules.end("    a = 1\nd", complete_lines_only=True) == 9
 
 
 def test_block_end_waits_for_a_whole_line_before_comparing_with_the_suffix():
-    rules = BlockRules(base="", following=(NextLine("return y", 4),), floor=4)
+    rules = BlockRules(base="", following=NextLine("return y", 4))
     assert rules.end("    a = 1\n    return", complete_lines_only=True) is None
     assert rules.end("    a = 1\n    return y\n", complete_lines_only=True) == 9
 

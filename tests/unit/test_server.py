@@ -34,7 +34,10 @@ async def client(lsp_client: LanguageClient):
 
 
 @pytest_lsp.fixture(
-    config=fake(CODELS_FAKE_TOKEN_DELAY="0.05", CODELS_FAKE_RESPONSE="    x = 1\n" * 200)
+    config=fake(
+        CODELS_FAKE_TOKEN_DELAY="0.05",
+        CODELS_FAKE_RESPONSE=" x0 = 0\n" + "".join(f"    x{i} = {i}\n" for i in range(1, 200)),
+    )
 )
 async def slow_client(lsp_client: LanguageClient):
     yield

@@ -1,0 +1,486 @@
+"""``codels bench``: replay typing sessions through the real server and measure latency.
+
+Two runs over the same keystroke timeline (:mod:`codels.replay`):
+
+* **codels**: ``codels --stdio`` as a child process, driven over LSP like an editor drives it:
+  every keystroke is a ``didChange``; when no key follows within the debounce, the client asks
+  for an inline completion; a keystroke that arrives while a request is in flight cancels it
+  (``$/cancelRequest``), as VS Code does.
+* **baseline**: what a naive client of a local model gets, in this process with the same model
+  and threads: at the same moments it sends the raw FIM prompt of the document (no KV cache
+  reuse, no result cache, no cancellation, stop at a blank line or the end token) and waits for
+  the answer; while one is in flight it asks nothing more. Its latency is pure service time, so
+  the ratio to it is conservative (a queueing naive client would look worse).
+
+Reported per run: latency percentiles from request to answer, requests answered and cancelled,
+answers served from the typing-ahead or result cache, the share of prompt tokens reused from the
+KV cache, decode speed, time spent outside the model, peak resident memory of the server, and
+how often the suggestion shown was what the person typed next. ``--json`` writes the figures with
+the machine, model, sha256, settings and git commit; a PNG of the latency distribution goes
+beside it when matplotlib is installed.
+
+This module imports the pipeline, the engine and pygls's LSP client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+from codels import __version__
+from codels.config import Settings
+from codels.engine import GenerationRequest, LlamaEngine
+from codels.evaluation import git_commit, machine
+from codels.positions import LineIndex
+from codels.prompt import fill_template
+from codels.replay import Session, TypingModel, corpus_sessions
+
+log = logging.getLogger(__name__)
+
+BASELINE_MAX_TOKENS = 128
+"""A naive client's usual cap."""
+BASELINE_CONTEXT_CHARS = (6000, 1500)
+"""Characters before and after the cursor a naive client sends (about the same tokens as
+codels's budget)."""
+
+
+@dataclass
+class Request:
+    """One completion request of a replay."""
+
+    session: str
+    keystroke: int
+    sent: float
+    answered: float | None = None
+    cancelled: bool = False
+    text: str = ""
+    expected: str = ""
+    """What the person typed next from this cursor (the rest of the line)."""
+
+    @property
+    def latency_ms(self) -> float | None:
+        """Milliseconds from request to answer, or None if never answered."""
+        return None if self.answered is None else (self.answered - self.sent) * 1000
+
+
+@dataclass
+class RunFigures:
+    """The figures of one run."""
+
+    name: str
+    requests: list[Request] = field(default_factory=list)
+    server: dict[str, Any] = field(default_factory=dict)
+    peak_rss_mib: float | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """Percentiles and counts."""
+        latencies = sorted(r.latency_ms for r in self.requests if r.latency_ms is not None)
+        shown = [r for r in self.requests if r.answered is not None and r.text.strip()]
+        useful = [r for r in shown if _matches(r.text, r.expected)]
+        out: dict[str, Any] = {
+            "requests": len(self.requests),
+            "answered": len(latencies),
+            "cancelled": sum(r.cancelled for r in self.requests),
+            "shown": len(shown),
+            "useful": len(useful),
+            "useful_rate": len(useful) / len(shown) if shown else 0.0,
+            "p50_ms": _percentile(latencies, 50),
+            "p95_ms": _percentile(latencies, 95),
+            "p99_ms": _percentile(latencies, 99),
+            "mean_ms": statistics.fmean(latencies) if latencies else None,
+            "peak_rss_mib": self.peak_rss_mib,
+        }
+        out.update(self.server)
+        return out
+
+
+def _percentile(ordered: Sequence[float], percent: float) -> float | None:
+    if not ordered:
+        return None
+    rank = max(0, min(len(ordered) - 1, round(percent / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def _matches(suggestion: str, expected: str) -> bool:
+    """Whether the first line of the suggestion is what the person typed next (3+ chars)."""
+    first = suggestion.split("\n", 1)[0].rstrip()
+    return len(first.strip()) >= 3 and expected.startswith(first)
+
+
+def _expected_after(final_text: str, typed_text: str, offset: int) -> str:
+    """The rest of the line the person goes on to type from ``offset``."""
+    # Until the session ends, the document is the final text with a hole after the cursor.
+    suffix_len = len(typed_text) - offset
+    rest = final_text[offset : len(final_text) - suffix_len]
+    return rest.split("\n", 1)[0]
+
+
+def _peak_rss_mib(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def _position(text: str, offset: int) -> types.Position:
+    line, character = LineIndex.of(text).position_at(offset, "utf-16")
+    return types.Position(line=line, character=character)
+
+
+class _Timeline:
+    """Walks the keystrokes of sessions in real time, calling back for edits and requests."""
+
+    def __init__(self, debounce: float) -> None:
+        self.debounce = debounce
+
+    @staticmethod
+    def apply(text: str, offset: int, inserted: str) -> str:
+        return text[:offset] + inserted + text[offset:]
+
+
+async def replay_codels(
+    sessions: Sequence[Session],
+    debounce: float,
+    settings: Settings,
+    *,
+    log_file: str | None = None,
+) -> RunFigures:
+    """Replay ``sessions`` against ``codels --stdio``; return what was measured."""
+    figures = RunFigures("codels")
+    client = LanguageClient("codels-bench", __version__)
+    command = [sys.executable, "-m", "codels", "--stdio"]
+    if log_file:
+        command += ["--log-file", log_file]
+    await client.start_io(*command)
+    try:
+        await client.initialize_async(
+            types.InitializeParams(
+                capabilities=types.ClientCapabilities(
+                    text_document=types.TextDocumentClientCapabilities(
+                        inline_completion=types.InlineCompletionClientCapabilities()
+                    )
+                ),
+                initialization_options={"codels": _settings_dict(settings)},
+            )
+        )
+        client.initialized(types.InitializedParams())
+        await _wait_until_ready(client)
+        for session in sessions:
+            await _replay_session(client, session, debounce, figures)
+        figures.server = await client.protocol.send_request_async("codels/stats", None)
+        server_process = client._server  # pygls keeps the child process here
+        if server_process is not None:
+            figures.peak_rss_mib = _peak_rss_mib(server_process.pid)
+        await client.shutdown_async(None)
+        client.exit(None)
+    finally:
+        await client.stop()  # type: ignore[no-untyped-call]
+    return figures
+
+
+def _settings_dict(settings: Settings) -> dict[str, Any]:
+    from codels.config import camel_case
+
+    return {camel_case(k): v for k, v in dataclasses.asdict(settings).items()}
+
+
+async def _wait_until_ready(client: LanguageClient, timeout: float = 900) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = await client.protocol.send_request_async("codels/status", None)
+        state = status.get("model") if isinstance(status, dict) else getattr(status, "model", "")
+        if state == "ready":
+            return
+        if state == "failed":
+            raise RuntimeError(f"the model did not load: {status}")
+        if time.monotonic() > deadline:
+            raise TimeoutError("the model did not load in time")
+        await asyncio.sleep(0.2)
+
+
+async def _replay_session(
+    client: LanguageClient, session: Session, debounce: float, figures: RunFigures
+) -> None:
+    uri = f"file:///bench/{session.name}"
+    text = session.start_text
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id="python", version=1, text=text
+            )
+        )
+    )
+    pending: tuple[str, asyncio.Future[Any], Request] | None = None
+
+    def settle(future: asyncio.Future[Any], record: Request) -> None:
+        if future.cancelled() or future.exception() is not None:
+            record.cancelled = True
+            return
+        record.answered = time.monotonic()
+        result = future.result()
+        items = getattr(result, "items", None) or []
+        record.text = items[0].insert_text if items else ""
+
+    keys = session.keystrokes
+    for index, key in enumerate(keys):
+        if pending is not None and not pending[1].done():
+            client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=pending[0]))
+        start = _position(text, key.offset)
+        text = _Timeline.apply(text, key.offset, key.text)
+        client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=index + 2),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(start=start, end=start), text=key.text
+                    )
+                ],
+            )
+        )
+        gap = keys[index + 1].gap if index + 1 < len(keys) else 1.5
+        if gap <= debounce:
+            await asyncio.sleep(gap)
+            continue
+        await asyncio.sleep(debounce)
+        cursor = key.offset + len(key.text)
+        record = Request(
+            session.name,
+            index,
+            time.monotonic(),
+            expected=_expected_after(session.final_text, text, cursor),
+        )
+        figures.requests.append(record)
+        msg_id = f"bench-{uuid.uuid4()}"
+        future = client.protocol.send_request_async(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION,
+            types.InlineCompletionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=_position(text, cursor),
+                context=types.InlineCompletionContext(
+                    trigger_kind=types.InlineCompletionTriggerKind.Automatic
+                ),
+            ),
+            msg_id=msg_id,
+        )
+        future.add_done_callback(lambda done, record=record: settle(done, record))
+        pending = (msg_id, future, record)
+        await asyncio.sleep(gap - debounce)
+    if pending is not None and not pending[1].done():
+        with contextlib.suppress(Exception):  # an error answer ends the wait as well
+            await asyncio.wait_for(asyncio.shield(pending[1]), timeout=30)
+    client.text_document_did_close(
+        types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
+
+
+async def replay_baseline(
+    sessions: Sequence[Session], debounce: float, engine: LlamaEngine
+) -> RunFigures:
+    """Replay ``sessions`` as a naive client would use the same model; see the module doc."""
+    figures = RunFigures("baseline")
+    info = engine.info
+    if info is None:
+        raise RuntimeError("no model is loaded")
+    before_chars, after_chars = BASELINE_CONTEXT_CHARS
+    for session in sessions:
+        text = session.start_text
+        busy: asyncio.Task[None] | None = None
+        keys = session.keystrokes
+        for index, key in enumerate(keys):
+            text = _Timeline.apply(text, key.offset, key.text)
+            gap = keys[index + 1].gap if index + 1 < len(keys) else 1.5
+            if gap <= debounce or (busy is not None and not busy.done()):
+                await asyncio.sleep(gap)
+                continue
+            await asyncio.sleep(debounce)
+            cursor = key.offset + len(key.text)
+            prefix, suffix = (
+                text[max(0, cursor - before_chars) : cursor],
+                text[cursor:][:after_chars],
+            )
+            prompt = (
+                fill_template(info.family.fim_template, prefix, suffix) if info.family else prefix
+            )
+            record = Request(
+                session.name,
+                index,
+                time.monotonic(),
+                expected=_expected_after(session.final_text, text, cursor),
+            )
+            figures.requests.append(record)
+            request = GenerationRequest(
+                prompt=prompt,
+                max_tokens=BASELINE_MAX_TOKENS,
+                key=f"baseline-{index}",
+                stop=info.family.stop if info.family else (),
+                should_stop=lambda answer: "\n\n" in answer,
+                reuse_cache=False,
+            )
+
+            async def ask(request: GenerationRequest = request, record: Request = record) -> None:
+                result = await engine.generate(request)
+                record.answered = time.monotonic()
+                record.text = result.text.split("\n\n", 1)[0]
+
+            busy = asyncio.ensure_future(ask())
+            await asyncio.sleep(gap - debounce)
+        if busy is not None:
+            await busy
+    return figures
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What to replay and how."""
+
+    files: tuple[Path, ...]
+    typing: TypingModel = field(default_factory=TypingModel)
+    debounce: float = 0.1
+    bodies: int = 3
+    seed: int = 0
+    baseline: bool = True
+
+
+def default_corpus() -> tuple[Path, ...]:
+    """The corpus shipped in ``tests/data`` of a checkout (five files of varied shape)."""
+    data = Path(__file__).resolve().parents[2] / "tests" / "data"
+    files = [*sorted((data / "corpus").glob("*.py")), data / "inventory.py"]
+    return tuple(path for path in files if path.is_file())
+
+
+def run_bench(
+    options: BenchOptions, settings: Settings, *, log_file: str | None = None
+) -> dict[str, Any]:
+    """Run the codels replay, then the baseline; return the figures as a JSON-ready dict."""
+    sessions = corpus_sessions(options.files, options.typing, options.seed, bodies=options.bodies)
+    codels = asyncio.run(replay_codels(sessions, options.debounce, settings, log_file=log_file))
+    runs = [codels]
+    engine = LlamaEngine()
+    try:
+        info = engine.load(settings.engine_options())
+        if options.baseline:
+            runs.append(asyncio.run(replay_baseline(sessions, options.debounce, engine)))
+    finally:
+        engine.close()
+    summaries = {run.name: run.summary() for run in runs}
+    out: dict[str, Any] = {
+        "codels": __version__,
+        "git_commit": git_commit(),
+        "machine": machine(),
+        "model": {
+            "name": info.name,
+            "path": info.path,
+            "sha256": info.sha256,
+            "threads": info.threads,
+            "build": info.build,
+        },
+        "settings": dataclasses.asdict(settings),
+        "replay": {
+            "files": [path.name for path in options.files],
+            "keystrokes": sum(len(s.keystrokes) for s in sessions),
+            "typed_seconds": round(sum(k.gap for s in sessions for k in s.keystrokes), 1),
+            "chars_per_second": options.typing.chars_per_second,
+            "line_end_pause": options.typing.line_end_pause,
+            "debounce": options.debounce,
+            "seed": options.seed,
+        },
+        "runs": summaries,
+        "latencies_ms": {
+            run.name: [r.latency_ms for r in run.requests if r.latency_ms is not None]
+            for run in runs
+        },
+    }
+    baseline_p50 = summaries.get("baseline", {}).get("p50_ms")
+    codels_p50 = summaries["codels"].get("p50_ms")
+    if baseline_p50 and codels_p50:
+        out["speedup_p50"] = baseline_p50 / codels_p50
+    return out
+
+
+def write_plot(figures: dict[str, Any], path: Path) -> bool:
+    """Draw the latency distributions as a PNG; False when matplotlib is not installed."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for name, values in figures["latencies_ms"].items():
+        if values:
+            ordered = sorted(values)
+            ax.plot(ordered, [(i + 1) / len(ordered) for i in range(len(ordered))], label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel("latency from request to answer (ms, log scale)")
+    ax.set_ylabel("share of requests answered")
+    ax.set_title(
+        f"codels bench: {figures['model']['name']}, {figures['replay']['keystrokes']} keys"
+    )
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def format_report(figures: dict[str, Any]) -> str:
+    """A plain-text report of the bench figures."""
+
+    def ms(value: Any) -> str:
+        return "-" if value is None else f"{value:.0f}"
+
+    replay = figures["replay"]
+    lines = [
+        f"codels bench: {replay['keystrokes']} keystrokes in {len(replay['files'])} files "
+        f"({replay['typed_seconds']} s of typing), model {figures['model']['name']}, "
+        f"{figures['model']['threads']} threads",
+        f"{'run':<9} {'requests':>8} {'answered':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
+        f"{'useful':>7}",
+    ]
+    for name, run in figures["runs"].items():
+        lines.append(
+            f"{name:<9} {run['requests']:>8} {run['answered']:>8} {ms(run['p50_ms']):>7} "
+            f"{ms(run['p95_ms']):>7} {ms(run['p99_ms']):>7} {100 * run['useful_rate']:>6.1f}%"
+        )
+    codels = figures["runs"]["codels"]
+    for key, label in (
+        ("typed_ahead", "answered by typing-ahead"),
+        ("cache_hits", "answered from the result cache"),
+        ("kv_reuse", "share of prompt tokens reused from the KV cache"),
+        ("decode_tokens_per_second", "decode tokens/s"),
+        ("overhead_p95_ms", "time outside the model, p95 (ms)"),
+        ("peak_rss_mib", "peak resident memory (MiB)"),
+    ):
+        if codels.get(key) is not None:
+            value = codels[key]
+            shown = f"{value:.2f}" if isinstance(value, float) else str(value)
+            lines.append(f"  {label}: {shown}")
+    if "speedup_p50" in figures:
+        lines.append(f"codels p50 is {figures['speedup_p50']:.1f}x faster than the baseline")
+    return "\n".join(lines)
+
+
+def save(figures: dict[str, Any], path: Path) -> Path | None:
+    """Write the JSON (without raw latencies) and the plot beside it; returns the plot path."""
+    path.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    plot = path.with_suffix(".png")
+    return plot if write_plot(figures, plot) else None
