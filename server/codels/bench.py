@@ -42,7 +42,7 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
 from codels import __version__
-from codels.config import Settings
+from codels.config import Settings, camel_case
 from codels.engine import GenerationRequest, LlamaEngine
 from codels.evaluation import git_commit, machine
 from codels.positions import LineIndex
@@ -184,7 +184,7 @@ async def replay_codels(
         await _wait_until_ready(client)
         for session in sessions:
             await _replay_session(client, session, debounce, figures)
-        figures.server = await client.protocol.send_request_async("codels/stats", None)
+        figures.server = plain(await client.protocol.send_request_async("codels/stats", None))
         server_process = client._server  # pygls keeps the child process here
         if server_process is not None:
             figures.peak_rss_mib = _peak_rss_mib(server_process.pid)
@@ -195,17 +195,24 @@ async def replay_codels(
     return figures
 
 
-def _settings_dict(settings: Settings) -> dict[str, Any]:
-    from codels.config import camel_case
+def plain(value: Any) -> Any:
+    """Turn the namedtuples pygls makes of custom results back into dicts and lists."""
+    if hasattr(value, "_asdict"):
+        return {key: plain(item) for key, item in value._asdict().items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
 
+
+def _settings_dict(settings: Settings) -> dict[str, Any]:
     return {camel_case(k): v for k, v in dataclasses.asdict(settings).items()}
 
 
 async def _wait_until_ready(client: LanguageClient, timeout: float = 900) -> None:
     deadline = time.monotonic() + timeout
     while True:
-        status = await client.protocol.send_request_async("codels/status", None)
-        state = status.get("model") if isinstance(status, dict) else getattr(status, "model", "")
+        status = plain(await client.protocol.send_request_async("codels/status", None))
+        state = status.get("model") if isinstance(status, dict) else None
         if state == "ready":
             return
         if state == "failed":

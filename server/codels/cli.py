@@ -98,6 +98,27 @@ def _parser() -> argparse.ArgumentParser:
         "--settings", help="codels settings as JSON, e.g. '{\"suffixTokens\": 256}'"
     )
     _add_model_options(evaluate)
+    bench = commands.add_parser(
+        "bench", help="replay typing sessions through the server and measure latency"
+    )
+    bench.add_argument(
+        "--files", nargs="+", type=Path, help="Python files to type (default: the shipped corpus)"
+    )
+    bench.add_argument("--bodies", type=int, default=3, help="function bodies typed per file")
+    bench.add_argument("--seed", type=int, default=0, help="seed of the typing rhythm")
+    bench.add_argument("--cps", type=float, default=12.0, help="typing speed, characters/s")
+    bench.add_argument(
+        "--line-pause", type=float, default=0.8, help="extra seconds at the end of a line"
+    )
+    bench.add_argument(
+        "--debounce", type=float, default=0.1, help="seconds without a key before a request"
+    )
+    bench.add_argument("--no-baseline", action="store_true", help="skip the naive-client run")
+    bench.add_argument("--json", action="store_true", help="print the figures as JSON")
+    bench.add_argument("--output", help="write the JSON here, and the latency plot beside it")
+    bench.add_argument("--server-log", help="write the server's log to this file")
+    bench.add_argument("--settings", help="codels settings as JSON")
+    _add_model_options(bench)
     info = commands.add_parser("info", help="show the model, its checksum state and the build")
     info.add_argument("--json", action="store_true", help="print JSON")
     _add_model_options(info)
@@ -297,6 +318,39 @@ def run_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_bench_command(args: argparse.Namespace) -> int:
+    """``codels bench``: keystroke replay through the server, and a naive baseline."""
+    from codels.bench import BenchOptions, default_corpus, format_report, run_bench, save
+    from codels.replay import TypingModel
+
+    files = tuple(args.files) if args.files else default_corpus()
+    if not files:
+        raise UsageError("no corpus found beside the package: name files with --files")
+    missing = [str(path) for path in files if not path.is_file()]
+    if missing:
+        raise UsageError(f"cannot read {', '.join(missing)}")
+    if args.bodies < 1 or args.cps <= 0 or args.debounce < 0:
+        raise UsageError("--bodies must be at least 1, --cps above 0, --debounce at least 0")
+    settings = _settings_from(args)
+    options = BenchOptions(
+        files=files,
+        typing=TypingModel(chars_per_second=args.cps, line_end_pause=args.line_pause),
+        debounce=args.debounce,
+        bodies=args.bodies,
+        seed=args.seed,
+        baseline=not args.no_baseline,
+    )
+    figures = run_bench(options, settings, log_file=args.server_log)
+    plot = save(figures, Path(args.output)) if args.output else None
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        print(format_report(figures))
+        if args.output:
+            print(f"figures: {args.output}" + (f", plot: {plot}" if plot else ""))
+    return 0
+
+
 def run_info(args: argparse.Namespace) -> int:
     """``codels info``: which model, whether it is verified, threads, llama.cpp build."""
     settings = _settings_from(args)
@@ -386,6 +440,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_complete(args)
         if args.command == "eval":
             return run_eval(args)
+        if args.command == "bench":
+            return run_bench_command(args)
         return run_info(args)
     except (UsageError, ModelError, EvalError) as exc:
         print(f"codels: {exc}", file=sys.stderr)

@@ -1,7 +1,11 @@
 """One completion through the whole pipeline: context, prompt, engine, post-processing.
 
-The server, the ``codels complete`` command and (later) the benchmark and evaluation commands
-all call :func:`complete`, so what is measured is what users get.
+The server, the ``codels complete`` command and the benchmark and evaluation commands all call
+:meth:`CompletionService.complete`, so what is measured is what users get.
+
+Before the model is asked, two cheaper answers are tried (:mod:`codels.reuse`): the rest of the
+suggestion the person is typing into, and a recent result for the same text around the cursor.
+:class:`Stats` counts what happened, for ``codels/stats`` and ``codels bench``.
 
 This module imports the pipeline stages and :mod:`codels.engine`; nothing of LSP.
 """
@@ -9,15 +13,18 @@ This module imports the pipeline stages and :mod:`codels.engine`; nothing of LSP
 from __future__ import annotations
 
 import logging
+import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from codels.config import Settings
 from codels.context import CompletionKind, build_context
 from codels.documents import DocumentSnapshot
 from codels.engine import Engine, GenerationRequest, GenerationResult
-from codels.postprocess import clean_completion, stop_rule
+from codels.postprocess import StopRule, clean_completion, stop_rule
 from codels.prompt import TokenCounter, build_prompt
+from codels.reuse import ResultCache, ShownSuggestions
 
 log = logging.getLogger(__name__)
 
@@ -36,23 +43,140 @@ class CompletionOutcome:
     generation: GenerationResult | None = None
     context_ms: float = 0.0
     total_ms: float = 0.0
+    source: str = "model"
+    """``model``, ``typed-ahead``, ``cache`` or ``none``."""
+
+
+@dataclass
+class Stats:
+    """Counters of one service, since it started."""
+
+    requests: int = 0
+    typed_ahead: int = 0
+    cache_hits: int = 0
+    model_runs: int = 0
+    cancelled: int = 0
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    generated_tokens: int = 0
+    decode_ms: float = 0.0
+    overhead_ms: list[float] = field(default_factory=list)
+    """Per model run: time spent outside the engine (context, prompt, post-processing)."""
+    answer_ms: list[float] = field(default_factory=list)
+    """Per request: time to the answer."""
+
+    def record(self, outcome: CompletionOutcome) -> None:
+        """Count one finished request."""
+        self.requests += 1
+        self.answer_ms.append(outcome.total_ms)
+        if outcome.source == "typed-ahead":
+            self.typed_ahead += 1
+        elif outcome.source == "cache":
+            self.cache_hits += 1
+        result = outcome.generation
+        if result is None:
+            return
+        if result.cancelled:
+            self.cancelled += 1
+            return
+        self.model_runs += 1
+        self.prompt_tokens += result.prompt_tokens
+        self.cached_tokens += result.cached_tokens
+        self.generated_tokens += result.generated_tokens
+        self.decode_ms += result.decode_ms
+        self.overhead_ms.append(max(0.0, outcome.total_ms - result.total_ms))
+
+    def summary(self) -> dict[str, Any]:
+        """The counters and derived figures, JSON-ready."""
+
+        def p95(values: list[float]) -> float | None:
+            return statistics.quantiles(values, n=20)[-1] if len(values) >= 2 else None
+
+        return {
+            "requests": self.requests,
+            "typed_ahead": self.typed_ahead,
+            "cache_hits": self.cache_hits,
+            "model_runs": self.model_runs,
+            "cancelled_runs": self.cancelled,
+            "prompt_tokens": self.prompt_tokens,
+            "cached_tokens": self.cached_tokens,
+            "kv_reuse": self.cached_tokens / self.prompt_tokens if self.prompt_tokens else None,
+            "generated_tokens": self.generated_tokens,
+            "decode_tokens_per_second": (
+                self.generated_tokens / (self.decode_ms / 1000) if self.decode_ms else None
+            ),
+            "overhead_p50_ms": statistics.median(self.overhead_ms) if self.overhead_ms else None,
+            "overhead_p95_ms": p95(self.overhead_ms),
+            "server_answer_p50_ms": statistics.median(self.answer_ms) if self.answer_ms else None,
+        }
+
+
+class _BudgetedStop:
+    """A stop rule with a time budget: past the deadline, stop once a whole line is there."""
+
+    def __init__(self, rule: StopRule, budget_ms: int) -> None:
+        self.rule = rule
+        self.deadline = time.perf_counter() + budget_ms / 1000 if budget_ms > 0 else None
+        self.budget_hit = False
+
+    def __call__(self, text: str) -> bool:
+        if self.rule(text):
+            return True
+        if (
+            self.deadline is not None
+            and "\n" in text.lstrip("\n")
+            and (time.perf_counter() > self.deadline)
+        ):
+            self.budget_hit = True
+            return True
+        return False
 
 
 class CompletionService:
-    """Completes at a cursor with one engine; keeps a token counter cache across requests."""
+    """Completes at a cursor with one engine; remembers what it showed and recent results."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._counter = TokenCounter(engine.count_tokens)
+        self.shown = ShownSuggestions()
+        self.results = ResultCache()
+        self.stats = Stats()
+
+    def forget(self, uri: str) -> None:
+        """Drop what was shown in a document that closed."""
+        self.shown.forget(uri)
 
     async def complete(
         self, snapshot: DocumentSnapshot, offset: int, settings: Settings
     ) -> CompletionOutcome:
         """Complete at code-point ``offset`` of ``snapshot``."""
+        outcome = await self._complete(snapshot, offset, settings)
+        if outcome.generation is None or not outcome.generation.cancelled:
+            self.shown.remember(snapshot.uri, snapshot.text, offset, outcome.text)
+        self.stats.record(outcome)
+        return outcome
+
+    async def _complete(
+        self, snapshot: DocumentSnapshot, offset: int, settings: Settings
+    ) -> CompletionOutcome:
         started = time.perf_counter()
         info = self.engine.info
         if info is None:
-            return CompletionOutcome("", CompletionKind.NONE, "the model is not loaded yet")
+            return CompletionOutcome(
+                "", CompletionKind.NONE, "the model is not loaded yet", source="none"
+            )
+        rest = self.shown.typed_ahead(snapshot.uri, snapshot.text, offset)
+        if rest is not None:
+            elapsed = (time.perf_counter() - started) * 1000
+            return CompletionOutcome(
+                rest, CompletionKind.LINE, "typed ahead", total_ms=elapsed, source="typed-ahead"
+            )
+        cached = self.results.get(snapshot.text, offset)
+        if cached is not None:
+            elapsed = (time.perf_counter() - started) * 1000
+            return CompletionOutcome(
+                cached, CompletionKind.LINE, "cached", total_ms=elapsed, source="cache"
+            )
         context = build_context(
             snapshot,
             offset,
@@ -60,19 +184,20 @@ class CompletionService:
             complete_in_comments=settings.complete_in_comments,
         )
         if context.kind is CompletionKind.NONE:
-            return CompletionOutcome("", context.kind, context.reason)
+            return CompletionOutcome("", context.kind, context.reason, source="none")
         prompt = build_prompt(context, info.family, self._counter, settings.prompt_budget())
         context_ms = (time.perf_counter() - started) * 1000
         max_tokens = settings.max_tokens
         if context.kind is CompletionKind.LINE:
             max_tokens = min(max_tokens, LINE_MAX_TOKENS)
         stop = info.family.stop if info.family else ()
+        should_stop = _BudgetedStop(stop_rule(context, prompt.healed), settings.time_budget_ms)
         request = GenerationRequest(
             prompt=prompt.text,
             max_tokens=max_tokens,
             key=snapshot.uri,
             stop=stop,
-            should_stop=stop_rule(context, prompt.healed),
+            should_stop=should_stop,
         )
         result = await self.engine.generate(request)
         if result.cancelled:
@@ -82,9 +207,10 @@ class CompletionService:
             context,
             healed=prompt.healed,
             stop=stop,
-            truncated=result.stop_reason == "length",
+            truncated=result.stop_reason == "length" or should_stop.budget_hit,
         )
         total_ms = (time.perf_counter() - started) * 1000
+        self.results.put(snapshot.text, offset, cleaned.text)
         log.info(
             "%s %s: %s, prompt %d tokens (%d reused), generated %d, prefill %.0f ms, "
             "decode %.0f ms, total %.0f ms, stop %s%s",
@@ -97,7 +223,7 @@ class CompletionService:
             result.prefill_ms,
             result.decode_ms,
             total_ms,
-            result.stop_reason,
+            "time budget" if should_stop.budget_hit else result.stop_reason,
             f" ({cleaned.note})" if cleaned.note else "",
         )
         return CompletionOutcome(

@@ -47,6 +47,8 @@ class Settings:
     """Token budget of the prompt."""
     suffix_tokens: int = 128
     """Most tokens of text after the cursor in the prompt (every one is re-read per keystroke)."""
+    time_budget_ms: int = 1200
+    """After this long, a block completion stops at its last whole line (0: no budget)."""
     complete_in_strings: bool = False
     """Complete inside string literals too."""
     complete_in_comments: bool = False
@@ -73,6 +75,7 @@ _RANGES: dict[str, tuple[int, int]] = {
     "gpu_layers": (-1, 1000),
     "prompt_tokens": (64, 131072),
     "suffix_tokens": (0, 8192),
+    "time_budget_ms": (0, 600_000),
 }
 
 

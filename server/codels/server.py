@@ -42,6 +42,10 @@ log = logging.getLogger(__name__)
 
 _ENCODINGS: dict[str, PositionEncoding] = {"utf-8": "utf-8", "utf-16": "utf-16", "utf-32": "utf-32"}
 T = TypeVar("T")
+STATUS = "codels/status"
+"""Custom request: where the model stands."""
+STATS = "codels/stats"
+"""Custom request: what the server has done (counted locally, never sent anywhere)."""
 
 
 class ModelState(StrEnum):
@@ -303,6 +307,23 @@ def create_server(
         ls: CodelsLanguageServer, params: types.DidCloseTextDocumentParams
     ) -> None:
         ls.documents.close(params.text_document.uri)
+        ls.completions.forget(params.text_document.uri)
+
+    @server.feature(STATUS)
+    def codels_status(ls: CodelsLanguageServer, params: Any) -> dict[str, Any]:
+        """``codels/status``: the model's state, for editors' status bars and the benchmark."""
+        info = ls.engine.info
+        return {
+            "model": ls.model_state.value,
+            "name": info.name if info else None,
+            "error": ls.model_error or None,
+            "enabled": ls.settings.enabled,
+        }
+
+    @server.feature(STATS)
+    def codels_stats(ls: CodelsLanguageServer, params: Any) -> dict[str, Any]:
+        """``codels/stats``: counters since the server started (requests, caches, tokens)."""
+        return ls.completions.stats.summary()
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def text_document_inline_completion(

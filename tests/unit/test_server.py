@@ -234,3 +234,35 @@ async def test_neovim_gets_utf8_positions_and_completion_items(upper_client: Lan
     assert item.text_edit.new_text == "name.upper()"
     word_start = len(line[: line.rindex("nam")].encode("utf-8"))
     assert item.text_edit.range.start == types.Position(line=1, character=word_start)
+
+
+@pytest_lsp.fixture(config=fake(CODELS_FAKE_RESPONSE=" x * 2\n"))
+async def times_client(lsp_client: LanguageClient):
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_typing_ahead_and_the_result_cache_answer_without_the_model(
+    times_client: LanguageClient,
+):
+    await ready(times_client)
+    text, position = position_of("def double(x):\n    return █\n", "█")
+    open_document(times_client, URI, text)
+    assert [i.insert_text for i in await inline_items(times_client, URI, position)] == ["x * 2"]
+    # The person types the first character of the suggestion: the rest comes from memory.
+    replace_text(times_client, URI, 2, position, "x")
+    after_x = types.Position(line=position.line, character=position.character + 1)
+    assert [i.insert_text for i in await inline_items(times_client, URI, after_x)] == [" * 2"]
+    # Backspace: the text around the cursor is as it was, so the cached result answers.
+    replace_text(times_client, URI, 3, position, "", end=after_x)
+    assert [i.insert_text for i in await inline_items(times_client, URI, position)] == ["x * 2"]
+    stats = (await times_client.protocol.send_request_async("codels/stats", None))._asdict()
+    assert stats["requests"] == 3
+    assert stats["model_runs"] == 1
+    assert stats["typed_ahead"] == 1 and stats["cache_hits"] == 1
+
+
+async def test_status_reports_the_model(client: LanguageClient):
+    await ready(client)
+    status = (await client.protocol.send_request_async("codels/status", None))._asdict()
+    assert status == {"model": "ready", "name": "fake", "error": None, "enabled": True}

@@ -1,0 +1,41 @@
+"""``codels bench`` end to end on a tiny input, with the real default model."""
+
+import json
+import subprocess
+
+from conftest import REPO, codels_command
+
+
+def test_bench_replays_one_body_against_codels_and_the_baseline(tmp_path):
+    output = tmp_path / "bench.json"
+    result = subprocess.run(
+        [
+            codels_command(),
+            "bench",
+            "--files",
+            str(REPO / "tests" / "data" / "sample.py"),
+            "--bodies",
+            "1",
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "codels bench:" in result.stdout
+    figures = json.loads(output.read_text())
+    assert output.with_suffix(".png").stat().st_size > 1000  # the latency plot
+    assert figures["replay"]["keystrokes"] > 20
+    assert figures["model"]["name"] == "qwen2.5-coder-0.5b"
+    codels, baseline = figures["runs"]["codels"], figures["runs"]["baseline"]
+    for run in (codels, baseline):
+        assert run["requests"] > 0 and run["answered"] > 0
+        assert run["p50_ms"] is not None and run["p50_ms"] <= run["p95_ms"] <= run["p99_ms"]
+    # The server's own counters came back over codels/stats.
+    assert codels["model_runs"] + codels["typed_ahead"] + codels["cache_hits"] >= 1
+    assert 0.0 <= codels["kv_reuse"] <= 1.0
+    assert codels["peak_rss_mib"] > 100
+    assert figures["speedup_p50"] > 0
