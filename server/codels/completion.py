@@ -93,7 +93,7 @@ class Stats:
             return statistics.quantiles(values, n=20)[-1] if len(values) >= 2 else None
 
         return {
-            "requests": self.requests,
+            "server_requests": self.requests,
             "typed_ahead": self.typed_ahead,
             "cache_hits": self.cache_hits,
             "model_runs": self.model_runs,

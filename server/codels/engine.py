@@ -220,7 +220,8 @@ class LlamaEngine:
             if key:
                 for queued in [j for j in self._queue if j.key == key]:
                     self._queue.remove(queued)
-                    queued.future.set_result(GenerationResult("", "superseded"))
+                    if not queued.future.done():  # its requester may have cancelled it already
+                        queued.future.set_result(GenerationResult("", "superseded"))
                 if self._current is not None and self._current.key == key:
                     self._current.stop.set()
             self._queue.append(job)
@@ -355,6 +356,9 @@ class LlamaEngine:
         except asyncio.CancelledError:
             job.stop.set()
             job.future.cancel()
+            with self._lock:
+                if job in self._queue:
+                    self._queue.remove(job)
             log.info("request for %s cancelled: generation stopped", request.key or "?")
             raise
         return result

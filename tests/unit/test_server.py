@@ -257,7 +257,7 @@ async def test_typing_ahead_and_the_result_cache_answer_without_the_model(
     replace_text(times_client, URI, 3, position, "", end=after_x)
     assert [i.insert_text for i in await inline_items(times_client, URI, position)] == ["x * 2"]
     stats = (await times_client.protocol.send_request_async("codels/stats", None))._asdict()
-    assert stats["requests"] == 3
+    assert stats["server_requests"] == 3
     assert stats["model_runs"] == 1
     assert stats["typed_ahead"] == 1 and stats["cache_hits"] == 1
 

@@ -1,0 +1,79 @@
+"""The engine's queue: supersession and cancellation, with a stand-in for the model."""
+
+import asyncio
+import threading
+
+from codels.engine import GenerationRequest, GenerationResult, LlamaEngine
+
+
+class _LoadedStub:
+    def close(self) -> None:
+        pass
+
+
+class ScriptedEngine(LlamaEngine):
+    """LlamaEngine's worker and queue, with generation replaced by a controllable stand-in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._llm = _LoadedStub()
+        self.release = threading.Event()
+        self.started: list[str] = []
+
+    def _generate_on_worker(self, request, stop):
+        self.started.append(request.prompt)
+        while not self.release.wait(0.01):
+            if stop.is_set():
+                return GenerationResult("", "cancelled")
+        return GenerationResult(request.prompt.upper(), "stop_token")
+
+
+async def test_a_newer_request_stops_a_running_one_for_the_same_document():
+    engine = ScriptedEngine()
+    try:
+        running = asyncio.ensure_future(engine.generate(GenerationRequest("a", 8, key="doc")))
+        await asyncio.sleep(0.1)
+        newer = asyncio.ensure_future(engine.generate(GenerationRequest("b", 8, key="doc")))
+        assert (await running).stop_reason == "cancelled"
+        engine.release.set()
+        assert (await newer).text == "B"
+    finally:
+        engine.release.set()
+        engine.close()
+
+
+async def test_a_newer_request_supersedes_a_queued_one_for_the_same_document():
+    engine = ScriptedEngine()
+    try:
+        busy = asyncio.ensure_future(engine.generate(GenerationRequest("a", 8, key="other")))
+        await asyncio.sleep(0.1)
+        queued = asyncio.ensure_future(engine.generate(GenerationRequest("b", 8, key="doc")))
+        await asyncio.sleep(0.05)
+        newest = asyncio.ensure_future(engine.generate(GenerationRequest("c", 8, key="doc")))
+        assert (await queued).stop_reason == "superseded"
+        engine.release.set()
+        assert (await busy).text == "A"  # another document's request is not disturbed
+        assert (await newest).text == "C"
+        assert engine.started == ["a", "c"]
+    finally:
+        engine.release.set()
+        engine.close()
+
+
+async def test_a_request_cancelled_while_queued_does_not_break_the_next_one():
+    engine = ScriptedEngine()
+    try:
+        running = asyncio.ensure_future(engine.generate(GenerationRequest("a", 8, key="other")))
+        await asyncio.sleep(0.1)
+        queued = asyncio.ensure_future(engine.generate(GenerationRequest("b", 8, key="doc")))
+        await asyncio.sleep(0.05)
+        queued.cancel()  # the client cancelled it before the worker got to it
+        await asyncio.sleep(0.05)
+        engine.release.set()
+        following = await engine.generate(GenerationRequest("c", 8, key="doc"))
+        assert following.text == "C"
+        assert (await running).text == "A"
+        assert "b" not in engine.started
+    finally:
+        engine.release.set()
+        engine.close()
