@@ -12,6 +12,7 @@ This module imports the pipeline stages and :mod:`codels.engine`; nothing of LSP
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import statistics
 import time
@@ -19,12 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codels.config import Settings
-from codels.context import CompletionKind, build_context
+from codels.context import CompletionContext, CompletionKind, build_context
 from codels.documents import DocumentSnapshot
 from codels.engine import Engine, GenerationRequest, GenerationResult
 from codels.postprocess import StopRule, clean_completion, stop_rule
 from codels.prompt import TokenCounter, build_prompt
-from codels.reuse import ResultCache, ShownSuggestions
+from codels.reuse import ResultCache, ShownSuggestions, state_key
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class CompletionOutcome:
     context_ms: float = 0.0
     total_ms: float = 0.0
     source: str = "model"
-    """``model``, ``typed-ahead``, ``cache`` or ``none``."""
+    """``model``, ``typed-ahead``, ``continued``, ``cache`` or ``none``."""
 
 
 @dataclass
@@ -54,6 +55,8 @@ class Stats:
     requests: int = 0
     typed_ahead: int = 0
     cache_hits: int = 0
+    continued: int = 0
+    """Answers from a generation that an earlier, cancelled request started."""
     model_runs: int = 0
     cancelled: int = 0
     prompt_tokens: int = 0
@@ -66,16 +69,18 @@ class Stats:
     """Per request: time to the answer."""
 
     def record(self, outcome: CompletionOutcome) -> None:
-        """Count one finished request."""
+        """Count one answered request."""
         self.requests += 1
         self.answer_ms.append(outcome.total_ms)
         if outcome.source == "typed-ahead":
             self.typed_ahead += 1
         elif outcome.source == "cache":
             self.cache_hits += 1
-        result = outcome.generation
-        if result is None:
-            return
+        elif outcome.source == "continued":
+            self.continued += 1
+
+    def record_generation(self, result: GenerationResult, overhead_ms: float) -> None:
+        """Count one run of the model (however many requests waited for it)."""
         if result.cancelled:
             self.cancelled += 1
             return
@@ -84,7 +89,7 @@ class Stats:
         self.cached_tokens += result.cached_tokens
         self.generated_tokens += result.generated_tokens
         self.decode_ms += result.decode_ms
-        self.overhead_ms.append(max(0.0, outcome.total_ms - result.total_ms))
+        self.overhead_ms.append(max(0.0, overhead_ms))
 
     def summary(self) -> dict[str, Any]:
         """The counters and derived figures, JSON-ready."""
@@ -96,6 +101,7 @@ class Stats:
             "server_requests": self.requests,
             "typed_ahead": self.typed_ahead,
             "cache_hits": self.cache_hits,
+            "continued": self.continued,
             "model_runs": self.model_runs,
             "cancelled_runs": self.cancelled,
             "prompt_tokens": self.prompt_tokens,
@@ -132,8 +138,27 @@ class _BudgetedStop:
         return False
 
 
+@dataclass
+class _InFlight:
+    """A generation under way for one cursor state of a document."""
+
+    text: str
+    offset: int
+    task: asyncio.Task[CompletionOutcome]
+    waiting: int = 0
+    """Requests awaiting it now."""
+
+
 class CompletionService:
-    """Completes at a cursor with one engine; remembers what it showed and recent results."""
+    """Completes at a cursor with one engine; remembers what it showed and recent results.
+
+    A generation runs in a task of its own. A request that is cancelled while it waits leaves
+    the generation running for GRACE_SECONDS: if the next request only adds text before the
+    cursor (the person typed on), it adopts the generation and, once it is done, serves the rest
+    of its suggestion past what was typed. Otherwise the generation is stopped.
+    """
+
+    GRACE_SECONDS = 1.0
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -141,42 +166,58 @@ class CompletionService:
         self.shown = ShownSuggestions()
         self.results = ResultCache()
         self.stats = Stats()
+        self._in_flight: dict[str, _InFlight] = {}
 
     def forget(self, uri: str) -> None:
-        """Drop what was shown in a document that closed."""
+        """Drop what was shown in, and stop what is generated for, a document that closed."""
         self.shown.forget(uri)
+        flight = self._in_flight.pop(uri, None)
+        if flight is not None:
+            flight.task.cancel()
 
     async def complete(
         self, snapshot: DocumentSnapshot, offset: int, settings: Settings
     ) -> CompletionOutcome:
         """Complete at code-point ``offset`` of ``snapshot``."""
-        outcome = await self._complete(snapshot, offset, settings)
-        if outcome.generation is None or not outcome.generation.cancelled:
-            self.shown.remember(snapshot.uri, snapshot.text, offset, outcome.text)
+        started = time.perf_counter()
+        outcome = await self._complete(snapshot, offset, settings, started)
         self.stats.record(outcome)
         return outcome
 
+    def _without_model(
+        self, snapshot: DocumentSnapshot, offset: int, started: float, source: str
+    ) -> CompletionOutcome | None:
+        """The rest of the suggestion typed into, or a cached result, if there is one."""
+        rest = self.shown.typed_ahead(snapshot.uri, snapshot.text, offset)
+        if rest is None:
+            rest = self.results.get(snapshot.text, offset)
+            source = "cache" if rest is not None else source
+        if rest is None:
+            return None
+        elapsed = (time.perf_counter() - started) * 1000
+        return CompletionOutcome(rest, CompletionKind.LINE, source, total_ms=elapsed, source=source)
+
     async def _complete(
-        self, snapshot: DocumentSnapshot, offset: int, settings: Settings
+        self, snapshot: DocumentSnapshot, offset: int, settings: Settings, started: float
     ) -> CompletionOutcome:
-        started = time.perf_counter()
         info = self.engine.info
         if info is None:
             return CompletionOutcome(
                 "", CompletionKind.NONE, "the model is not loaded yet", source="none"
             )
-        rest = self.shown.typed_ahead(snapshot.uri, snapshot.text, offset)
-        if rest is not None:
-            elapsed = (time.perf_counter() - started) * 1000
-            return CompletionOutcome(
-                rest, CompletionKind.LINE, "typed ahead", total_ms=elapsed, source="typed-ahead"
-            )
-        cached = self.results.get(snapshot.text, offset)
-        if cached is not None:
-            elapsed = (time.perf_counter() - started) * 1000
-            return CompletionOutcome(
-                cached, CompletionKind.LINE, "cached", total_ms=elapsed, source="cache"
-            )
+        quick = self._without_model(snapshot, offset, started, "typed-ahead")
+        if quick is not None:
+            return quick
+        uri = snapshot.uri
+        flight = self._in_flight.get(uri)
+        if flight is not None and not flight.task.done():
+            if self._continues(flight, snapshot.text, offset):
+                await self._wait(flight)
+                quick = self._without_model(snapshot, offset, started, "continued")
+                if quick is not None:
+                    return quick
+            else:
+                flight.task.cancel()
         context = build_context(
             snapshot,
             offset,
@@ -184,7 +225,54 @@ class CompletionService:
             complete_in_comments=settings.complete_in_comments,
         )
         if context.kind is CompletionKind.NONE:
+            self.shown.remember(uri, snapshot.text, offset, "")
             return CompletionOutcome("", context.kind, context.reason, source="none")
+        task = asyncio.ensure_future(self._generate(snapshot, offset, settings, context, started))
+        flight = self._in_flight[uri] = _InFlight(snapshot.text, offset, task)
+        return await self._wait(flight)
+
+    @staticmethod
+    def _continues(flight: _InFlight, text: str, offset: int) -> bool:
+        """Whether the state at ``offset`` of ``text`` is the flight's plus typed characters."""
+        if offset <= flight.offset:
+            return False
+        before, after = state_key(flight.text, flight.offset)
+        now_before, _ = state_key(text, flight.offset)
+        _, now_after = state_key(text, offset)
+        return now_before == before and now_after == after
+
+    async def _wait(self, flight: _InFlight) -> CompletionOutcome:
+        """Await ``flight``; a cancelled waiter leaves it running for GRACE_SECONDS."""
+        flight.waiting += 1
+        try:
+            return await asyncio.shield(flight.task)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # this request was cancelled
+            return CompletionOutcome("", CompletionKind.NONE, "superseded", source="none")
+        finally:
+            flight.waiting -= 1
+            if flight.waiting == 0 and not flight.task.done():
+                asyncio.get_running_loop().call_later(self.GRACE_SECONDS, self._expire, flight)
+
+    @staticmethod
+    def _expire(flight: _InFlight) -> None:
+        if flight.waiting == 0 and not flight.task.done():
+            flight.task.cancel()
+            log.info("stopped a generation nobody waits for")
+
+    async def _generate(
+        self,
+        snapshot: DocumentSnapshot,
+        offset: int,
+        settings: Settings,
+        context: CompletionContext,
+        started: float,
+    ) -> CompletionOutcome:
+        info = self.engine.info
+        if info is None:
+            return CompletionOutcome("", context.kind, "the model is not loaded", source="none")
         prompt = build_prompt(context, info.family, self._counter, settings.prompt_budget())
         context_ms = (time.perf_counter() - started) * 1000
         max_tokens = settings.max_tokens
@@ -199,8 +287,13 @@ class CompletionService:
             stop=stop,
             should_stop=should_stop,
         )
-        result = await self.engine.generate(request)
+        try:
+            result = await self.engine.generate(request)
+        except asyncio.CancelledError:
+            self.stats.cancelled += 1
+            raise
         if result.cancelled:
+            self.stats.record_generation(result, 0.0)
             return CompletionOutcome("", context.kind, result.stop_reason, result, context_ms)
         cleaned = clean_completion(
             result.text,
@@ -211,6 +304,8 @@ class CompletionService:
         )
         total_ms = (time.perf_counter() - started) * 1000
         self.results.put(snapshot.text, offset, cleaned.text)
+        self.shown.remember(snapshot.uri, snapshot.text, offset, cleaned.text)
+        self.stats.record_generation(result, total_ms - result.total_ms)
         log.info(
             "%s %s: %s, prompt %d tokens (%d reused), generated %d, prefill %.0f ms, "
             "decode %.0f ms, total %.0f ms, stop %s%s",

@@ -266,3 +266,54 @@ async def test_status_reports_the_model(client: LanguageClient):
     await ready(client)
     status = (await client.protocol.send_request_async("codels/status", None))._asdict()
     assert status == {"model": "ready", "name": "fake", "error": None, "enabled": True}
+
+
+@pytest_lsp.fixture(config=fake(CODELS_FAKE_RESPONSE=" x * 2\n", CODELS_FAKE_TOKEN_DELAY="0.2"))
+async def slow_times_client(lsp_client: LanguageClient):
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_typing_on_after_a_cancel_adopts_the_running_generation(
+    slow_times_client: LanguageClient,
+):
+    client = slow_times_client
+    await ready(client)
+    text, position = position_of("def double(x):\n    return █\n", "█")
+    open_document(client, URI, text)
+    first = asyncio.ensure_future(
+        client.protocol.send_request_async(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION, inline_params(URI, position), msg_id="first"
+        )
+    )
+    await asyncio.sleep(0.3)
+    client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="first"))
+    with pytest.raises(JsonRpcRequestCancelled):
+        await first
+    # The person types the first character of what the model is writing, and asks again.
+    replace_text(client, URI, 2, position, "x")
+    after_x = types.Position(line=position.line, character=position.character + 1)
+    assert [i.insert_text for i in await inline_items(client, URI, after_x)] == [" * 2"]
+    stats = (await client.protocol.send_request_async("codels/stats", None))._asdict()
+    assert stats["model_runs"] == 1 and stats["continued"] == 1
+
+
+async def test_a_cancelled_generation_nobody_continues_is_stopped(
+    slow_times_client: LanguageClient,
+):
+    client = slow_times_client
+    await ready(client)
+    text, position = position_of("def double(x):\n    return █\n", "█")
+    open_document(client, URI, text)
+    first = asyncio.ensure_future(
+        client.protocol.send_request_async(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION, inline_params(URI, position), msg_id="first"
+        )
+    )
+    await asyncio.sleep(0.3)
+    client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="first"))
+    with pytest.raises(JsonRpcRequestCancelled):
+        await first
+    await asyncio.sleep(2.5)  # the grace period passes with no new request
+    stats = (await client.protocol.send_request_async("codels/stats", None))._asdict()
+    assert stats["cancelled_runs"] == 1 and stats["model_runs"] == 0
