@@ -46,7 +46,6 @@ from codels.config import Settings, camel_case
 from codels.engine import GenerationRequest, LlamaEngine
 from codels.evaluation import git_commit, machine
 from codels.positions import LineIndex
-from codels.prompt import fill_template
 from codels.replay import Session, TypingModel, corpus_sessions
 
 log = logging.getLogger(__name__)
@@ -325,9 +324,7 @@ async def replay_baseline(
                 text[max(0, cursor - before_chars) : cursor],
                 text[cursor:][:after_chars],
             )
-            prompt = (
-                fill_template(info.family.fim_template, prefix, suffix) if info.family else prefix
-            )
+            prompt = info.family.fim_prompt(prefix, suffix) if info.family else prefix
             record = Request(
                 session.name,
                 index,

@@ -368,6 +368,9 @@ def run_info(args: argparse.Namespace) -> int:
         "sha256": info.sha256,
         "family": info.family.name if info.family else None,
         "infilling": info.family is not None,
+        "family_reason": info.family_reason,
+        "architecture": info.architecture,
+        "trained_context": info.trained_context,
         "threads": info.threads,
         "context_size": info.context_size,
         "gpu_layers": info.gpu_layers,
@@ -382,16 +385,15 @@ def run_info(args: argparse.Namespace) -> int:
         if info.verified
         else "not verified (file not in the catalogue)"
     )
-    family = (
-        f"{info.family.name} (fill-in-the-middle)"
-        if info.family
-        else "none: no infilling, prefix-only completion"
-    )
+    family = info.family_reason or (info.family.name if info.family else "none")
     print(f"codels {__version__}")
     print(f"model:            {info.name}")
     print(f"path:             {info.path}")
     print(f"checksum:         {checksum}")
     print(f"family:           {family}")
+    print(f"architecture:     {info.architecture or 'unknown'}")
+    if info.trained_context:
+        print(f"trained context:  {info.trained_context}")
     print(f"threads:          {info.threads}")
     print(f"context size:     {info.context_size}")
     print(f"gpu layers:       {info.gpu_layers}")

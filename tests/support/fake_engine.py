@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 
 from codels.engine import EngineOptions, GenerationRequest, GenerationResult, ModelInfo
-from codels.models import ModelError, ProgressCallback, load_catalogue
+from codels.models import Family, ModelError, ProgressCallback, load_catalogue
 
 QWEN = load_catalogue().families["qwen2.5-coder"]
 _TOKEN = re.compile(r"\w+|[^\w\s]|\s+")
@@ -29,11 +29,13 @@ class FakeEngine:
         token_delay: float = 0.0,
         load_delay: float = 0.0,
         fim: bool = True,
+        family: Family | None = None,
     ) -> None:
         self._respond = respond if callable(respond) else (lambda _request: respond)
         self.token_delay = token_delay
         self.load_delay = load_delay
         self.fim = fim
+        self.family = family or QWEN
         self.requests: list[GenerationRequest] = []
         self._info: ModelInfo | None = None
         self.closed = False
@@ -51,7 +53,7 @@ class FakeEngine:
         self._info = ModelInfo(
             name=options.model or "fake",
             path="/dev/null",
-            family=QWEN if self.fim else None,
+            family=self.family if self.fim else None,
             verified=False,
             sha256="",
             context_size=options.context_size,

@@ -1,12 +1,12 @@
 from cursor import context_at
 from fake_engine import QWEN, count_tokens
 
+from codels.models import fill
 from codels.prompt import (
     WINDOW_STEP_LINES,
     PromptBudget,
     TokenCounter,
     build_prompt,
-    fill_template,
 )
 
 
@@ -48,7 +48,7 @@ def test_tab_indentation_is_healed_the_same_way():
 
 
 def test_braces_in_code_are_not_template_placeholders():
-    assert fill_template("<P>{prefix}<S>{suffix}<M>", "x = '{suffix}'", "{prefix}") == (
+    assert fill("<P>{prefix}<S>{suffix}<M>", prefix="x = '{suffix}'", suffix="{prefix}") == (
         "<P>x = '{suffix}'<S>{prefix}<M>"
     )
 
