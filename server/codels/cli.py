@@ -35,6 +35,7 @@ from codels.evaluation import (
     report_json,
     run_evaluation,
 )
+from codels.model_commands import add_models_parser, run_models
 from codels.models import ModelError
 from codels.positions import PositionError
 from codels.syntax import syntax_language
@@ -98,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
         "--settings", help="codels settings as JSON, e.g. '{\"suffixTokens\": 256}'"
     )
     _add_model_options(evaluate)
+    add_models_parser(commands)
     bench = commands.add_parser(
         "bench", help="replay typing sessions through the server and measure latency"
     )
@@ -444,6 +446,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_eval(args)
         if args.command == "bench":
             return run_bench_command(args)
+        if args.command == "models":
+            return run_models(args, _ProgressPrinter())
         return run_info(args)
     except (UsageError, ModelError, EvalError) as exc:
         print(f"codels: {exc}", file=sys.stderr)

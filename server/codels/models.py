@@ -179,7 +179,10 @@ class Catalogue:
 
 
 def catalogue_path() -> Path:
-    """Where ``models.toml`` is: inside the installed package, or at the root of a checkout."""
+    """Where ``models.toml`` is: ``CODELS_CATALOGUE``, the installed package's, or a checkout's."""
+    override = os.environ.get("CODELS_CATALOGUE")
+    if override:
+        return Path(override).expanduser()
     packaged = Path(str(importlib.resources.files("codels"))) / "models.toml"
     if packaged.is_file():
         return packaged
