@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import os
 import re
@@ -28,6 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
 from codels.model_file import (
@@ -264,25 +266,37 @@ class LlamaEngine:
     # -- loading ------------------------------------------------------------------------------
 
     def load(self, options: EngineOptions, progress: ProgressCallback | None = None) -> ModelInfo:
-        """Resolve, verify and load the model on the worker thread; blocks until done."""
+        """Resolve, verify and load the model; blocks until done (call it from a thread).
+
+        The new model is built in the calling thread while the worker goes on serving the old
+        one, then swapped in by the worker between two generations, so a model switch drops
+        no request. A model that does not fit in the memory available (counting what freeing
+        the old one gives back) is refused with :class:`ModelError` and the old one stays.
+        """
         catalogue = self._catalogue or load_catalogue()
         resolved = resolve_model(options.model, catalogue, progress)
+        previous = self._info
+        alongside = _check_memory(resolved, Path(previous.path) if previous else None)
+        if not alongside:
+            # Not enough memory for both at once: free the old model first (a short gap).
+            log.info("freeing the old model before loading %s (memory)", resolved.name)
+            self._submit(lambda _stop: self._install(None, None), None).future.result()
         if progress:
             progress(f"loading {resolved.name}", None)
-        job = self._submit(lambda _stop: self._load_on_worker(resolved, catalogue, options), None)
-        info: ModelInfo = job.future.result()
+        llm, info, extras = self._build(resolved, catalogue, options)
+        try:
+            self._submit(lambda _stop: self._install((llm, *extras), info), None).future.result()
+        except BaseException:
+            llm.close()
+            raise
         return info
 
-    def _load_on_worker(
+    def _build(
         self, resolved: ResolvedModel, catalogue: Catalogue, options: EngineOptions
-    ) -> ModelInfo:
+    ) -> tuple[Any, ModelInfo, tuple[frozenset[int], dict[str, int], re.Pattern[str] | None]]:
+        """Load ``resolved`` into a new ``Llama`` and work out its family and special tokens."""
         import llama_cpp
 
-        _check_memory(resolved)
-        with self._model_lock:
-            previous, self._llm, self._info = self._llm, None, None
-        if previous is not None:
-            previous.close()
         threads = options.resolved_threads()
         started = time.perf_counter()
         try:
@@ -300,17 +314,20 @@ class LlamaEngine:
                 f"llama.cpp could not load {resolved.path} ({exc}); the file may be damaged or "
                 "made for a newer llama.cpp: install the model again or pick another one"
             ) from exc
-        facts = facts_from_llama(llm, resolved.path, family_probe(catalogue))
-        choice = choose_family(
-            facts, catalogue, resolved.entry.family if resolved.entry is not None else None
-        )
-        if choice.warning:
-            log.warning("%s: %s", resolved.name, choice.warning)
-        family = choice.family
-        special = _special_token_ids(llm, facts, family)
-        stop_ids = {llm.token_eos()} | {
-            special[token] for token in (family.cut_strings if family else ()) if token in special
-        }
+        try:
+            facts = facts_from_llama(llm, resolved.path, family_probe(catalogue))
+            choice = choose_family(
+                facts, catalogue, resolved.entry.family if resolved.entry is not None else None
+            )
+            if choice.warning:
+                log.warning("%s: %s", resolved.name, choice.warning)
+            family = choice.family
+            special = _special_token_ids(llm, facts, family)
+            cut = family.cut_strings if family else ()
+            stop_ids = {llm.token_eos()} | {special[token] for token in cut if token in special}
+        except BaseException:
+            llm.close()
+            raise
         info = ModelInfo(
             name=resolved.name,
             path=str(resolved.path),
@@ -325,11 +342,6 @@ class LlamaEngine:
             architecture=facts.architecture,
             trained_context=facts.context_length,
         )
-        self._stop_ids = frozenset(stop_ids)
-        self._special_ids = special
-        self._special_pattern = _special_pattern(special)
-        with self._model_lock:
-            self._llm, self._info = llm, info
         log.info(
             "loaded %s (%s) in %.1f s: family %s, %d threads, context %d, %s",
             resolved.name,
@@ -340,7 +352,22 @@ class LlamaEngine:
             llm.n_ctx(),
             info.build,
         )
-        return info
+        return llm, info, (frozenset(stop_ids), special, _special_pattern(special))
+
+    def _install(self, loaded: tuple[Any, ...] | None, info: ModelInfo | None) -> None:
+        """On the worker, between generations: make ``loaded`` the model and free the old one."""
+        with self._model_lock:
+            previous = self._llm
+            if loaded is None:
+                self._llm, self._info = None, None
+            else:
+                llm, stop_ids, special, pattern = loaded
+                self._llm, self._info = llm, info
+                self._stop_ids, self._special_ids = stop_ids, special
+                self._special_pattern = pattern
+            self._kv = None
+        if previous is not None and previous is not self._llm:
+            previous.close()
 
     # -- generation ---------------------------------------------------------------------------
 
@@ -555,12 +582,24 @@ def _special_pattern(ids: dict[str, int]) -> re.Pattern[str] | None:
     return re.compile("(" + "|".join(re.escape(text) for text in texts) + ")")
 
 
-def _check_memory(resolved: ResolvedModel) -> None:
-    """Refuse a model that cannot fit in the memory that is available now."""
+def _check_memory(resolved: ResolvedModel, loaded: Path | None = None) -> bool:
+    """Refuse a model that cannot fit in memory; True if it fits beside the ``loaded`` one.
+
+    A model needs about its file size in memory (the weights are mapped and all of them are
+    read while it runs) plus the KV cache; the check keeps a 10 % margin.
+    """
     available = _available_memory()
-    size = resolved.path.stat().st_size
-    if available is not None and size > available:
-        raise ModelError(
-            f"{resolved.name} needs about {size / 1e9:.1f} GB of memory but only "
-            f"{available / 1e9:.1f} GB is available; close other programs or pick a smaller model"
-        )
+    size = int(resolved.path.stat().st_size * 1.1)
+    if available is None or size <= available or loaded == resolved.path:
+        return True  # (the same file again shares its mapped pages)
+    freed = 0
+    if loaded is not None:
+        with contextlib.suppress(OSError):
+            freed = loaded.stat().st_size
+    if size <= available + freed:
+        return False
+    raise ModelError(
+        f"{resolved.name} needs about {size / 1e9:.1f} GB of memory but only "
+        f"{(available + freed) / 1e9:.1f} GB is available; close other programs or pick a "
+        "smaller model"
+    )

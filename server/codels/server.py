@@ -97,6 +97,8 @@ class CodelsLanguageServer(LanguageServer):
         self._loaded_options: EngineOptions | None = None
         self._load_task: asyncio.Task[None] | None = None
         self._warned_languages: set[str] = set()
+        self.loading_model: str | None = None
+        """The model being loaded (while another may still serve), for ``codels/status``."""
         self.pending_problems: list[str] = []
         """Settings problems found at ``initialize``, shown once the client is initialized."""
 
@@ -119,7 +121,9 @@ class CodelsLanguageServer(LanguageServer):
             return  # the running load looks at the settings again when it ends
         if self._loaded_options == self.settings.engine_options():
             return
-        self.model_state = ModelState.LOADING  # from now on, requests get an empty answer
+        if self.engine.info is None:
+            self.model_state = ModelState.LOADING  # from now on, requests get an empty answer
+        # (with a model loaded, it goes on serving until the new one replaces it)
         self._load_task = asyncio.ensure_future(self._load_model())
 
     async def _load_model(self) -> None:
@@ -138,29 +142,65 @@ class CodelsLanguageServer(LanguageServer):
 
         while True:
             options = self.settings.engine_options()
-            self.model_state = ModelState.LOADING
+            serving = self.engine.info
+            self.loading_model = options.model or "default"
+            if serving is None:
+                self.model_state = ModelState.LOADING
             try:
                 info = await _in_daemon_thread(
                     functools.partial(self.engine.load, options, progress)
                 )
-            except ModelError as exc:
-                self._model_failed(str(exc))
             except Exception as exc:
-                log.exception("loading the model failed")
-                self._model_failed(
-                    f"codels could not load the model ({type(exc).__name__}: {exc}); "
-                    "see the codels log for details"
+                if not isinstance(exc, ModelError):
+                    log.exception("loading the model failed")
+                reason = (
+                    str(exc)
+                    if isinstance(exc, ModelError)
+                    else f"{type(exc).__name__}: {exc}; see the codels log for details"
                 )
+                still = self.engine.info
+                if still is not None:
+                    self._switch_failed(f"codels kept {still.name}: {reason}")
+                else:
+                    self._model_failed(
+                        reason
+                        if isinstance(exc, ModelError)
+                        else f"codels could not load the model ({reason})"
+                    )
             else:
                 self.model_state = ModelState.READY
                 self.model_error = ""
-                log.info("model ready: %s", info.name)
+                if serving is not None and serving.name != info.name:
+                    self.window_show_message(
+                        types.ShowMessageParams(
+                            type=types.MessageType.Info,
+                            message=f"codels switched from {serving.name} to {info.name}",
+                        )
+                    )
+                if info.family is None:
+                    self.window_show_message(
+                        types.ShowMessageParams(
+                            type=types.MessageType.Warning,
+                            message=f"codels: {info.name}: {info.family_reason}",
+                        )
+                    )
+                log.info("model ready: %s (%s)", info.name, info.family_reason)
+            self.loading_model = None
             self._loaded_options = options
             if self.settings.engine_options() == options:
                 break
         if token is not None:
             message = f"ready: {self.engine.info.name}" if self.engine.info else self.model_error
             self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
+
+    def _switch_failed(self, message: str) -> None:
+        """A new model could not be loaded; the old one goes on serving."""
+        self.model_state = ModelState.READY
+        self.model_error = message
+        log.error("%s", message)
+        self.window_show_message(
+            types.ShowMessageParams(type=types.MessageType.Error, message=message)
+        )
 
     def _model_failed(self, message: str) -> None:
         self.model_state = ModelState.FAILED
@@ -318,6 +358,9 @@ def create_server(
             "name": info.name if info else None,
             "error": ls.model_error or None,
             "enabled": ls.settings.enabled,
+            "loading": ls.loading_model,
+            "family": info.family.name if info and info.family else None,
+            "infilling": bool(info and info.family),
         }
 
     @server.feature(STATS)

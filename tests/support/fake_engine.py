@@ -47,6 +47,8 @@ class FakeEngine:
     def load(self, options: EngineOptions, progress: ProgressCallback | None = None) -> ModelInfo:
         if options.model == "missing":
             raise ModelError("the model missing is not installed: install it")
+        if options.model == "huge":
+            raise ModelError("huge needs about 99.0 GB of memory but only 20.0 GB is available")
         if progress:
             progress("loading fake", 0.5)
         time.sleep(self.load_delay)

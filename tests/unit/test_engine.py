@@ -77,3 +77,24 @@ async def test_a_request_cancelled_while_queued_does_not_break_the_next_one():
     finally:
         engine.release.set()
         engine.close()
+
+
+def test_memory_check_loads_beside_frees_first_or_refuses(tmp_path, monkeypatch):
+    import pytest
+
+    from codels import engine as engine_module
+    from codels.models import ModelError, ResolvedModel
+
+    new = tmp_path / "new.gguf"
+    new.write_bytes(b"GGUF" + b"\0" * 996)  # 1,000 bytes -> 1,100 needed with the margin
+    old = tmp_path / "old.gguf"
+    old.write_bytes(b"GGUF" + b"\0" * 596)
+    resolved = ResolvedModel(new, "new", None, verified=False, source="setting")
+
+    monkeypatch.setattr(engine_module, "_available_memory", lambda: 2_000)
+    assert engine_module._check_memory(resolved, old) is True
+    monkeypatch.setattr(engine_module, "_available_memory", lambda: 800)
+    assert engine_module._check_memory(resolved, old) is False  # fits once the old one is freed
+    monkeypatch.setattr(engine_module, "_available_memory", lambda: 300)
+    with pytest.raises(ModelError, match=r"needs about .* GB of memory .* pick a smaller model"):
+        engine_module._check_memory(resolved, old)

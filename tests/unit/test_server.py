@@ -157,6 +157,63 @@ async def test_a_model_that_fails_to_load_is_reported_once_and_answers_stay_empt
     assert [i.insert_text for i in await inline_items(client, URI, position)] == ["return 42"]
 
 
+@pytest_lsp.fixture(config=fake(CODELS_FAKE_LOAD_DELAY="1.5"))
+async def slow_load_client(lsp_client: LanguageClient):
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def status(client: LanguageClient) -> dict:
+    answer = await client.protocol.send_request_async("codels/status", {})
+    return {key: getattr(answer, key, None) for key in ("model", "name", "loading", "error")}
+
+
+async def test_switching_models_keeps_serving_until_the_new_one_is_in(
+    slow_load_client: LanguageClient,
+):
+    client = slow_load_client
+    await ready(client)
+    for _ in range(100):
+        if (await status(client))["model"] == "ready":
+            break
+        await asyncio.sleep(0.1)
+    text, position = position_of(BODY, "█")
+    open_document(client, URI, text)
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"codels": {"model": "second"}})
+    )
+    await asyncio.sleep(0.3)
+    during = await status(client)
+    assert during["model"] == "ready" and during["name"] == "fake"
+    assert during["loading"] == "second"
+    assert [i.insert_text for i in await inline_items(client, URI, position)] == ["return 42"]
+    for _ in range(50):
+        if (await status(client))["name"] == "second":
+            break
+        await asyncio.sleep(0.1)
+    assert (await status(client))["loading"] is None
+    infos = [m.message for m in client.messages if m.type == types.MessageType.Info]
+    assert "codels switched from fake to second" in infos
+
+
+async def test_a_model_too_large_for_memory_is_refused_and_the_old_one_keeps_serving(
+    client: LanguageClient,
+):
+    await ready(client)
+    await asyncio.sleep(0.2)
+    text, position = position_of(BODY, "█")
+    open_document(client, URI, text)
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"codels": {"model": "huge"}})
+    )
+    await asyncio.sleep(0.3)
+    errors = [m.message for m in client.messages if m.type == types.MessageType.Error]
+    assert errors and errors[-1].startswith("codels kept fake: huge needs about 99.0 GB")
+    current = await status(client)
+    assert current["model"] == "ready" and current["name"] == "fake"
+    assert [i.insert_text for i in await inline_items(client, URI, position)] == ["return 42"]
+
+
 async def test_disabling_stops_completions(client: LanguageClient):
     await ready(client)
     text, position = position_of(BODY, "█")
@@ -265,7 +322,15 @@ async def test_typing_ahead_and_the_result_cache_answer_without_the_model(
 async def test_status_reports_the_model(client: LanguageClient):
     await ready(client)
     status = (await client.protocol.send_request_async("codels/status", None))._asdict()
-    assert status == {"model": "ready", "name": "fake", "error": None, "enabled": True}
+    assert status == {
+        "model": "ready",
+        "name": "fake",
+        "error": None,
+        "enabled": True,
+        "loading": None,
+        "family": "qwen2.5-coder",
+        "infilling": True,
+    }
 
 
 @pytest_lsp.fixture(config=fake(CODELS_FAKE_RESPONSE=" x * 2\n", CODELS_FAKE_TOKEN_DELAY="0.2"))
