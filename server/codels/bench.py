@@ -42,8 +42,9 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
 from codels import __version__
+from codels.backends import BackendEngine
 from codels.config import Settings, camel_case
-from codels.engine import GenerationRequest, LlamaEngine
+from codels.engine import Engine, GenerationRequest
 from codels.evaluation import git_commit, machine
 from codels.positions import LineIndex
 from codels.replay import Session, TypingModel, corpus_sessions
@@ -300,7 +301,7 @@ async def _replay_session(
 
 
 async def replay_baseline(
-    sessions: Sequence[Session], debounce: float, engine: LlamaEngine
+    sessions: Sequence[Session], debounce: float, engine: Engine
 ) -> RunFigures:
     """Replay ``sessions`` as a naive client would use the same model; see the module doc."""
     figures = RunFigures("baseline")
@@ -379,7 +380,7 @@ def run_bench(
     sessions = corpus_sessions(options.files, options.typing, options.seed, bodies=options.bodies)
     codels = asyncio.run(replay_codels(sessions, options.debounce, settings, log_file=log_file))
     runs = [codels]
-    engine = LlamaEngine()
+    engine = BackendEngine()
     try:
         info = engine.load(settings.engine_options())
         if options.baseline:

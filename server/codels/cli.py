@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from codels import __version__
+from codels.backends import BackendEngine
 from codels.completion import CompletionService
 from codels.config import Settings, read_settings
 from codels.documents import Document
-from codels.engine import LlamaEngine, ModelInfo
+from codels.engine import ModelInfo
 from codels.evaluation import (
     SUITES,
     EvalError,
@@ -137,6 +138,17 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--context-size", type=int, help="context window in tokens")
     parser.add_argument("--max-tokens", type=int, help="most tokens generated")
     parser.add_argument("--gpu-layers", type=int, help="layers to offload in a GPU build (-1: all)")
+    parser.add_argument(
+        "--backend",
+        choices=["local", "llama-server", "openai"],
+        help="where the model runs (default local: in process)",
+    )
+    parser.add_argument("--endpoint", help="remote server address, e.g. http://127.0.0.1:8080")
+    parser.add_argument(
+        "--api-key-env", help="environment variable that holds the remote server's API key"
+    )
+    parser.add_argument("--remote-model", help="model name to ask the OpenAI-compatible server for")
+    parser.add_argument("--remote-family", help="family of the remote model (default: guessed)")
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
@@ -154,6 +166,11 @@ def _settings_from(args: argparse.Namespace) -> Settings:
             "contextSize": args.context_size,
             "maxTokens": args.max_tokens,
             "gpuLayers": args.gpu_layers,
+            "backend": getattr(args, "backend", None),
+            "endpoint": getattr(args, "endpoint", None),
+            "apiKeyEnv": getattr(args, "api_key_env", None),
+            "remoteModel": getattr(args, "remote_model", None),
+            "remoteFamily": getattr(args, "remote_family", None),
         }.items()
         if value is not None
     }
@@ -215,8 +232,8 @@ def _parse_location(location: str) -> tuple[Path, int, int]:
     return Path(path), line_number, column_number
 
 
-def _load(settings: Settings) -> tuple[LlamaEngine, ModelInfo]:
-    engine = LlamaEngine()
+def _load(settings: Settings) -> tuple[BackendEngine, ModelInfo]:
+    engine = BackendEngine()
     try:
         info = engine.load(settings.engine_options(), _ProgressPrinter())
     except BaseException:

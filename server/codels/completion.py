@@ -22,9 +22,9 @@ from typing import Any
 from codels.config import Settings
 from codels.context import CompletionContext, CompletionKind, build_context
 from codels.documents import DocumentSnapshot
-from codels.engine import Engine, GenerationRequest, GenerationResult
+from codels.engine import Engine, FimParts, GenerationRequest, GenerationResult
 from codels.postprocess import StopRule, clean_completion, stop_rule
-from codels.prompt import TokenCounter, build_prompt
+from codels.prompt import Prompt, TokenCounter, build_prompt
 from codels.reuse import ResultCache, ShownSuggestions, state_key
 
 log = logging.getLogger(__name__)
@@ -286,6 +286,7 @@ class CompletionService:
             key=snapshot.uri,
             stop=stop,
             should_stop=should_stop,
+            parts=fim_parts(prompt, snapshot.uri),
         )
         try:
             result = await self.engine.generate(request)
@@ -324,3 +325,15 @@ class CompletionService:
         return CompletionOutcome(
             cleaned.text, context.kind, cleaned.note, result, context_ms, total_ms
         )
+
+
+def fim_parts(prompt: Prompt, uri: str) -> FimParts:
+    """The prompt's pieces for a server that assembles the infilling prompt itself."""
+    cut = prompt.prefix.rfind("\n") + 1
+    name = uri.rsplit("/", 1)[-1]
+    return FimParts(
+        prefix=prompt.prefix[:cut],
+        suffix=prompt.suffix,
+        volatile=prompt.prefix[cut:],
+        extra=((name, prompt.extra),) if prompt.extra else (),
+    )

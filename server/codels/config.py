@@ -53,6 +53,18 @@ class Settings:
     """Complete inside string literals too."""
     complete_in_comments: bool = False
     """Complete inside comments too."""
+    backend: str = "local"
+    """Where the model runs: ``local`` (in process), ``llama-server`` or ``openai``."""
+    endpoint: str = ""
+    """Base address of the remote server, e.g. ``http://gpu-box:8080``."""
+    api_key_env: str = ""
+    """Name of the environment variable that holds the remote server's API key."""
+    remote_model: str = ""
+    """Model to ask an OpenAI-compatible server for (empty: the first it lists)."""
+    remote_family: str = ""
+    """Family of the remote model (empty: guessed from its name)."""
+    request_timeout_ms: int = 10_000
+    """How long a remote request may wait for the server."""
 
     def engine_options(self) -> EngineOptions:
         """The part of the settings that decides what is loaded and how."""
@@ -61,6 +73,12 @@ class Settings:
             threads=self.threads,
             context_size=self.context_size,
             gpu_layers=self.gpu_layers,
+            backend=self.backend,
+            endpoint=self.endpoint,
+            api_key_env=self.api_key_env,
+            remote_model=self.remote_model,
+            remote_family=self.remote_family,
+            request_timeout_ms=self.request_timeout_ms,
         )
 
     def prompt_budget(self) -> PromptBudget:
@@ -76,7 +94,9 @@ _RANGES: dict[str, tuple[int, int]] = {
     "prompt_tokens": (64, 131072),
     "suffix_tokens": (0, 8192),
     "time_budget_ms": (0, 600_000),
+    "request_timeout_ms": (100, 600_000),
 }
+_CHOICES: dict[str, tuple[str, ...]] = {"backend": ("local", "llama-server", "openai")}
 
 
 def camel_case(name: str) -> str:
@@ -147,6 +167,13 @@ def read_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, lis
             problems.append(
                 f"setting codels.{camel_case(name)} should be between {low_high[0]} and "
                 f"{low_high[1]}, got {structured}; keeping {getattr(base, name)!r}"
+            )
+            continue
+        choices = _CHOICES.get(name)
+        if choices and structured not in choices:
+            problems.append(
+                f"setting codels.{camel_case(name)} should be one of {', '.join(choices)}, "
+                f"got {structured!r}; keeping {getattr(base, name)!r}"
             )
             continue
         values[name] = structured

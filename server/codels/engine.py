@@ -69,6 +69,18 @@ class EngineOptions:
     context_size: int = 4096
     gpu_layers: int = 0
     """Layers to offload to the GPU (-1 for all) in a CUDA or Metal build."""
+    backend: str = "local"
+    """``local`` (in process), ``llama-server`` or ``openai``."""
+    endpoint: str = ""
+    """The remote server's base address."""
+    api_key_env: str = ""
+    """Name of the environment variable holding the remote server's API key."""
+    remote_model: str = ""
+    """Model name to ask an OpenAI-compatible server for (empty: the first it lists)."""
+    remote_family: str = ""
+    """Family of the served model (empty: guessed from its name)."""
+    request_timeout_ms: int = 10_000
+    """How long a remote request may wait for the server."""
 
     def resolved_threads(self) -> int:
         """The thread count to use."""
@@ -98,6 +110,19 @@ class ModelInfo:
 
 
 @dataclass(frozen=True)
+class FimParts:
+    """The pieces of an infilling prompt, for servers that assemble it themselves."""
+
+    prefix: str
+    """Text before the cursor line (stable while typing on one line)."""
+    suffix: str
+    volatile: str
+    """The cursor line up to the cursor (changes with every keystroke)."""
+    extra: tuple[tuple[str, str], ...] = ()
+    """(file name, text) chunks of extra context placed before the prefix."""
+
+
+@dataclass(frozen=True)
 class GenerationRequest:
     """One completion to generate."""
 
@@ -111,6 +136,8 @@ class GenerationRequest:
     """Called with the text so far after every token; True ends generation (a rule stop)."""
     reuse_cache: bool = True
     """Keep what the KV cache holds of earlier prompts (False: evaluate the whole prompt)."""
+    parts: FimParts | None = None
+    """The infilling prompt in pieces (used by ``llama-server``'s ``/infill``)."""
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,11 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from codels import __version__
+from codels.backends import BackendEngine
 from codels.completion import CompletionOutcome, CompletionService
 from codels.config import Settings, read_settings
 from codels.documents import DocumentStore, TextChange
-from codels.engine import Engine, EngineOptions, LlamaEngine
+from codels.engine import Engine, EngineOptions
 from codels.models import ModelError
 from codels.positions import PositionEncoding, PositionError, units_in
 
@@ -97,6 +98,8 @@ class CodelsLanguageServer(LanguageServer):
         self._loaded_options: EngineOptions | None = None
         self._load_task: asyncio.Task[None] | None = None
         self._warned_languages: set[str] = set()
+        if isinstance(engine, BackendEngine):
+            engine.on_health = self._remote_health
         self.loading_model: str | None = None
         """The model being loaded (while another may still serve), for ``codels/status``."""
         self.pending_problems: list[str] = []
@@ -193,6 +196,12 @@ class CodelsLanguageServer(LanguageServer):
             message = f"ready: {self.engine.info.name}" if self.engine.info else self.model_error
             self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
 
+    def _remote_health(self, message: str, ok: bool) -> None:
+        """A remote server went away (shown once, not per keystroke) or came back."""
+        kind = types.MessageType.Info if ok else types.MessageType.Warning
+        self.model_error = "" if ok else message
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
     def _switch_failed(self, message: str) -> None:
         """A new model could not be loaded; the old one goes on serving."""
         self.model_state = ModelState.READY
@@ -284,7 +293,7 @@ def create_server(
     settings: Settings | None = None, engine: Engine | None = None
 ) -> CodelsLanguageServer:
     """Build a codels language server around ``engine`` (default: the in-process llama.cpp one)."""
-    server = CodelsLanguageServer(settings or Settings(), engine or LlamaEngine())
+    server = CodelsLanguageServer(settings or Settings(), engine or BackendEngine())
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: CodelsLanguageServer, params: types.InitializeParams) -> None:

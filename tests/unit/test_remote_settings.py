@@ -1,0 +1,53 @@
+"""Remote-backend pieces that need no server: settings, family guesses, FIM parts."""
+
+from cursor import context_at
+from fake_engine import QWEN, count_tokens
+
+from codels.completion import fim_parts
+from codels.config import read_settings
+from codels.models import load_catalogue
+from codels.prompt import PromptBudget, TokenCounter, build_prompt
+from codels.remote import estimate_tokens, guess_family
+
+
+def test_backend_settings_are_read_and_checked():
+    settings, problems = read_settings(
+        {"backend": "llama-server", "endpoint": "http://gpu:8080", "apiKeyEnv": "TEAM_KEY"}
+    )
+    assert problems == []
+    options = settings.engine_options()
+    assert (options.backend, options.endpoint, options.api_key_env) == (
+        "llama-server",
+        "http://gpu:8080",
+        "TEAM_KEY",
+    )
+    kept, problems = read_settings({"backend": "vllm"}, settings)
+    assert kept.backend == "llama-server"
+    assert problems == [
+        "setting codels.backend should be one of local, llama-server, openai, got 'vllm'; "
+        "keeping 'llama-server'"
+    ]
+
+
+def test_the_family_is_guessed_from_the_served_model_name():
+    catalogue = load_catalogue()
+    assert guess_family("/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", catalogue).name == (
+        "qwen2.5-coder"
+    )
+    assert guess_family("deepseek-ai/deepseek-coder-6.7b-base", catalogue).name == "deepseek-coder"
+    assert guess_family("bigcode/starcoder2-15b", catalogue).name == "starcoder"
+    assert guess_family("my-finetune", catalogue) is None
+
+
+def test_fim_parts_put_the_cursor_line_last():
+    context = context_at("import os\n\ndef f(x):\n    y = x + 1\n    return y█\n\nprint(f(1))\n")
+    prompt = build_prompt(context, QWEN, TokenCounter(count_tokens), PromptBudget())
+    parts = fim_parts(prompt, "file:///w/mod.py")
+    assert parts.volatile == "    return y"
+    assert parts.prefix.endswith("    y = x + 1\n")
+    assert parts.suffix.startswith("\n\nprint(f(1))")
+    assert parts.prefix + parts.volatile == prompt.prefix
+
+
+def test_token_estimates_err_on_the_high_side():
+    assert estimate_tokens("def f(x):\n    return x\n") >= 6
