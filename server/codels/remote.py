@@ -300,10 +300,12 @@ class RemoteEngine:
         reason: StopReason = "length"
         timings: dict[str, Any] = {}
         first_token = 0.0
+        pieces = 0  # streamed chunks: one token each from llama.cpp servers
         try:
             async for event in self._stream(path, body):
                 piece = self._piece(event)
                 if piece:
+                    pieces += 1
                     if not first_token:
                         first_token = time.perf_counter()
                     text += piece
@@ -329,7 +331,7 @@ class RemoteEngine:
             stop_reason=reason,
             prompt_tokens=int(timings.get("prompt_n", 0)) + int(timings.get("cache_n", 0)),
             cached_tokens=int(timings.get("cache_n", 0)),
-            generated_tokens=int(timings.get("predicted_n", 0)),
+            generated_tokens=int(timings.get("predicted_n", 0)) or pieces,
             prefill_ms=((first_token or now) - started) * 1000,
             decode_ms=(now - (first_token or now)) * 1000,
             total_ms=(now - started) * 1000,
