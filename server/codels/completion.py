@@ -16,6 +16,7 @@ import asyncio
 import logging
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,24 +119,35 @@ class Stats:
 
 
 class _BudgetedStop:
-    """A stop rule with a time budget: past the deadline, stop once a whole line is there."""
+    """A stop rule with a time budget: past the deadline, stop once there is something to show.
 
-    def __init__(self, rule: StopRule, budget_ms: int) -> None:
+    "Something to show" is judged by ``showable`` on the text so far, once per completed line:
+    stopping after a lone block header (``for item in items:``) would leave nothing that parses,
+    so generation goes on to the first line of its body.
+    """
+
+    def __init__(
+        self, rule: StopRule, budget_ms: int, showable: Callable[[str], bool] | None = None
+    ) -> None:
         self.rule = rule
         self.deadline = time.perf_counter() + budget_ms / 1000 if budget_ms > 0 else None
+        self.showable = showable
         self.budget_hit = False
+        self._lines_judged = 0
 
     def __call__(self, text: str) -> bool:
         if self.rule(text):
             return True
-        if (
-            self.deadline is not None
-            and "\n" in text.lstrip("\n")
-            and (time.perf_counter() > self.deadline)
-        ):
-            self.budget_hit = True
-            return True
-        return False
+        if self.deadline is None or time.perf_counter() <= self.deadline:
+            return False
+        lines = text.lstrip("\n").count("\n")
+        if lines == 0 or lines == self._lines_judged:
+            return False
+        self._lines_judged = lines
+        if self.showable is not None and not self.showable(text):
+            return False
+        self.budget_hit = True
+        return True
 
 
 @dataclass
@@ -279,7 +291,14 @@ class CompletionService:
         if context.kind is CompletionKind.LINE:
             max_tokens = min(max_tokens, LINE_MAX_TOKENS)
         stop = info.family.cut_strings if info.family else ()
-        should_stop = _BudgetedStop(stop_rule(context, prompt.healed), settings.time_budget_ms)
+
+        def showable(text: str) -> bool:
+            cut = clean_completion(text, context, healed=prompt.healed, stop=stop, truncated=True)
+            return bool(cut.text)
+
+        should_stop = _BudgetedStop(
+            stop_rule(context, prompt.healed), settings.time_budget_ms, showable
+        )
         request = GenerationRequest(
             prompt=prompt.text,
             max_tokens=max_tokens,
@@ -304,8 +323,12 @@ class CompletionService:
             truncated=result.stop_reason == "length" or should_stop.budget_hit,
         )
         total_ms = (time.perf_counter() - started) * 1000
-        self.results.put(snapshot.text, offset, cleaned.text)
-        self.shown.remember(snapshot.uri, snapshot.text, offset, cleaned.text)
+        cut_short = result.stop_reason == "length" or should_stop.budget_hit
+        if cleaned.text or not cut_short:
+            # An empty answer cut short by a limit is not the model's verdict on this state:
+            # asking again must generate again, not serve the empty answer from memory.
+            self.results.put(snapshot.text, offset, cleaned.text)
+            self.shown.remember(snapshot.uri, snapshot.text, offset, cleaned.text)
         self.stats.record_generation(result, total_ms - result.total_ms)
         log.info(
             "%s %s: %s, prompt %d tokens (%d reused), generated %d, prefill %.0f ms, "

@@ -99,7 +99,8 @@ async def test_cancel_answers_and_the_next_request_still_works(client: LanguageC
     text, position = position_of(LONG_BODY, "█")
     uri = "file:///work/inventory.py"
     open_document(client, uri, text)
-    await wait_until_ready(client, uri, position)  # warm: the model is loaded
+    warm = await wait_until_ready(client, uri, position)
+    assert warm, "the model never answered at the end of the docstring"
     # A new keystroke, so that the next request is real work.
     replace_text(client, uri, 2, position, "lines = []\n        ")
     params = inline_params(
