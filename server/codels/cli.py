@@ -39,6 +39,7 @@ from codels.evaluation import (
 from codels.model_commands import add_models_parser, run_models
 from codels.models import ModelError
 from codels.positions import PositionError
+from codels.privacy import log_guard
 from codels.syntax import syntax_language
 
 log = logging.getLogger("codels")
@@ -187,6 +188,7 @@ def _setup_logging(level: str, log_file: str | None) -> None:
         else logging.StreamHandler(sys.stderr)
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(log_guard)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(getattr(logging, level.upper()))

@@ -65,6 +65,12 @@ class Settings:
     """Family of the remote model (empty: guessed from its name)."""
     request_timeout_ms: int = 10_000
     """How long a remote request may wait for the server."""
+    ignore_files: tuple[str, ...] = ()
+    """More files never read into a prompt, as gitignore patterns (secret files always are)."""
+    respect_gitignore: bool = True
+    """Never read files that git ignores into a prompt."""
+    log_document_text: bool = False
+    """Let the log hold document text: prompts, completions, LSP messages (for debugging)."""
 
     def engine_options(self) -> EngineOptions:
         """The part of the settings that decides what is loaded and how."""
@@ -120,14 +126,26 @@ def _strict(kind: type) -> Callable[[Any, type], Any]:
     return structure
 
 
-_TYPE_WORDS: dict[type, str] = {bool: "true or false", int: "an integer", str: "a string"}
+def _strings(value: Any, _type: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise TypeError("expected a list of strings")
+    return tuple(value)
+
+
+_TYPE_WORDS: dict[Any, str] = {
+    bool: "true or false",
+    int: "an integer",
+    str: "a string",
+    tuple[str, ...]: "a list of strings",
+}
 
 converter = cattrs.Converter()
 """Structures settings values strictly: no "4" for 4, no "false" for False."""
-for _kind in _TYPE_WORDS:
+for _kind in (bool, int, str):
     converter.register_structure_hook(_kind, _strict(_kind))
+converter.register_structure_hook_func(lambda kind: kind == tuple[str, ...], _strings)
 
-_FIELD_TYPES: dict[str, type] = get_type_hints(Settings)
+_FIELD_TYPES: dict[str, Any] = get_type_hints(Settings)
 
 
 def read_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, list[str]]:

@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 PREFILL_CHUNK = 128
 """Prompt tokens evaluated between two looks at the stop flag (~1 s on two slow cores)."""
 
-StopReason = Literal["stop_token", "rule", "length", "cancelled", "superseded"]
+StopReason = Literal["stop_token", "rule", "length", "cancelled", "superseded", "withheld"]
 T = TypeVar("T")
 
 

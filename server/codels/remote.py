@@ -15,6 +15,10 @@ Every request streams (server-sent events), so cancelling it — a newer keystro
 ``$/cancelRequest``, a stop rule — closes the connection and the server stops generating. The API
 key is read from the environment variable the settings name; it is never logged or stored.
 
+Nothing that looks like a secret leaves the machine: every line of a prompt that looks like a
+key, token or password is replaced by a comment first (:func:`codels.privacy.withhold_secrets`),
+and when such a line holds the cursor (or a template token), the request is not sent at all.
+
 Failures never hang the editor: requests have timeouts, and after a failure the engine answers
 at once with :class:`~codels.models.ModelError` while it probes the server's health with
 back-off in the background; ``on_health`` tells the server (which tells the user) when the
@@ -27,12 +31,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -45,6 +49,7 @@ from codels.engine import (
     StopReason,
 )
 from codels.models import Catalogue, Family, ModelError, ProgressCallback, load_catalogue
+from codels.privacy import looks_secret, withhold_secrets
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +88,7 @@ def estimate_tokens(text: str) -> int:
     return max(1, -(-len(text.encode("utf-8", "replace")) // 3))
 
 
-@dataclass
+@dataclasses.dataclass
 class _Health:
     ok: bool = True
     failures: int = 0
@@ -273,6 +278,11 @@ class RemoteEngine:
         """Stream a completion; cancelling the await closes the connection."""
         if self._info is None:
             raise RuntimeError("no server is connected")
+        safe = self._without_secrets(request)
+        if safe is None:
+            log.info("request for %s not sent: the cursor line looks like a secret", request.key)
+            return GenerationResult("", "withheld")
+        request = safe
         await self._check_health()
         previous = self._running.get(request.key) if request.key else None
         if previous is not None and not previous.done():
@@ -292,6 +302,27 @@ class RemoteEngine:
         finally:
             if request.key and self._running.get(request.key) is task and task.done():
                 del self._running[request.key]
+
+    def _without_secrets(self, request: GenerationRequest) -> GenerationRequest | None:
+        """``request`` with secret-looking lines withheld; None if they cannot be withheld."""
+        tokens = self._family.cut_strings if self._family else ()
+        prompt, withheld = withhold_secrets(request.prompt, tokens)
+        parts = request.parts
+        if parts is not None:
+            cursor_line = (parts.prefix + parts.volatile).rsplit("\n", 1)[-1]
+            cursor_line += parts.suffix.split("\n", 1)[0]
+            if looks_secret(cursor_line):
+                return None
+            parts = dataclasses.replace(
+                parts,
+                prefix=withhold_secrets(parts.prefix)[0],
+                suffix=withhold_secrets(parts.suffix)[0],
+                volatile=withhold_secrets(parts.volatile)[0],
+                extra=tuple((name, withhold_secrets(text)[0]) for name, text in parts.extra),
+            )
+        if withheld:
+            log.info("withheld %d secret-looking lines from the remote server", withheld)
+        return dataclasses.replace(request, prompt=prompt, parts=parts)
 
     async def _generate(self, request: GenerationRequest) -> GenerationResult:
         started = time.perf_counter()

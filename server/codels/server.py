@@ -38,6 +38,7 @@ from codels.documents import DocumentStore, TextChange
 from codels.engine import Engine, EngineOptions
 from codels.models import ModelError
 from codels.positions import PositionEncoding, PositionError, units_in
+from codels.privacy import PrivateFiles, log_guard
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,9 @@ class CodelsLanguageServer(LanguageServer):
         self._loaded_options: EngineOptions | None = None
         self._load_task: asyncio.Task[None] | None = None
         self._warned_languages: set[str] = set()
+        self.private_files = PrivateFiles(settings.ignore_files, settings.respect_gitignore)
+        self._warned_private: set[str] = set()
+        log_guard.allow_text = settings.log_document_text
         if isinstance(engine, BackendEngine):
             engine.on_health = self._remote_health
         self.loading_model: str | None = None
@@ -107,9 +111,16 @@ class CodelsLanguageServer(LanguageServer):
 
     # -- settings and model loading -----------------------------------------------------------
 
+    def use_settings(self, settings: Settings) -> None:
+        """Take ``settings`` for what they decide at once: private files and the log."""
+        self.settings = settings
+        self.private_files.configure(settings.ignore_files, settings.respect_gitignore)
+        log_guard.allow_text = settings.log_document_text
+
     def apply_settings(self, raw: Any) -> None:
         """Read client settings over the current ones; report problems; reload if needed."""
-        self.settings, problems = read_settings(raw, self.settings)
+        settings, problems = read_settings(raw, self.settings)
+        self.use_settings(settings)
         for problem in problems:
             log.warning("%s", problem)
             self.window_show_message(
@@ -265,6 +276,12 @@ class CodelsLanguageServer(LanguageServer):
                     document.language_id,
                 )
             return None, f"unsupported language {document.language_id!r}"
+        private = await asyncio.to_thread(self.private_files.why_private, uri)
+        if private is not None:
+            if uri not in self._warned_private:
+                self._warned_private.add(uri)
+                log.info("codels does not read %s: %s", uri, private)
+            return None, f"not read: {private}"
         if self.model_state is not ModelState.READY:
             return None, f"model {self.model_state.value}"
         try:
@@ -286,6 +303,9 @@ class CodelsLanguageServer(LanguageServer):
         current = self.documents.get(uri)
         if current is None or current.version != snapshot.version:
             return None, "the document changed while generating"
+        if self.settings.log_document_text:
+            where = f"{uri}:{position.line}:{position.character}"
+            log.info("completion at %s: %r", where, outcome.text)
         return outcome, outcome.note
 
 
@@ -298,7 +318,8 @@ def create_server(
     @server.feature(types.INITIALIZE)
     def initialize(ls: CodelsLanguageServer, params: types.InitializeParams) -> None:
         ls.client = ClientFeatures.of(params.capabilities, ls.workspace.position_encoding)
-        ls.settings, problems = read_settings(params.initialization_options, ls.settings)
+        settings, problems = read_settings(params.initialization_options, ls.settings)
+        ls.use_settings(settings)
         ls.pending_problems = problems
         if not ls.client.inline_completion:
             ls.feature(

@@ -1,6 +1,7 @@
 """The real server over stdio, with a fake engine: LSP behaviour without a model."""
 
 import asyncio
+import subprocess
 import sys
 from pathlib import Path
 
@@ -382,3 +383,16 @@ async def test_a_cancelled_generation_nobody_continues_is_stopped(
     await asyncio.sleep(2.5)  # the grace period passes with no new request
     stats = (await client.protocol.send_request_async("codels/stats", None))._asdict()
     assert stats["cancelled_runs"] == 1 and stats["model_runs"] == 0
+
+
+async def test_files_that_must_stay_private_get_no_completion(client: LanguageClient, tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("generated/\n")
+    await ready(client, options={"codels": {"ignoreFiles": ["*_secret.py"]}})
+    text, position = position_of(BODY, "█")
+    answers = {}
+    for name in ("generated/tables.py", "db_secret.py", "app.py"):
+        uri = (tmp_path / name).as_uri()
+        open_document(client, uri, text)
+        answers[name] = [item.insert_text for item in await inline_items(client, uri, position)]
+    assert answers == {"generated/tables.py": [], "db_secret.py": [], "app.py": ["return 42"]}
