@@ -344,9 +344,10 @@ class Codels {
     const instructions = "How to install";
     const settings = "Set codels.serverPath";
     const answer = await vscode.window.showErrorMessage(
-      "codels: the codels language server was not found. Install it with " +
-        "`pip install 'codels[default-model]'` (in a virtual environment the Python extension " +
-        "uses, or with pipx), or set codels.serverPath to the codels executable, then run " +
+      "codels: the codels language server was not found. Install it from a clone of the " +
+        "codels repository with `pip install '.[default-model]'` (into a virtual environment " +
+        "the Python extension uses, or any other and set codels.serverPath to its codels " +
+        "executable), then run " +
         `"codels: Restart server". Looked at: ${tried.join("; ")}.`,
       instructions,
       settings,
