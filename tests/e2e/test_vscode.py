@@ -351,6 +351,29 @@ def test_ghost_text_from_the_default_model_and_tab_accepts_it(
     print(f"ghost text: {shown!r}; screenshot: {ARTIFACTS / 'vscode-ghost-text.png'}")
 
 
+def run_command(page: Any, title: str) -> None:
+    page.keyboard.press("Control+Shift+P")
+    palette = page.locator(".quick-input-widget input")
+    palette.wait_for()
+    palette.fill(">" + title)
+    page.locator(".quick-input-list .monaco-list-row", has_text=title).first.wait_for()
+    page.keyboard.press("Enter")
+
+
+def test_disable_and_enable_commands_show_in_the_status_bar(
+    page: Any, code_server: CodeServer
+) -> None:
+    try:
+        run_command(page, "codels: Disable completions")
+        page.locator('[aria-label^="codels: completions are disabled"]').first.wait_for()
+        run_command(page, "codels: Enable completions")
+        page.locator('[aria-label^="codels: ready"]').first.wait_for()
+    except Exception as exc:
+        raise AssertionError(
+            f"{exc}\n{save_failure(page, code_server, 'vscode-enable-disable')}"
+        ) from exc
+
+
 def server_offers_code_actions() -> bool:
     from codels.server import create_server
 
