@@ -136,8 +136,13 @@ class Codels {
     );
     this.client = client;
     client.onDidChangeState((change) => {
-      if (change.newState === State.Stopped && this.client === client) {
+      if (this.client !== client) {
+        return; // stopped on purpose (restart, deactivation)
+      }
+      if (change.newState === State.Stopped) {
         this.setView({ phase: "error", error: "the server stopped (see the log)" });
+      } else if (change.newState === State.Running && change.oldState !== State.Running) {
+        void this.refresh(); // also after the client restarted a crashed server
       }
     });
     try {
