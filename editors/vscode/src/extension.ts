@@ -1,0 +1,472 @@
+// The codels VS Code extension: a thin client that starts `codels --stdio`, lets
+// vscode-languageclient wire inline completion, and shows what the server is doing in the
+// status bar.
+
+import { execFile } from "node:child_process";
+import { constants as fsConstants, promises as fs } from "node:fs";
+import * as vscode from "vscode";
+import {
+  DidChangeConfigurationNotification,
+  type Executable,
+  LanguageClient,
+  type LanguageClientOptions,
+  State,
+  WorkDoneProgress,
+  WorkDoneProgressCreateRequest,
+  type WorkDoneProgressCreateParams,
+} from "vscode-languageclient/node";
+import { type ServerCommand, findServer } from "./discovery.ts";
+import {
+  RESTART_SETTING_KEYS,
+  configurationAnswer,
+  serverArguments,
+  serverSettings,
+} from "./settings.ts";
+import { type ServerView, describeStatus, phaseOf } from "./status.ts";
+
+const SECTION = "codels";
+const STATUS_REQUEST = "codels/status";
+
+interface StatusAnswer {
+  model?: string;
+  name?: string | null;
+  error?: string | null;
+  enabled?: boolean;
+  loading?: string | null;
+}
+
+interface ModelRow {
+  name: string;
+  default?: boolean;
+  family?: string;
+  description?: string;
+  parameters?: string;
+  quantization?: string;
+  size?: number | null;
+  installed?: boolean;
+  verified?: boolean;
+}
+
+/** Everything the extension keeps between commands. */
+class Codels {
+  private client: LanguageClient | undefined;
+  private server: ServerCommand | undefined;
+  private readonly log: vscode.LogOutputChannel;
+  private readonly item: vscode.StatusBarItem;
+  private view: ServerView = { phase: "starting" };
+  private poll: ReturnType<typeof setTimeout> | undefined;
+  private notifiedMissing = false;
+  private readonly context: vscode.ExtensionContext;
+
+  constructor(context: vscode.ExtensionContext) {
+    this.context = context;
+    this.log = vscode.window.createOutputChannel("codels", { log: true });
+    this.item = vscode.window.createStatusBarItem(
+      "codels.status",
+      vscode.StatusBarAlignment.Right,
+      100,
+    );
+    this.item.name = "codels";
+    context.subscriptions.push(this.log, this.item);
+    this.render();
+    this.item.show();
+  }
+
+  // -- the server process -------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    this.setView({ phase: "starting" });
+    const config = vscode.workspace.getConfiguration(SECTION);
+    const discovery = await findServer({
+      serverPath: config.get<string>("serverPath", ""),
+      pathEnv: process.env.PATH ?? "",
+      platform: process.platform,
+      isExecutable,
+      pythonInterpreter: () => pythonInterpreter(this.log),
+      answersVersion: (command, args) => answersVersion(command, args),
+    });
+    if (discovery.found === undefined) {
+      for (const line of discovery.tried) {
+        this.log.appendLine(`[codels] ${line}`);
+      }
+      this.setView({ phase: "error", error: "the codels server is not installed" });
+      void this.notifyMissing(discovery.tried);
+      return;
+    }
+    this.server = discovery.found;
+    const args = [...discovery.found.args, ...serverArguments(config.get("serverArgs"))];
+    this.log.appendLine(
+      `[codels] starting ${discovery.found.command} ${args.join(" ")} (found by ${discovery.found.source})`,
+    );
+    const executable: Executable = { command: discovery.found.command, args };
+    const read = (key: string): unknown => vscode.workspace.getConfiguration(SECTION).get(key);
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [
+        { scheme: "file", language: "python" },
+        { scheme: "untitled", language: "python" },
+      ],
+      outputChannel: this.log,
+      initializationOptions: serverSettings(read),
+      middleware: {
+        provideInlineCompletionItems: async (document, position, context, token, next) => {
+          const started = Date.now();
+          const result = await next(document, position, context, token);
+          const items = Array.isArray(result) ? result : result?.items;
+          if (items && items.length > 0 && !token.isCancellationRequested) {
+            this.setView({ ...this.view, lastLatencyMs: Date.now() - started });
+          }
+          return result;
+        },
+        workspace: {
+          configuration: (params, token, next) => {
+            const answers = params.items.map((item) => configurationAnswer(item.section, read));
+            if (answers.every((answer) => answer !== undefined)) {
+              return answers;
+            }
+            return next(params, token);
+          },
+        },
+      },
+    };
+    const client = new LanguageClient(
+      "codels",
+      "codels",
+      { run: executable, debug: executable },
+      clientOptions,
+    );
+    this.client = client;
+    client.onDidChangeState((change) => {
+      if (this.client !== client) {
+        return; // stopped on purpose (restart, deactivation)
+      }
+      if (change.newState === State.Stopped) {
+        this.setView({ phase: "error", error: "the server stopped (see the log)" });
+      } else if (change.newState === State.Running && change.oldState !== State.Running) {
+        void this.refresh(); // also after the client restarted a crashed server
+      }
+    });
+    try {
+      await client.start();
+    } catch (error) {
+      this.log.appendLine(`[codels] the server did not start: ${String(error)}`);
+      this.setView({ phase: "error", error: `the server did not start: ${String(error)}` });
+      return;
+    }
+    // Model loading is reported as work-done progress; show it in our own status item
+    // (this replaces the client's default window progress for the server's tokens).
+    client.onRequest(WorkDoneProgressCreateRequest.type, (params: WorkDoneProgressCreateParams) => {
+      const disposable = client.onProgress(WorkDoneProgress.type, params.token, (value) => {
+        if (value.kind === "end") {
+          disposable.dispose();
+          void this.refresh();
+          return;
+        }
+        this.setView({
+          ...this.view,
+          phase: this.view.phase === "disabled" ? "disabled" : "loading",
+          percentage: value.percentage ?? this.view.percentage,
+          progressMessage: value.message ?? this.view.progressMessage,
+        });
+      });
+    });
+    await this.refresh();
+  }
+
+  async stop(): Promise<void> {
+    if (this.poll !== undefined) {
+      clearTimeout(this.poll);
+      this.poll = undefined;
+    }
+    const client = this.client;
+    this.client = undefined;
+    if (client !== undefined) {
+      try {
+        await client.stop(5000);
+      } catch (error) {
+        this.log.appendLine(`[codels] stopping the server: ${String(error)}`);
+      }
+    }
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    this.notifiedMissing = false;
+    await this.start();
+  }
+
+  /** Ask the server where the model stands, and ask again soon while it is loading. */
+  async refresh(): Promise<void> {
+    if (this.poll !== undefined) {
+      clearTimeout(this.poll);
+      this.poll = undefined;
+    }
+    const client = this.client;
+    if (client === undefined || !client.isRunning()) {
+      return;
+    }
+    try {
+      const status = await client.sendRequest<StatusAnswer>(STATUS_REQUEST, {});
+      const phase = phaseOf(status);
+      this.setView({
+        ...this.view,
+        phase,
+        model: status.loading ?? status.name ?? undefined,
+        error: status.error ?? undefined,
+        ...(phase === "loading" ? {} : { percentage: undefined, progressMessage: undefined }),
+      });
+    } catch (error) {
+      this.log.appendLine(`[codels] ${STATUS_REQUEST} failed: ${String(error)}`);
+    }
+    const delay = this.view.phase === "loading" || this.view.phase === "starting" ? 1000 : 15000;
+    this.poll = setTimeout(() => void this.refresh(), delay);
+  }
+
+  /** Settings changed: a new process for how it starts, a notification for the rest. */
+  async configurationChanged(event: vscode.ConfigurationChangeEvent): Promise<void> {
+    if (!event.affectsConfiguration(SECTION)) {
+      return;
+    }
+    if (RESTART_SETTING_KEYS.some((key) => event.affectsConfiguration(`${SECTION}.${key}`))) {
+      await this.restart();
+      return;
+    }
+    const client = this.client;
+    if (client === undefined || !client.isRunning()) {
+      return;
+    }
+    const read = (key: string): unknown => vscode.workspace.getConfiguration(SECTION).get(key);
+    await client.sendNotification(DidChangeConfigurationNotification.type, {
+      settings: { codels: serverSettings(read) },
+    });
+    await this.refresh();
+  }
+
+  // -- the status bar -----------------------------------------------------------------------
+
+  private setView(view: ServerView): void {
+    this.view = view;
+    this.render();
+  }
+
+  private render(): void {
+    const status = describeStatus(this.view);
+    this.item.text = status.text;
+    this.item.tooltip = status.tooltip;
+    this.item.command = status.command;
+    this.item.accessibilityInformation = { label: status.tooltip };
+    this.item.backgroundColor = status.error
+      ? new vscode.ThemeColor("statusBarItem.errorBackground")
+      : undefined;
+  }
+
+  // -- commands -----------------------------------------------------------------------------
+
+  showLog(): void {
+    this.log.show(true);
+  }
+
+  async setEnabled(enabled: boolean): Promise<void> {
+    await vscode.workspace
+      .getConfiguration(SECTION)
+      .update("enabled", enabled, vscode.ConfigurationTarget.Global);
+  }
+
+  async showMenu(): Promise<void> {
+    const enabled = vscode.workspace.getConfiguration(SECTION).get<boolean>("enabled", true);
+    const entries: (vscode.QuickPickItem & { command: string })[] = [
+      enabled
+        ? { label: "$(circle-slash) Disable completions", command: "codels.disable" }
+        : { label: "$(check) Enable completions", command: "codels.enable" },
+      { label: "$(symbol-misc) Pick model…", command: "codels.pickModel" },
+      { label: "$(debug-restart) Restart server", command: "codels.restart" },
+      { label: "$(output) Show log", command: "codels.showLog" },
+    ];
+    const picked = await vscode.window.showQuickPick(entries, { title: "codels" });
+    if (picked !== undefined) {
+      await vscode.commands.executeCommand(picked.command);
+    }
+  }
+
+  async pickModel(): Promise<void> {
+    const server = this.server;
+    if (server === undefined) {
+      void vscode.window.showErrorMessage("codels: the server is not running; see the log.");
+      return;
+    }
+    let rows: ModelRow[];
+    try {
+      const output = await run(server.command, [...server.args, "models", "list", "--json"]);
+      rows = JSON.parse(output) as ModelRow[];
+    } catch (error) {
+      this.log.appendLine(`[codels] models list --json failed: ${String(error)}`);
+      void vscode.window.showErrorMessage(
+        "codels: could not list the models (`codels models list --json` failed); see the log.",
+      );
+      return;
+    }
+    const current = vscode.workspace.getConfiguration(SECTION).get<string>("model", "");
+    const otherFile = "$(file) Other GGUF file…";
+    const items: (vscode.QuickPickItem & { model: string })[] = rows.map((row) => ({
+      label: row.name + (row.default ? " (default)" : ""),
+      description: [row.parameters, row.quantization, sizeText(row.size), row.family]
+        .filter(Boolean)
+        .join(" · "),
+      detail:
+        (row.installed ? (row.verified ? "installed, verified" : "installed") : "not installed") +
+        (row.description ? ` — ${row.description}` : ""),
+      picked: row.name === current,
+      model: row.name,
+    }));
+    items.push({ label: otherFile, model: "" });
+    const picked = await vscode.window.showQuickPick(items, {
+      title: "codels: model",
+      placeHolder: current ? `now: ${current}` : "now: the default model",
+    });
+    if (picked === undefined) {
+      return;
+    }
+    let model = picked.model;
+    if (picked.label === otherFile) {
+      const files = await vscode.window.showOpenDialog({
+        canSelectMany: false,
+        filters: { "GGUF model": ["gguf"] },
+      });
+      if (files === undefined || files.length === 0) {
+        return;
+      }
+      model = files[0].fsPath;
+    }
+    await vscode.workspace
+      .getConfiguration(SECTION)
+      .update("model", model, vscode.ConfigurationTarget.Global);
+  }
+
+  private async notifyMissing(tried: string[]): Promise<void> {
+    if (this.notifiedMissing) {
+      return;
+    }
+    this.notifiedMissing = true;
+    const instructions = "How to install";
+    const settings = "Set codels.serverPath";
+    const answer = await vscode.window.showErrorMessage(
+      "codels: the codels language server was not found. Install it from a clone of the " +
+        "codels repository with `pip install '.[default-model]'` (into a virtual environment " +
+        "the Python extension uses, or any other and set codels.serverPath to its codels " +
+        "executable), then run " +
+        `"codels: Restart server". Looked at: ${tried.join("; ")}.`,
+      instructions,
+      settings,
+    );
+    if (answer === instructions) {
+      const readme = vscode.Uri.joinPath(this.context.extensionUri, "README.md");
+      await vscode.commands.executeCommand("markdown.showPreview", readme);
+    } else if (answer === settings) {
+      await vscode.commands.executeCommand("workbench.action.openSettings", "codels.serverPath");
+    }
+  }
+}
+
+function sizeText(size: number | null | undefined): string | undefined {
+  if (size === undefined || size === null) {
+    return undefined;
+  }
+  return size >= 1e9 ? `${(size / 1e9).toFixed(2)} GB` : `${Math.round(size / 1e6)} MB`;
+}
+
+async function isExecutable(path: string): Promise<boolean> {
+  try {
+    const stat = await fs.stat(path);
+    if (!stat.isFile()) {
+      return false;
+    }
+    await fs.access(path, process.platform === "win32" ? fsConstants.F_OK : fsConstants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function run(command: string, args: string[], timeoutMs = 60_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      command,
+      args,
+      { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error) {
+          reject(new Error(`${error.message}\n${stderr}`));
+        } else {
+          resolve(stdout);
+        }
+      },
+    );
+  });
+}
+
+async function answersVersion(command: string, args: string[]): Promise<boolean> {
+  try {
+    await run(command, [...args, "--version"], 30_000);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The part of the Python extension's API used here (it publishes no types on npm we use). */
+interface PythonExtensionApi {
+  environments?: {
+    getActiveEnvironmentPath?(resource?: vscode.Uri): { path?: string } | undefined;
+    resolveEnvironment?(
+      environment: { path?: string },
+    ): Promise<{ executable?: { uri?: vscode.Uri } } | undefined>;
+  };
+  settings?: {
+    getExecutionDetails?(resource?: vscode.Uri): { execCommand?: string[] } | undefined;
+  };
+}
+
+/** The interpreter the Python extension selected for the workspace, if it is installed. */
+async function pythonInterpreter(log: vscode.OutputChannel): Promise<string | undefined> {
+  const extension = vscode.extensions.getExtension("ms-python.python");
+  if (extension === undefined) {
+    return undefined;
+  }
+  try {
+    const api = (extension.isActive ? extension.exports : await extension.activate()) as
+      | PythonExtensionApi
+      | undefined;
+    const resource = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const environment = api?.environments?.getActiveEnvironmentPath?.(resource);
+    if (environment?.path) {
+      const resolved = await api?.environments?.resolveEnvironment?.(environment);
+      return resolved?.executable?.uri?.fsPath ?? environment.path;
+    }
+    const details = api?.settings?.getExecutionDetails?.(resource);
+    return details?.execCommand?.[0];
+  } catch (error) {
+    log.appendLine(`[codels] asking the Python extension for its interpreter: ${String(error)}`);
+    return undefined;
+  }
+}
+
+let codels: Codels | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const instance = new Codels(context);
+  codels = instance;
+  context.subscriptions.push(
+    vscode.commands.registerCommand("codels.enable", () => instance.setEnabled(true)),
+    vscode.commands.registerCommand("codels.disable", () => instance.setEnabled(false)),
+    vscode.commands.registerCommand("codels.restart", () => instance.restart()),
+    vscode.commands.registerCommand("codels.showLog", () => instance.showLog()),
+    vscode.commands.registerCommand("codels.pickModel", () => instance.pickModel()),
+    vscode.commands.registerCommand("codels.showMenu", () => instance.showMenu()),
+    vscode.workspace.onDidChangeConfiguration((event) => instance.configurationChanged(event)),
+  );
+  await instance.start();
+}
+
+export async function deactivate(): Promise<void> {
+  await codels?.stop();
+  codels = undefined;
+}

@@ -1,0 +1,78 @@
+// The settings mapping: what of the `codels.*` configuration goes to the server, and how.
+//
+// Pure (no `vscode` import) so that `node --test` can check it without VS Code. The server
+// reads camelCase keys, bare or under a `codels` key (server/codels/config.py); the keys it
+// knows are listed here, and the unit tests check the list against package.json and against
+// the server's Settings dataclass.
+
+/** Settings the server reads (the `codels.*` keys in package.json, less the client's own). */
+export const SERVER_SETTING_KEYS = [
+  "enabled",
+  "model",
+  "threads",
+  "contextSize",
+  "maxTokens",
+  "gpuLayers",
+  "promptTokens",
+  "suffixTokens",
+  "timeBudgetMs",
+  "completeInStrings",
+  "completeInComments",
+  "backend",
+  "endpoint",
+  "apiKeyEnv",
+  "remoteModel",
+  "remoteFamily",
+  "requestTimeoutMs",
+] as const;
+
+/** Settings only the extension reads: how to start the server, and the LSP trace. */
+export const CLIENT_SETTING_KEYS = ["serverPath", "serverArgs", "trace.server"] as const;
+
+/** Settings whose change needs a new server process rather than a notification. */
+export const RESTART_SETTING_KEYS = ["serverPath", "serverArgs"] as const;
+
+export type ServerSettings = Record<string, unknown>;
+
+/**
+ * The server's settings from a reader of the `codels` configuration section.
+ *
+ * `read(key)` returns the effective value (VS Code fills in package.json defaults); keys it
+ * has no value for are left out, so the server keeps its own default.
+ */
+export function serverSettings(read: (key: string) => unknown): ServerSettings {
+  const settings: ServerSettings = {};
+  for (const key of SERVER_SETTING_KEYS) {
+    const value = read(key);
+    if (value !== undefined && value !== null) {
+      settings[key] = value;
+    }
+  }
+  return settings;
+}
+
+/**
+ * Answer a `workspace/configuration` item for the server: only the server's keys.
+ *
+ * `section` is what the server asked for (`codels`, `codels.maxTokens`, or something else the
+ * extension does not own, answered by VS Code as usual: `undefined` here).
+ */
+export function configurationAnswer(
+  section: string | undefined,
+  read: (key: string) => unknown,
+): unknown {
+  if (section === "codels") {
+    return serverSettings(read);
+  }
+  if (section !== undefined && section.startsWith("codels.")) {
+    const key = section.slice("codels.".length);
+    return (SERVER_SETTING_KEYS as readonly string[]).includes(key) ? read(key) : null;
+  }
+  return undefined;
+}
+
+/** The arguments that start the server over stdio, with the user's extra arguments. */
+export function serverArguments(extra: unknown): string[] {
+  const args = Array.isArray(extra) ? extra.filter((arg) => typeof arg === "string") : [];
+  return args.includes("--stdio") ? args : ["--stdio", ...args];
+}
