@@ -22,7 +22,12 @@ from codels.config import _CHOICES, _RANGES, Settings, camel_case, read_settings
 REPO = Path(__file__).resolve().parents[2]
 EXTENSION = REPO / "editors" / "vscode"
 CLIENT_ONLY = {"serverPath", "serverArgs", "trace.server"}
-JSON_TYPES = {bool: "boolean", int: "integer", str: "string"}
+JSON_TYPES: dict[Any, str] = {
+    bool: "boolean",
+    int: "integer",
+    str: "string",
+    tuple[str, ...]: "array",
+}
 
 
 def contributed() -> dict[str, dict[str, Any]]:
@@ -46,7 +51,8 @@ def test_every_server_setting_is_contributed_with_its_default_type_and_range():
         key = camel_case(field.name)
         assert key in properties, f"codels.{key} is missing from package.json"
         schema = properties[key]
-        assert schema["default"] == getattr(defaults, field.name), key
+        default = getattr(defaults, field.name)
+        assert schema["default"] == (list(default) if isinstance(default, tuple) else default), key
         assert schema["type"] == JSON_TYPES[hints[field.name]], key
         assert schema.get("description") or schema.get("markdownDescription"), key
         if field.name in _RANGES:

@@ -24,6 +24,9 @@ export const SERVER_SETTING_KEYS = [
   "remoteModel",
   "remoteFamily",
   "requestTimeoutMs",
+  "ignoreFiles",
+  "respectGitignore",
+  "logDocumentText",
 ] as const;
 
 /** Settings only the extension reads: how to start the server, and the LSP trace. */
