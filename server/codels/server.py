@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 
 from codels import __version__
@@ -39,6 +40,7 @@ from codels.engine import Engine, EngineOptions
 from codels.models import ModelError
 from codels.positions import PositionEncoding, PositionError, units_in
 from codels.privacy import PrivateFiles, log_guard
+from codels.protocol import CodelsProtocol, is_unreadable
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +89,10 @@ class CodelsLanguageServer(LanguageServer):
 
     def __init__(self, settings: Settings, engine: Engine) -> None:
         super().__init__(
-            "codels", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental
+            "codels",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=CodelsProtocol,
         )
         self.settings = settings
         self.engine = engine
@@ -110,6 +115,16 @@ class CodelsLanguageServer(LanguageServer):
         """Settings problems found at ``initialize``, shown once the client is initialized."""
 
     # -- settings and model loading -----------------------------------------------------------
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Errors outside requests: unreadable messages are answered and logged, not shown."""
+        if source is JsonRpcException:
+            if is_unreadable(error) and isinstance(self.protocol, CodelsProtocol):
+                self.protocol.answer_unreadable(error)
+            else:
+                log.warning("could not handle a message: %s", error)
+            return
+        super().report_server_error(error, source)
 
     def use_settings(self, settings: Settings) -> None:
         """Take ``settings`` for what they decide at once: private files and the log."""

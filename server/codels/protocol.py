@@ -1,0 +1,102 @@
+"""The JSON-RPC layer, hardened: every request gets an answer, garbage never reaches the user.
+
+pygls answers a request whose parameters it cannot read with nothing at all (the editor waits
+forever), and reports unreadable messages to the user as "Error in server" pop-ups. Here:
+
+- a request whose message cannot be read (wrong types, missing fields, a ``jsonrpc`` other than
+  "2.0") is answered with an ``InvalidParams`` or ``InvalidRequest`` error for its id;
+- a message that is not JSON (or not UTF-8) is answered with a ``ParseError`` for id null, as
+  JSON-RPC 2.0 says, and logged;
+- neither shows a pop-up: they are the client's bugs, not something the user can act on.
+
+This module imports pygls.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+    JsonRpcParseError,
+)
+from pygls.protocol import LanguageServerProtocol
+
+log = logging.getLogger(__name__)
+
+
+class _Answered:
+    """Stands in for a message that was already answered with an error: nothing more to do."""
+
+
+ANSWERED = _Answered()
+
+
+class CodelsProtocol(LanguageServerProtocol):
+    """pygls's LSP protocol, answering every request it cannot read with an error."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """Read a message (pygls calls this for every JSON object); answer what fails."""
+        if "jsonrpc" not in data:
+            return data  # a nested object, or a message without "jsonrpc" (see handle_message)
+        if data.get("jsonrpc") != "2.0":
+            return self._refuse(data, JsonRpcInvalidRequest('"jsonrpc" must be "2.0"'))
+        if "method" in data and "params" not in data:
+            data = {**data, "params": None}  # params are optional in JSON-RPC 2.0
+        try:
+            message = super().structure_message(data)
+        except JsonRpcException as error:
+            method = data.get("method")
+            text = f"the parameters of {method!r} could not be read" if method else str(error)
+            return self._refuse(data, JsonRpcInvalidParams(text))
+        if "id" in data and "method" in data and not hasattr(message, "id"):
+            return self._refuse(
+                data, JsonRpcInvalidRequest(f"{data['method']!r} is a notification")
+            )
+        return message
+
+    def handle_message(self, message: Any) -> None:
+        """Handle a read message; answer a top-level object that is no JSON-RPC message."""
+        if message is ANSWERED:
+            return
+        if isinstance(message, dict):
+            self._refuse(message, JsonRpcInvalidRequest("not a JSON-RPC 2.0 message"))
+            return
+        if not hasattr(message, "jsonrpc"):
+            # A JSON value that is not an object (a number, a list, a string).
+            self._refuse({}, JsonRpcInvalidRequest("not a JSON-RPC 2.0 message"))
+            return
+        super().handle_message(message)
+
+    def _refuse(self, data: dict[str, Any], error: JsonRpcException) -> _Answered:
+        msg_id = data.get("id")
+        method = data.get("method")
+        log.warning(
+            "refused a message%s%s: %s",
+            f" (id {msg_id!r})" if isinstance(msg_id, int | str) else "",
+            f" for {method!r}" if isinstance(method, str) and len(method) < 100 else "",
+            error.message,
+        )
+        if "method" in data and "id" not in data:
+            return ANSWERED  # a notification: there is no one to answer
+        if "result" in data or "error" in data:
+            return ANSWERED  # a response of the client's: never answer a response
+        answer_id = (
+            msg_id if isinstance(msg_id, int | str) and not isinstance(msg_id, bool) else None
+        )
+        self._send_response(answer_id, None, error.to_response_error())  # type: ignore[arg-type]
+        return ANSWERED
+
+    def answer_unreadable(self, error: BaseException) -> None:
+        """Answer a message that is not JSON at all (a JSON-RPC parse error, id null)."""
+        log.warning("refused a message that is not UTF-8 JSON: %s", error)
+        self._send_response(None, None, JsonRpcParseError().to_response_error())  # type: ignore[arg-type]
+
+
+def is_unreadable(error: BaseException) -> bool:
+    """Whether ``error`` says that a message's bytes were not JSON (or not text)."""
+    return isinstance(error, json.JSONDecodeError | UnicodeDecodeError | RecursionError)
