@@ -229,7 +229,8 @@ end
 
 -- -- Neovim 0.10/0.11: the completion menu --------------------------------------------------
 
---- A multi-line codels item comes out of the menu as one line: put in its whole text.
+--- Neovim 0.10/0.11 insert only the first word of a text-edit item (and no line breaks): put in
+--- the whole suggestion once a codels item is accepted from the menu.
 ---@param buf integer
 ---@param client_id integer
 local function complete_whole_text(buf, client_id)
@@ -240,9 +241,6 @@ local function complete_whole_text(buf, client_id)
     return
   end
   local new_text = lsp_item.textEdit.newText ---@type string
-  if not new_text:find('\n') then
-    return
-  end
   local start = lsp_item.textEdit.range.start
   local row, col = unpack(vim.api.nvim_win_get_cursor(0))
   local line = vim.api.nvim_buf_get_lines(buf, start.line, start.line + 1, true)[1]
@@ -284,7 +282,7 @@ local function use_completion_menu(client, buf, opts)
   messages.once_ever(
     'menu-' .. version,
     ('codels: ghost text needs Neovim 0.12 (this is %s), so codels suggestions come in the '
-      .. 'completion menu instead: press %s or <C-x><C-o> in insert mode, <C-y> to accept.'):format(
+      .. 'completion menu instead: press %s or <C-x><C-o> in insert mode (<C-y> accepts).'):format(
       version,
       keymaps and keymaps.next or '<C-x><C-o>'
     ),
