@@ -2,7 +2,7 @@
 --
 -- With this directory on the 'runtimepath', `vim.lsp.enable('codels')` starts the server for
 -- Python buffers (Neovim 0.11+). `require('codels').setup()` does that and more: ghost text,
--- keys, messages; see editors/nvim/README or the codels README.
+-- keys, messages; see the Neovim section of the codels README.
 --
 -- Server settings (camelCase, e.g. `{ maxTokens = 64 }`) go in `init_options` and under
 -- `settings.codels`; `require('codels').setup({ settings = … })` fills in both.
