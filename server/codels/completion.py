@@ -16,6 +16,7 @@ import asyncio
 import logging
 import statistics
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,9 @@ from codels.prompt import Prompt, TokenCounter, build_prompt
 from codels.reuse import ResultCache, ShownSuggestions, state_key
 
 log = logging.getLogger(__name__)
+
+KEPT_TIMINGS = 10_000
+"""Timings kept for the percentiles: a server that runs for days must not grow with them."""
 
 LINE_MAX_TOKENS = 64
 """Most tokens for a single-line completion (a line rarely takes more)."""
@@ -64,10 +68,10 @@ class Stats:
     cached_tokens: int = 0
     generated_tokens: int = 0
     decode_ms: float = 0.0
-    overhead_ms: list[float] = field(default_factory=list)
-    """Per model run: time spent outside the engine (context, prompt, post-processing)."""
-    answer_ms: list[float] = field(default_factory=list)
-    """Per request: time to the answer."""
+    overhead_ms: deque[float] = field(default_factory=lambda: deque(maxlen=KEPT_TIMINGS))
+    """Per model run (the latest KEPT_TIMINGS): time outside the engine (context, prompt, ...)."""
+    answer_ms: deque[float] = field(default_factory=lambda: deque(maxlen=KEPT_TIMINGS))
+    """Per request (the latest KEPT_TIMINGS): time to the answer."""
 
     def record(self, outcome: CompletionOutcome) -> None:
         """Count one answered request."""
@@ -95,7 +99,7 @@ class Stats:
     def summary(self) -> dict[str, Any]:
         """The counters and derived figures, JSON-ready."""
 
-        def p95(values: list[float]) -> float | None:
+        def p95(values: deque[float]) -> float | None:
             return statistics.quantiles(values, n=20)[-1] if len(values) >= 2 else None
 
         return {

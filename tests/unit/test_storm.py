@@ -1,0 +1,117 @@
+"""A keystroke storm over the wire: no stale suggestion, bounded memory, still completing after.
+
+A scripted client types 1,000 characters as fast as it can, each an edit plus an inline
+completion request, cancelling every other request. The fake engine is slow on purpose (each
+answer takes seconds), so every request but the last is overtaken by the next keystroke: its
+answer must be empty (or a cancellation), never a suggestion for a document that has moved on.
+The server's resident memory before and after the storm is printed (two warm-up storms of the
+same size run first, so that caches and allocator pools filling up once are not counted); the
+5 % target is not met yet and not asserted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from wire import WireClient
+
+SUPPORT = Path(__file__).resolve().parents[1] / "support"
+URI = "file:///storm/typing.py"
+KEYS = 1000
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+@pytest.fixture
+def server():
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(SUPPORT),
+        "CODELS_FAKE_TOKEN_DELAY": "0.05",
+        "CODELS_FAKE_RESPONSE": "total = " + " + ".join(f"x{i}" for i in range(12)) + "\n",
+    }
+    client = WireClient([sys.executable, str(SUPPORT / "fake_server.py")], env)
+    client.initialize()
+    yield client
+    client.close()
+
+
+def storm(client: WireClient, keys: int, version: int, line: int) -> tuple[int, list[int]]:
+    """Type ``keys`` characters on ``line``; returns the last version and the request ids."""
+    ids = []
+    for column in range(4, 4 + keys):
+        version += 1
+        client.notify(
+            "textDocument/didChange",
+            {
+                "textDocument": {"uri": URI, "version": version},
+                "contentChanges": [
+                    {
+                        "range": {
+                            "start": {"line": line, "character": column},
+                            "end": {"line": line, "character": column},
+                        },
+                        "text": "a",
+                    }
+                ],
+            },
+        )
+        ids.append(
+            client.request(
+                "textDocument/inlineCompletion",
+                {
+                    "textDocument": {"uri": URI},
+                    "position": {"line": line, "character": column + 1},
+                    "context": {"triggerKind": 2},
+                },
+            )
+        )
+        if len(ids) % 2 == 0:
+            client.notify("$/cancelRequest", {"id": ids[-2]})
+    return version, ids
+
+
+def test_a_keystroke_storm_leaves_no_stale_answer_and_still_completes(server: WireClient):
+    text = "def f():\n    \n\ndef g():\n    \n\ndef h():\n    \n"
+    server.notify(
+        "textDocument/didOpen",
+        {"textDocument": {"uri": URI, "languageId": "python", "version": 1, "text": text}},
+    )
+    version = 1
+    for line in (1, 4):  # warm-up: caches and allocator pools fill once
+        version, warm_ids = storm(server, KEYS, version, line=line)
+        assert not server.wait_for(warm_ids, timeout=300)
+    before = rss_kib(server.process.pid)
+
+    version, ids = storm(server, KEYS, version, line=7)
+    assert not server.wait_for(ids, timeout=300), "requests of the storm never answered"
+    stale = [
+        server.answers[i]
+        for i in ids[:-1]
+        if server.answers[i].get("result", {}).get("items")  # an error is a cancellation
+    ]
+    assert stale == [], f"{len(stale)} suggestions for versions that had moved on"
+    after = rss_kib(server.process.pid)
+    assert server.process.poll() is None
+    # Resident memory is reported, not yet asserted: typing a new 1,000-character line still
+    # grows it by 10-15 % here (issue 11 keeps this open until the 5 % target holds).
+
+    # Once typing stops, the suggestion comes.
+    answer = server.call(
+        "textDocument/inlineCompletion",
+        {
+            "textDocument": {"uri": URI},
+            "position": {"line": 7, "character": 4 + KEYS},
+            "context": {"triggerKind": 1},
+        },
+    )
+    assert answer["result"]["items"], answer
+    print(f"\nstorm: {KEYS} keystrokes, RSS {before} KiB before, {after} KiB after")
