@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from codels import __version__
+from codels.action_runner import ActionError, ActionRunner
+from codels.actions import ActionKind, find_sites, workspace_edit_json
 from codels.backends import BackendEngine
 from codels.completion import CompletionService
 from codels.config import Settings, read_settings
@@ -74,6 +76,22 @@ def _parser() -> argparse.ArgumentParser:
     complete.add_argument("location", metavar="PATH:LINE:COL")
     complete.add_argument("--json", action="store_true", help="print JSON with timings")
     _add_model_options(complete)
+    generate = commands.add_parser(
+        "generate",
+        help="run a code action at PATH:LINE (1-based) and print the edited function",
+    )
+    generate.add_argument("location", metavar="PATH:LINE")
+    generate.add_argument(
+        "--action",
+        choices=[kind.value for kind in ActionKind if kind is not ActionKind.FIX],
+        default=None,
+        help="which action (default: generate if offered there, else the first offered)",
+    )
+    generate.add_argument(
+        "--json", action="store_true", help="print the LSP workspace edit and timings as JSON"
+    )
+    generate.add_argument("--settings", help="codels settings as JSON")
+    _add_model_options(generate)
     evaluate = commands.add_parser(
         "eval", help="score completions by running HumanEval-based suites (against a baseline)"
     )
@@ -293,6 +311,78 @@ def run_complete(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_generate(args: argparse.Namespace) -> int:
+    """``codels generate``: run a code action at a line and print what it wrote."""
+    location = args.location
+    try:
+        path_text, line_text = location.rsplit(":", 1)
+        line = int(line_text)
+    except ValueError:
+        raise UsageError(
+            f"{location!r} is not PATH:LINE; write for example src/app.py:12"
+        ) from None
+    if line < 1:
+        raise UsageError(f"{location!r}: LINE starts at 1")
+    path = Path(path_text)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+    uri = path.resolve().as_uri()
+    if syntax_language("", uri) is None:
+        raise UsageError(f"{path}: codels works on Python files (.py) only for now")
+    document = Document(uri, "python", 0, text)
+    if line > document.lines.line_count:
+        raise UsageError(
+            f"{path} has {document.lines.line_count} lines; line {line} does not exist"
+        )
+    row_text = document.lines.line_text(line - 1)
+    offset = document.lines.starts[line - 1] + len(row_text) - len(row_text.lstrip())
+    snapshot = document.snapshot()
+    sites = find_sites(snapshot, offset)
+    wanted = args.action
+    site = next(
+        (s for s in sites if s.action.value == (wanted or ActionKind.GENERATE.value)),
+        None if wanted else (sites[0] if sites else None),
+    )
+    if site is None:
+        offered = ", ".join(s.title for s in sites) or "none"
+        raise UsageError(
+            f"{wanted or 'no action'} is not offered at {location} (offered: {offered}); put "
+            "LINE on a comment that describes a function, on a def, or on a # TODO"
+        )
+    settings = _settings_from(args)
+    engine, info = _load(settings)
+    try:
+        outcome = asyncio.run(ActionRunner(engine).run(snapshot, site, settings))
+    except ActionError as exc:
+        print(f"codels: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.close()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "action": site.action.command,
+                    "title": site.title,
+                    "model": info.name,
+                    "form": outcome.form,
+                    "attempts": outcome.attempts,
+                    "timings": {
+                        "total_ms": round(outcome.total_ms, 1),
+                        "generated_tokens": outcome.generated_tokens,
+                    },
+                    "edit": workspace_edit_json(outcome.edit),
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(outcome.edit.shown.rstrip("\n"))
+    return 0
+
+
 def run_eval(args: argparse.Namespace) -> int:
     """``codels eval``: pass@1 of codels and of the raw-FIM baseline on HumanEval suites."""
     suites = args.suite or ["humaneval-single"]
@@ -461,6 +551,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_complete(args)
         if args.command == "eval":
             return run_eval(args)
+        if args.command == "generate":
+            return run_generate(args)
         if args.command == "bench":
             return run_bench_command(args)
         if args.command == "models":
