@@ -134,13 +134,17 @@ class ActionRunner:
         progress: Progress | None = None,
         read_file: ReadFile | None = None,
         can_create_files: bool = True,
+        retry: bool = True,
     ) -> ActionOutcome:
-        """Make the edit for ``site``; raises :class:`ActionError` after two failed attempts."""
+        """Make the edit for ``site``; raises :class:`ActionError` after two failed attempts.
+
+        ``retry`` False stops after the first (the evaluation measures each form alone).
+        """
         if self.engine.info is None:
             raise ActionError("the model is not loaded yet; try again in a moment")
         started = time.perf_counter()
         job = _Job(self, snapshot, site, settings, read_file or _read_from_disk, can_create_files)
-        attempts = job.attempts()
+        attempts = job.attempts() if retry else job.attempts()[:1]
         reasons: list[str] = []
         for number, (form, attempt) in enumerate(attempts, start=1):
             if progress:

@@ -112,6 +112,11 @@ def _parser() -> argparse.ArgumentParser:
         "--no-baseline", action="store_true", help="skip the raw-FIM baseline run"
     )
     evaluate.add_argument(
+        "--action",
+        choices=["chat", "fim"],
+        help="score humaneval-docstring through the generate code action with this prompt form",
+    )
+    evaluate.add_argument(
         "--timeout", type=float, default=10.0, help="seconds each scoring run may take"
     )
     evaluate.add_argument(
@@ -408,12 +413,14 @@ def run_eval(args: argparse.Namespace) -> int:
             baseline=not args.no_baseline,
             timeout=args.timeout,
             progress=progress,
+            action=args.action,
         )
     finally:
         engine.close()
     results = report_json(
         reports, info, settings, limit=args.limit, seed=args.seed, details=args.details
     )
+    results["docstring_via_action"] = args.action
     if args.output:
         Path(args.output).write_text(json.dumps(results, indent=2), encoding="utf-8")
     if args.json:
@@ -422,6 +429,11 @@ def run_eval(args: argparse.Namespace) -> int:
         print(
             f"model {info.name} ({info.build}, {info.threads} threads); sample: "
             f"{'all' if args.limit is None else args.limit} per suite, seed {args.seed}"
+            + (
+                f"; docstring suite through the generate action ({args.action})"
+                if args.action
+                else ""
+            )
         )
         print(format_table(results["suites"]))
     return 0
