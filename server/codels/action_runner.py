@@ -57,8 +57,8 @@ from codels.actions import (
     new_test_file,
     parse_code,
     path_of,
-    test_code,
-    test_file_candidates,
+    tidy_tests,
+    candidate_test_files,
 )
 from codels.config import Settings
 from codels.context import CompletionKind, build_context
@@ -534,7 +534,7 @@ class _Job:
         )
         code = await self.ask_chat(retry_note=note, module=module)
         import_line = f"from {module} import {imported}"
-        tests = test_code(code, exclude=(shape.name, shape.class_name), import_line=import_line)
+        tests = tidy_tests(code, exclude=(shape.name, shape.class_name), import_line=import_line)
         if not tests:
             raise _Unusable("the model's answer held no test function")
         destination = self.test_destination(module_path)
@@ -561,7 +561,7 @@ class _Job:
         self, module_path: Path
     ) -> tuple[str, tuple[str, int | None] | None] | None:
         """The test file's URI and, if it exists, its text and version; None if impossible."""
-        for candidate in test_file_candidates(module_path):
+        for candidate in candidate_test_files(module_path):
             uri = candidate.as_uri()
             found = self.read_file(uri)
             if found is not None:

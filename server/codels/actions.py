@@ -123,7 +123,7 @@ class FunctionShape:
     start_row: int = 0
     """Line of :attr:`start`."""
     is_stub: bool = False
-    """Whether the body is only a docstring, ``...`` or ``pass``."""
+    """Whether the body is only a docstring, ``...``, ``pass`` or ``raise NotImplementedError``."""
 
 
 @dataclass(frozen=True)
@@ -190,6 +190,11 @@ def _is_docstring(node: tree_sitter.Node) -> bool:
 def _is_placeholder(node: tree_sitter.Node) -> bool:
     if node.type == "pass_statement":
         return True
+    if node.type == "raise_statement":
+        return " ".join(_text(node).split()) in (
+            "raise NotImplementedError",
+            "raise NotImplementedError()",
+        )
     return (
         node.type == "expression_statement"
         and node.named_child_count == 1
@@ -430,7 +435,7 @@ def find_sites(
                         shape.indent,
                     )
                 )
-            if can_write_tests and _testable(snapshot.uri, shape):
+            if can_write_tests and not shape.is_stub and _testable(snapshot.uri, shape):
                 sites.append(
                     Site(
                         ActionKind.TESTS,
@@ -547,7 +552,7 @@ def path_of(uri: str) -> Path | None:
     return Path(unquote(parsed.path))
 
 
-def test_file_candidates(module: Path) -> list[Path]:
+def candidate_test_files(module: Path) -> list[Path]:
     """Where a module's tests may already live, most likely first."""
     stem = module.stem
     names = (f"test_{stem}.py", f"{stem}_test.py")
@@ -976,7 +981,7 @@ def docstring_words(statement: str) -> str:
 _TEST_KEEP = ("import_statement", "import_from_statement", "future_import_statement")
 
 
-def test_code(code: str, *, exclude: Sequence[str], import_line: str) -> str:
+def tidy_tests(code: str, *, exclude: Sequence[str], import_line: str) -> str:
     """Tidy generated tests: drop copies of the code under test and ``__main__`` blocks.
 
     Keeps imports, test functions and classes, fixtures and helpers; makes sure the code under
