@@ -42,6 +42,7 @@ from codels.actions import (
     TextEdit,
     adds_syntax_errors,
     body_edit,
+    candidate_test_files,
     chat_prompt,
     chat_stop_rule,
     comment_edit,
@@ -58,7 +59,6 @@ from codels.actions import (
     parse_code,
     path_of,
     tidy_tests,
-    candidate_test_files,
 )
 from codels.config import Settings
 from codels.context import CompletionKind, build_context

@@ -39,9 +39,9 @@ from codels.actions import (
     Problem,
     Site,
     action_for_command,
+    candidate_test_files,
     find_sites,
     path_of,
-    candidate_test_files,
 )
 from codels.backends import BackendEngine
 from codels.completion import CompletionOutcome, CompletionService

@@ -105,7 +105,8 @@ def test_a_function_is_written_below_the_comment_that_describes_it():
     result = outcome.edit.changes[0].result
     assert result == (
         "import math\n\n# fibonacci(n): return the n-th Fibonacci number\ndef fibonacci(n):\n"
-        "    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n\n\nx = 1\n"
+        "    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n"
+        "\n\nx = 1\n"
     )
     assert outcome.edit.shown.startswith("# fibonacci(n)")
     assert outcome.edit.shown.rstrip().endswith("return a")

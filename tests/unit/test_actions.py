@@ -14,6 +14,7 @@ from codels.actions import (
     TextEdit,
     apply_edits,
     body_edit,
+    candidate_test_files,
     chat_prompt,
     chat_stop_rule,
     extract_code,
@@ -24,7 +25,6 @@ from codels.actions import (
     named_function,
     parse_code,
     tidy_tests,
-    candidate_test_files,
     workspace_edit_json,
 )
 from codels.documents import Document
@@ -168,7 +168,8 @@ def test_docstrings_are_formatted_with_their_quotes():
 def test_generated_tests_drop_copies_of_the_code_under_test():
     code = (
         "import pytest\nfrom shapes import area\n\n\ndef area(r):\n    return r\n\n\n"
-        "def test_area():\n    assert area(1) == 1\n\n\nif __name__ == '__main__':\n    pytest.main()\n"
+        "def test_area():\n    assert area(1) == 1\n\n\n"
+        "if __name__ == '__main__':\n    pytest.main()\n"
     )
     tidy = tidy_tests(code, exclude=("area",), import_line="from shapes import area")
     assert "def area" not in tidy and "__main__" not in tidy
