@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import pytest_lsp
-from lsp_session import capabilities, open_document, position_of, replace_text
+from lsp_session import apply_edit, capabilities, open_document, position_of, replace_text
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcRequestCancelled
 from pytest_lsp import ClientServerConfig, LanguageClient
@@ -70,23 +70,6 @@ async def list_actions(client: LanguageClient, params: types.CodeActionParams):
     return [a for a in result or [] if isinstance(a, types.CodeAction)]
 
 
-def apply(text: str, edit: types.WorkspaceEdit, uri: str = URI) -> str:
-    lines = text.split("\n")
-    edits = []
-    for change in edit.document_changes or []:
-        if isinstance(change, types.TextDocumentEdit) and change.text_document.uri == uri:
-            edits.extend(change.edits)
-    edits.extend((edit.changes or {}).get(uri, []))
-    for e in sorted(
-        edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True
-    ):
-        start, end = e.range.start, e.range.end
-        before = "\n".join([*lines[:start.line], lines[start.line][:start.character]])
-        after = "\n".join([lines[end.line][end.character :], *lines[end.line + 1 :]])
-        lines = (before + e.new_text + after).split("\n")
-    return "\n".join(lines)
-
-
 def parses(text: str) -> bool:
     return count_syntax_errors(new_parser("python").parse(text.encode()).root_node) == 0
 
@@ -110,7 +93,7 @@ async def test_listing_is_instant_and_resolve_brings_an_edit_that_parses(client:
     assert generate.data["command"] == "codels.generateFunction"
     resolved = await client.code_action_resolve_async(generate)
     assert resolved.edit is not None
-    edited = apply(text, resolved.edit)
+    edited = apply_edit(text, resolved.edit, URI)
     assert edited == (
         'import math\n\n\ndef area(r: float) -> float:\n    """Return the area."""\n'
         "    return math.pi * r ** 2\n"
@@ -181,7 +164,7 @@ async def test_a_fix_is_offered_for_diagnostics_of_another_server(client: Langua
     assert fix.title == "Fix with codels: Undefined name `pi`"
     assert list(fix.diagnostics or []) == [diagnostic]
     resolved = await client.code_action_resolve_async(fix)
-    assert apply(text, resolved.edit) == (
+    assert apply_edit(text, resolved.edit, URI) == (
         "def area(r: float) -> float:\n    return math.pi * r ** 2\n"
     )
 
@@ -195,7 +178,7 @@ async def test_clients_without_resolve_get_the_edit_when_they_ask(client: Langua
     params = action_params(URI, position)
     params.context.only = ["refactor.rewrite.codels.generate"]
     (action,) = await list_actions(client, params)
-    assert action.edit is not None and parses(apply(text, action.edit))
+    assert action.edit is not None and parses(apply_edit(text, action.edit, URI))
 
 
 async def test_cancelling_a_resolve_stops_it_and_the_server_keeps_serving(
