@@ -1,9 +1,6 @@
-"""Code actions end to end: ``codels --stdio`` with the real default model, and the CLI."""
+"""Code actions end to end: ``codels --stdio`` with the real default model."""
 
 import asyncio
-import json
-import subprocess
-from pathlib import Path
 
 import pytest
 import pytest_lsp
@@ -177,25 +174,3 @@ async def test_malformed_requests_get_lsp_errors_and_the_server_keeps_serving(
         )
     actions = await client.text_document_code_action_async(params(uri, position))
     assert [a.title for a in actions or []] == ["Generate the body of circle_area"]
-
-
-def test_cli_generate_prints_the_edited_function_and_the_workspace_edit(tmp_path: Path):
-    source = tmp_path / "geometry.py"
-    source.write_text(STUB.replace("█", ""))
-    command = [codels_command(), "generate", f"{source}:1"]
-    plain = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert plain.returncode == 0, plain.stderr
-    assert plain.stdout.startswith("def circle_area(radius: float) -> float:\n")
-    assert errors(plain.stdout) == 0
-    as_json = subprocess.run([*command, "--json"], capture_output=True, text=True, timeout=600)
-    assert as_json.returncode == 0, as_json.stderr
-    answer = json.loads(as_json.stdout)
-    assert answer["action"] == "codels.generateFunction"
-    (change,) = answer["edit"]["documentChanges"]
-    assert change["textDocument"]["uri"] == source.resolve().as_uri()
-    assert change["edits"][0]["newText"].strip()
-    missing = subprocess.run(
-        [codels_command(), "generate", f"{source}:6"], capture_output=True, text=True, timeout=60
-    )
-    assert missing.returncode == 2 and "not offered" in missing.stderr
-    assert missing.stderr.strip().count("\n") == 0  # one sentence
