@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from codels import __version__
+from codels.action_runner import ActionError, ActionRunner
+from codels.actions import ActionKind, find_sites, workspace_edit_json
 from codels.backends import BackendEngine
 from codels.completion import CompletionService
 from codels.config import Settings, read_settings
@@ -75,6 +77,22 @@ def _parser() -> argparse.ArgumentParser:
     complete.add_argument("location", metavar="PATH:LINE:COL")
     complete.add_argument("--json", action="store_true", help="print JSON with timings")
     _add_model_options(complete)
+    generate = commands.add_parser(
+        "generate",
+        help="run a code action at PATH:LINE (1-based) and print the edited function",
+    )
+    generate.add_argument("location", metavar="PATH:LINE")
+    generate.add_argument(
+        "--action",
+        choices=[kind.value for kind in ActionKind if kind is not ActionKind.FIX],
+        default=None,
+        help="which action (default: generate if offered there, else the first offered)",
+    )
+    generate.add_argument(
+        "--json", action="store_true", help="print the LSP workspace edit and timings as JSON"
+    )
+    generate.add_argument("--settings", help="codels settings as JSON")
+    _add_model_options(generate)
     evaluate = commands.add_parser(
         "eval", help="score completions by running HumanEval-based suites (against a baseline)"
     )
@@ -93,6 +111,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--no-baseline", action="store_true", help="skip the raw-FIM baseline run"
+    )
+    evaluate.add_argument(
+        "--action",
+        choices=["chat", "fim"],
+        help="score humaneval-docstring through the generate code action with this prompt form",
     )
     evaluate.add_argument(
         "--timeout", type=float, default=10.0, help="seconds each scoring run may take"
@@ -295,6 +318,78 @@ def run_complete(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_generate(args: argparse.Namespace) -> int:
+    """``codels generate``: run a code action at a line and print what it wrote."""
+    location = args.location
+    try:
+        path_text, line_text = location.rsplit(":", 1)
+        line = int(line_text)
+    except ValueError:
+        raise UsageError(
+            f"{location!r} is not PATH:LINE; write for example src/app.py:12"
+        ) from None
+    if line < 1:
+        raise UsageError(f"{location!r}: LINE starts at 1")
+    path = Path(path_text)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+    uri = path.resolve().as_uri()
+    if syntax_language("", uri) is None:
+        raise UsageError(f"{path}: codels works on Python files (.py) only for now")
+    document = Document(uri, "python", 0, text)
+    if line > document.lines.line_count:
+        raise UsageError(
+            f"{path} has {document.lines.line_count} lines; line {line} does not exist"
+        )
+    row_text = document.lines.line_text(line - 1)
+    offset = document.lines.starts[line - 1] + len(row_text) - len(row_text.lstrip())
+    snapshot = document.snapshot()
+    sites = find_sites(snapshot, offset)
+    wanted = args.action
+    site = next(
+        (s for s in sites if s.action.value == (wanted or ActionKind.GENERATE.value)),
+        None if wanted else (sites[0] if sites else None),
+    )
+    if site is None:
+        offered = ", ".join(s.title for s in sites) or "none"
+        raise UsageError(
+            f"{wanted or 'no action'} is not offered at {location} (offered: {offered}); put "
+            "LINE on a comment that describes a function, on a def, or on a # TODO"
+        )
+    settings = _settings_from(args)
+    engine, info = _load(settings)
+    try:
+        outcome = asyncio.run(ActionRunner(engine).run(snapshot, site, settings))
+    except ActionError as exc:
+        print(f"codels: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.close()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "action": site.action.command,
+                    "title": site.title,
+                    "model": info.name,
+                    "form": outcome.form,
+                    "attempts": outcome.attempts,
+                    "timings": {
+                        "total_ms": round(outcome.total_ms, 1),
+                        "generated_tokens": outcome.generated_tokens,
+                    },
+                    "edit": workspace_edit_json(outcome.edit),
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(outcome.edit.shown.rstrip("\n"))
+    return 0
+
+
 def run_eval(args: argparse.Namespace) -> int:
     """``codels eval``: pass@1 of codels and of the raw-FIM baseline on HumanEval suites."""
     suites = args.suite or ["humaneval-single"]
@@ -320,12 +415,14 @@ def run_eval(args: argparse.Namespace) -> int:
             baseline=not args.no_baseline,
             timeout=args.timeout,
             progress=progress,
+            action=args.action,
         )
     finally:
         engine.close()
     results = report_json(
         reports, info, settings, limit=args.limit, seed=args.seed, details=args.details
     )
+    results["docstring_via_action"] = args.action
     if args.output:
         Path(args.output).write_text(json.dumps(results, indent=2), encoding="utf-8")
     if args.json:
@@ -334,6 +431,11 @@ def run_eval(args: argparse.Namespace) -> int:
         print(
             f"model {info.name} ({info.build}, {info.threads} threads); sample: "
             f"{'all' if args.limit is None else args.limit} per suite, seed {args.seed}"
+            + (
+                f"; docstring suite through the generate action ({args.action})"
+                if args.action
+                else ""
+            )
         )
         print(format_table(results["suites"]))
     return 0
@@ -463,6 +565,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_complete(args)
         if args.command == "eval":
             return run_eval(args)
+        if args.command == "generate":
+            return run_generate(args)
         if args.command == "bench":
             return run_bench_command(args)
         if args.command == "models":

@@ -71,6 +71,11 @@ class Settings:
     """Never read files that git ignores into a prompt."""
     log_document_text: bool = False
     """Let the log hold document text: prompts, completions, LSP messages (for debugging)."""
+    action_prompt: str = "chat"
+    """How code actions ask the model to write a function: ``chat`` (the model's instruction
+    template) or ``fim`` (fill in the middle); chosen by ``codels eval --action``."""
+    action_max_tokens: int = 512
+    """Most tokens a code action may generate."""
 
     def engine_options(self) -> EngineOptions:
         """The part of the settings that decides what is loaded and how."""
@@ -101,8 +106,12 @@ _RANGES: dict[str, tuple[int, int]] = {
     "suffix_tokens": (0, 8192),
     "time_budget_ms": (0, 600_000),
     "request_timeout_ms": (100, 600_000),
+    "action_max_tokens": (16, 4096),
 }
-_CHOICES: dict[str, tuple[str, ...]] = {"backend": ("local", "llama-server", "openai")}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "backend": ("local", "llama-server", "openai"),
+    "action_prompt": ("chat", "fim"),
+}
 
 
 def camel_case(name: str) -> str:

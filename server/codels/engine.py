@@ -138,6 +138,9 @@ class GenerationRequest:
     """Keep what the KV cache holds of earlier prompts (False: evaluate the whole prompt)."""
     parts: FimParts | None = None
     """The infilling prompt in pieces (used by ``llama-server``'s ``/infill``)."""
+    chat: tuple[str, str] | None = None
+    """An instruction prompt as (system, user) messages, for servers that apply the model's
+    chat template themselves (``/v1/chat/completions``); :attr:`prompt` holds it templated."""
 
 
 @dataclass(frozen=True)

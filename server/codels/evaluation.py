@@ -82,9 +82,11 @@ class EvalTask:
 
     def program(self, completion: str) -> str:
         """The program that scores ``completion``: the document with it, then the tests."""
-        return (
-            f"{self.prefix}{completion}{self.suffix}\n\n{self.test}\n\ncheck({self.entry_point})\n"
-        )
+        return self.program_of(f"{self.prefix}{completion}{self.suffix}")
+
+    def program_of(self, document: str) -> str:
+        """The program that scores a whole edited ``document``: it, then the tests."""
+        return f"{document}\n\n{self.test}\n\ncheck({self.entry_point})\n"
 
 
 def load_problems() -> list[dict[str, str]]:
@@ -226,6 +228,8 @@ class Attempt:
     reason: str = ""
     exact: bool = False
     syntax_error: bool = False
+    document: str = ""
+    """The whole edited document, when a code action made it (scored instead of completion)."""
 
 
 @dataclass
@@ -293,8 +297,11 @@ class Evaluator:
         baseline: bool = True,
         timeout: float = 10.0,
         workers: int = 2,
+        action: str | None = None,
     ) -> None:
         self.engine = engine
+        self.action = action
+        """``chat`` or ``fim``: write docstring-suite bodies with the generate code action."""
         self.settings = settings
         self.baseline = baseline
         self.timeout = timeout
@@ -317,6 +324,35 @@ class Evaluator:
         outcome = await self.service.complete(document.snapshot(), len(task.prefix), settings)
         return Attempt(outcome.text, (time.perf_counter() - started) * 1000)
 
+    async def action_completion(self, task: EvalTask, settings: Settings) -> Attempt:
+        """The body the "generate" code action writes for the stub (signature and docstring).
+
+        The document is the problem's prompt; one attempt with the prompt form under test
+        (no retry with the other form), so each form is measured alone.
+        """
+        from codels.action_runner import ActionError, ActionRunner
+        from codels.actions import ActionKind, find_sites
+
+        indent = task.prefix[len(task.prefix.rstrip(" \t")) :]
+        text = task.prefix[: len(task.prefix) - len(indent)]
+        document = Document(f"file:///eval/{task.entry_point}.py", "python", 1, text)
+        at = text.rfind(f"def {task.entry_point}(")
+        sites = find_sites(document.snapshot(), max(0, at))
+        site = next((s for s in sites if s.action is ActionKind.GENERATE), None)
+        started = time.perf_counter()
+        if site is None:
+            return Attempt("", 0.0, reason="no generate action offered")
+        runner = ActionRunner(self.engine)
+        try:
+            outcome = await runner.run(document.snapshot(), site, settings, retry=False)
+        except ActionError as exc:
+            return Attempt("", (time.perf_counter() - started) * 1000, reason=str(exc))
+        edited = outcome.edit.changes[0].result
+        completion = edited[len(task.prefix) :] if edited.startswith(task.prefix) else ""
+        attempt = Attempt(completion.rstrip(), (time.perf_counter() - started) * 1000)
+        attempt.document = edited
+        return attempt
+
     async def baseline_completion(self, task: EvalTask, suite: str, max_tokens: int) -> Attempt:
         """What a naive client gets: raw FIM, one stop rule, inserted as it comes."""
         family = self.info.family
@@ -336,7 +372,11 @@ class Evaluator:
 
     def score(self, task: EvalTask, attempt: Attempt) -> None:
         """Run the task's tests on the attempt; fill in passed, exact and syntax_error."""
-        program = task.program(attempt.completion)
+        program = (
+            task.program_of(attempt.document)
+            if attempt.document
+            else task.program(attempt.completion)
+        )
         outcome = run_program(program, timeout=self.timeout)
         attempt.passed, attempt.reason = outcome.passed, outcome.reason
         attempt.exact = _normalised(attempt.completion) == _normalised(task.expected)
@@ -357,8 +397,14 @@ class Evaluator:
             settings = dataclasses.replace(
                 settings, max_tokens=max(settings.max_tokens, DOCSTRING_MAX_TOKENS)
             )
+        if suite == "humaneval-docstring" and self.action is not None:
+            settings = dataclasses.replace(settings, action_prompt=self.action)
         for index, task in enumerate(tasks):
-            result = TaskResult(task.task_id, await self.codels_completion(task, settings))
+            if suite == "humaneval-docstring" and self.action is not None:
+                attempt = await self.action_completion(task, settings)
+            else:
+                attempt = await self.codels_completion(task, settings)
+            result = TaskResult(task.task_id, attempt)
             if self.baseline:
                 result.baseline = await self.baseline_completion(task, suite, settings.max_tokens)
             report.results.append(result)
@@ -487,10 +533,15 @@ def run_evaluation(
     baseline: bool = True,
     timeout: float = 10.0,
     progress: Callable[[str, int, int], None] | None = None,
+    action: str | None = None,
 ) -> list[SuiteReport]:
-    """Build, sample, complete and score each suite (blocking)."""
+    """Build, sample, complete and score each suite (blocking).
+
+    ``action`` (``chat`` or ``fim``) scores the docstring suite through the generate code
+    action with that prompt form instead of inline completion.
+    """
     problems = load_problems()
-    evaluator = Evaluator(engine, settings, baseline=baseline, timeout=timeout)
+    evaluator = Evaluator(engine, settings, baseline=baseline, timeout=timeout, action=action)
     reports = []
     for suite in suites:
         tasks = build_suite(suite, problems)

@@ -8,8 +8,9 @@ A team points codels at an inference server that already exists; codels stays a 
   keeps everything before it. Prompts without FIM parts (instructions, baselines) go to
   ``/completion``. ``/health`` and ``/props`` tell readiness and the model.
 * ``openai``: ``/v1/completions`` with the FIM prompt codels builds for the model's family (vLLM,
-  llama-cpp-python's server, Ollama's OpenAI API, ...); ``/v1/models`` for readiness and the
-  model name.
+  llama-cpp-python's server, Ollama's OpenAI API, ...), and ``/v1/chat/completions`` for the
+  instructions of code actions (the server applies the model's chat template); ``/v1/models``
+  for readiness and the model name.
 
 Every request streams (server-sent events), so cancelling it — a newer keystroke, the editor's
 ``$/cancelRequest``, a stop rule — closes the connection and the server stops generating. The API
@@ -387,11 +388,13 @@ class RemoteEngine:
                 }
                 return "/infill", common | infill
             return "/completion", common | {"prompt": request.prompt}
-        body: dict[str, Any] = {
-            "model": self._remote_model,
-            "prompt": request.prompt,
-            "max_tokens": request.max_tokens,
-        }
+        body: dict[str, Any] = {"model": self._remote_model, "max_tokens": request.max_tokens}
+        if request.chat is not None:
+            # An instruction (code actions): the server applies the model's own chat template.
+            system, user = request.chat
+            messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+            return "/v1/chat/completions", common | body | {"messages": messages}
+        body["prompt"] = request.prompt
         if stop:
             body["stop"] = stop
         return "/v1/completions", common | body
@@ -417,7 +420,12 @@ class RemoteEngine:
         if "content" in event:
             return str(event.get("content") or "")
         choices = event.get("choices") or []
-        return str(choices[0].get("text") or "") if choices else ""
+        if not choices:
+            return ""
+        delta = choices[0].get("delta")
+        if isinstance(delta, dict):  # /v1/chat/completions
+            return str(delta.get("content") or "")
+        return str(choices[0].get("text") or "")
 
     @staticmethod
     def _finish_reason(event: dict[str, Any]) -> str:

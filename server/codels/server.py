@@ -28,17 +28,28 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcContentModified, JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from codels import __version__
+from codels.action_runner import ActionError, ActionRunner
+from codels.actions import (
+    ActionEdit,
+    ActionKind,
+    Problem,
+    Site,
+    action_for_command,
+    candidate_test_files,
+    find_sites,
+    path_of,
+)
 from codels.backends import BackendEngine
 from codels.completion import CompletionOutcome, CompletionService
 from codels.config import Settings, read_settings
-from codels.documents import DocumentStore, TextChange
+from codels.documents import DocumentSnapshot, DocumentStore, TextChange
 from codels.engine import Engine, EngineOptions
 from codels.models import ModelError
-from codels.positions import PositionEncoding, PositionError, units_in
+from codels.positions import LineIndex, PositionEncoding, PositionError, units_in
 from codels.privacy import PrivateFiles, log_guard
 from codels.protocol import CodelsProtocol, is_unreadable
 
@@ -69,6 +80,12 @@ class ClientFeatures:
     work_done_progress: bool = False
     configuration_pull: bool = False
     position_encoding: PositionEncoding = "utf-16"
+    code_action_resolve: bool = False
+    """Code actions can be listed without their edit and resolved later (the model runs then)."""
+    document_changes: bool = False
+    """Workspace edits may use ``documentChanges`` (versioned edits)."""
+    create_files: bool = False
+    """Workspace edits may create files (for tests)."""
 
     @classmethod
     def of(cls, capabilities: types.ClientCapabilities, encoding: Any) -> ClientFeatures:
@@ -76,11 +93,27 @@ class ClientFeatures:
         text_document = capabilities.text_document
         window = capabilities.window
         workspace = capabilities.workspace
+        code_action = text_document.code_action if text_document else None
+        resolve = code_action.resolve_support if code_action else None
+        edit = workspace.workspace_edit if workspace else None
+        document_changes = bool(edit and edit.document_changes)
+        operations = (
+            [str(getattr(o, "value", o)) for o in (edit.resource_operations or [])] if edit else []
+        )
         return cls(
             inline_completion=bool(text_document and text_document.inline_completion),
             work_done_progress=bool(window and window.work_done_progress),
             configuration_pull=bool(workspace and workspace.configuration),
             position_encoding=_ENCODINGS.get(str(getattr(encoding, "value", encoding)), "utf-16"),
+            code_action_resolve=bool(
+                code_action
+                and code_action.code_action_literal_support
+                and code_action.data_support
+                and resolve
+                and "edit" in resolve.properties
+            ),
+            document_changes=document_changes,
+            create_files=document_changes and "create" in operations,
         )
 
 
@@ -97,6 +130,7 @@ class CodelsLanguageServer(LanguageServer):
         self.settings = settings
         self.engine = engine
         self.completions = CompletionService(engine)
+        self.actions = ActionRunner(engine)
         self.documents = DocumentStore()
         self.client = ClientFeatures()
         self.model_state = ModelState.NOT_LOADED
@@ -323,6 +357,182 @@ class CodelsLanguageServer(LanguageServer):
             log.info("completion at %s: %r", where, outcome.text)
         return outcome, outcome.note
 
+    # -- code actions -------------------------------------------------------------------------
+
+    def action_sites(
+        self, params: types.CodeActionParams
+    ) -> tuple[DocumentSnapshot, int, int, list[Problem], list[Site]] | None:
+        """The actions that apply to a ``textDocument/codeAction`` request (no model)."""
+        uri = params.text_document.uri
+        document = self.documents.get(uri)
+        if document is None or document.language is None:
+            return None
+        if self.private_files.why_private(uri) is not None:
+            return None  # codels does not read this file
+        encoding = self.client.position_encoding
+        lines = document.lines
+        try:
+            start = lines.offset_at(params.range.start.line, params.range.start.character, encoding)
+            end = lines.offset_at(params.range.end.line, params.range.end.character, encoding)
+        except PositionError as exc:
+            raise JsonRpcInvalidParams(
+                f"codels: the code action range lies outside {uri} ({exc}); the editor and "
+                "codels may be out of sync: reopen the file"
+            ) from exc
+        problems: list[Problem] = []
+        for diagnostic in params.context.diagnostics:
+            if diagnostic.source == "codels":
+                continue
+            try:
+                problems.append(
+                    Problem(
+                        lines.offset_at(
+                            diagnostic.range.start.line, diagnostic.range.start.character, encoding
+                        ),
+                        lines.offset_at(
+                            diagnostic.range.end.line, diagnostic.range.end.character, encoding
+                        ),
+                        diagnostic.message,
+                        diagnostic.source or "",
+                        str(diagnostic.code) if diagnostic.code is not None else "",
+                    )
+                )
+            except PositionError:
+                log.info("ignoring a diagnostic outside %s", uri)
+        snapshot = document.snapshot()
+        sites = find_sites(
+            snapshot,
+            min(start, end),
+            max(start, end),
+            problems=problems,
+            can_write_tests=self._can_write_tests(uri),
+        )
+        only = [str(getattr(kind, "value", kind)) for kind in params.context.only or []]
+        if only:
+            sites = [site for site in sites if _kind_matches(site.action.lsp_kind, only)]
+        return snapshot, min(start, end), max(start, end), problems, sites
+
+    def _can_write_tests(self, uri: str) -> bool:
+        path = path_of(uri)
+        if path is None:
+            return False
+        if self.client.create_files:
+            return True
+        return any(self._read_file(c.as_uri()) is not None for c in candidate_test_files(path))
+
+    def _read_file(self, uri: str) -> tuple[str, int | None] | None:
+        """An open document's text and version, else the file's text on disk."""
+        document = self.documents.get(uri)
+        if document is not None:
+            return document.text, document.version
+        path = path_of(uri)
+        if path is None or not path.is_file():
+            return None
+        try:
+            return path.read_text(encoding="utf-8"), None
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    async def run_action(
+        self, snapshot: DocumentSnapshot, site: Site
+    ) -> types.WorkspaceEdit | None:
+        """Run the model for ``site`` with progress; None (and a message) if it failed."""
+        if self.model_state is not ModelState.READY:
+            self._tell(
+                types.MessageType.Warning,
+                f"codels: the model is {self.model_state.value}; try again once it is ready",
+            )
+            return None
+        token = await self._begin_progress(f"codels: {site.title}")
+        loop = asyncio.get_running_loop()
+
+        def progress(message: str) -> None:
+            if token is not None:
+                report = types.WorkDoneProgressReport(message=message)
+                loop.call_soon(self.work_done_progress.report, token, report)
+
+        message = "done"
+        try:
+            outcome = await self.actions.run(
+                snapshot,
+                site,
+                self.settings,
+                progress=progress,
+                read_file=self._read_file,
+                can_create_files=self.client.create_files,
+            )
+        except ActionError as exc:
+            message = "failed"
+            log.warning("%s: %s", site.title, exc)
+            self._tell(types.MessageType.Warning, str(exc))
+            return None
+        except asyncio.CancelledError:
+            message = "cancelled"
+            log.info("%s cancelled: generation stopped", site.title)
+            raise
+        finally:
+            if token is not None:
+                self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
+        current = self.documents.get(snapshot.uri)
+        if current is None or current.version != snapshot.version:
+            self._tell(
+                types.MessageType.Warning,
+                f"codels: {snapshot.uri.rsplit('/', 1)[-1]} changed while codels was writing; "
+                "nothing was applied: run the action again",
+            )
+            return None
+        return self.workspace_edit(outcome.edit)
+
+    def workspace_edit(self, edit: ActionEdit) -> types.WorkspaceEdit:
+        """The LSP form of an action's edit, in what the client supports."""
+        encoding = self.client.position_encoding
+        document_changes: list[types.TextDocumentEdit | types.CreateFile] = []
+        changes: dict[str, list[types.TextEdit]] = {}
+        for change in edit.changes:
+            lines = LineIndex.of(change.base)
+            edits = [
+                types.TextEdit(
+                    range=types.Range(
+                        start=types.Position(*lines.position_at(e.start, encoding)),
+                        end=types.Position(*lines.position_at(e.end, encoding)),
+                    ),
+                    new_text=e.text,
+                )
+                for e in change.edits
+            ]
+            if change.create:
+                document_changes.append(
+                    types.CreateFile(
+                        uri=change.uri, options=types.CreateFileOptions(ignore_if_exists=True)
+                    )
+                )
+            document_changes.append(
+                types.TextDocumentEdit(
+                    text_document=types.OptionalVersionedTextDocumentIdentifier(
+                        uri=change.uri, version=change.version
+                    ),
+                    edits=list(edits),
+                )
+            )
+            changes.setdefault(change.uri, []).extend(edits)
+        if self.client.document_changes:
+            return types.WorkspaceEdit(document_changes=document_changes)
+        return types.WorkspaceEdit(changes=changes)
+
+    def _tell(self, kind: types.MessageType, message: str) -> None:
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+
+def _kind_matches(kind: str, only: list[str]) -> bool:
+    return any(kind == wanted or kind.startswith(wanted + ".") for wanted in only if wanted)
+
+
+_ACTION_KINDS = [
+    types.CodeActionKind.RefactorRewrite,
+    types.CodeActionKind.QuickFix,
+    *(kind.lsp_kind for kind in ActionKind),
+]
+
 
 def create_server(
     settings: Settings | None = None, engine: Engine | None = None
@@ -472,11 +682,103 @@ def create_server(
         )
         return types.CompletionList(is_incomplete=False, items=[item])
 
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=_ACTION_KINDS, resolve_provider=True),
+    )
+    async def text_document_code_action(
+        ls: CodelsLanguageServer, params: types.CodeActionParams
+    ) -> list[types.CodeAction] | None:
+        """List codels's actions at once; the model runs only in ``codeAction/resolve``.
+
+        A client that cannot resolve gets the edits computed here, when the person asked for
+        the actions (never for an automatic request, such as a light bulb on cursor moves).
+        """
+        found = ls.action_sites(params)
+        if found is None:
+            return []
+        snapshot, start, end, problems, sites = found
+        actions = []
+        for site in sites:
+            data = {
+                "command": site.action.command,
+                "uri": snapshot.uri,
+                "version": snapshot.version,
+                "start": start,
+                "end": end,
+                "anchor": site.start,
+                "problems": [[p.start, p.end, p.message, p.source, p.code] for p in problems],
+            }
+            actions.append(
+                types.CodeAction(
+                    title=site.title,
+                    kind=site.action.lsp_kind,
+                    data=data,
+                    diagnostics=list(params.context.diagnostics) if site.diagnostics else None,
+                )
+            )
+        if ls.client.code_action_resolve or not actions:
+            return actions
+        if params.context.trigger_kind == types.CodeActionTriggerKind.Automatic:
+            log.info("client cannot resolve code actions: none offered on an automatic request")
+            return []
+        resolved = []
+        for action, site in zip(actions, sites, strict=True):
+            edit = await ls.run_action(snapshot, site)
+            if edit is not None:
+                action.edit = edit
+                action.data = None
+                resolved.append(action)
+        return resolved
+
+    @server.feature(types.CODE_ACTION_RESOLVE)
+    async def code_action_resolve(
+        ls: CodelsLanguageServer, params: types.CodeAction
+    ) -> types.CodeAction:
+        """Run the model for an action listed earlier and attach its workspace edit."""
+        snapshot, site = _site_of(ls, params.data)
+        edit = await ls.run_action(snapshot, site)
+        params.edit = edit
+        return params
+
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: CodelsLanguageServer, params: None) -> None:
         ls.engine.close()
 
     return server
+
+
+def _site_of(ls: CodelsLanguageServer, data: Any) -> tuple[DocumentSnapshot, Site]:
+    """Find again the site an action's ``data`` describes; LSP errors for what does not fit."""
+    if not isinstance(data, dict) or action_for_command(str(data.get("command"))) is None:
+        raise JsonRpcInvalidParams(
+            "codels: this code action is not one of codels's (unknown command or no data)"
+        )
+    action = action_for_command(str(data["command"]))
+    uri = str(data.get("uri", ""))
+    document = ls.documents.get(uri)
+    if document is None:
+        raise JsonRpcInvalidParams(f"codels: {uri or 'the document'} is not open")
+    if data.get("version") != document.version:
+        raise JsonRpcContentModified(
+            "codels: the document changed since the action was offered; ask for it again"
+        )
+    try:
+        start, end, anchor = int(data["start"]), int(data["end"]), int(data["anchor"])
+        problems = [
+            Problem(int(p[0]), int(p[1]), str(p[2]), str(p[3]), str(p[4]))
+            for p in data.get("problems", [])
+        ]
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise JsonRpcInvalidParams(f"codels: malformed code action data ({exc})") from exc
+    snapshot = document.snapshot()
+    sites = find_sites(snapshot, start, end, problems=problems)
+    site = next((s for s in sites if s.action is action and s.start == anchor), None)
+    if site is None:
+        raise JsonRpcContentModified(
+            "codels: the action no longer applies here; ask for code actions again"
+        )
+    return snapshot, site
 
 
 def _in_daemon_thread(work: Callable[[], T]) -> asyncio.Future[T]:

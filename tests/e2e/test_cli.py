@@ -4,6 +4,7 @@ import json
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 from conftest import REPO, codels_command
 
@@ -106,3 +107,29 @@ def test_tcp_mode_answers_initialize():
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_cli_generate_prints_the_edited_function_and_the_workspace_edit(tmp_path: Path):
+    source = tmp_path / "geometry.py"
+    source.write_text(
+        "def circle_area(radius: float) -> float:\n"
+        '    """Return the area of a circle with the given radius."""\n'
+        "    ...\n\n\nprint(circle_area(2.0))\n"
+    )
+    command = [codels_command(), "generate", f"{source}:1"]
+    plain = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.startswith("def circle_area(radius: float) -> float:\n")
+    assert count_syntax_errors(new_parser("python").parse(plain.stdout.encode()).root_node) == 0
+    as_json = subprocess.run([*command, "--json"], capture_output=True, text=True, timeout=600)
+    assert as_json.returncode == 0, as_json.stderr
+    answer = json.loads(as_json.stdout)
+    assert answer["action"] == "codels.generateFunction"
+    (change,) = answer["edit"]["documentChanges"]
+    assert change["textDocument"]["uri"] == source.resolve().as_uri()
+    assert change["edits"][0]["newText"].strip()
+    missing = subprocess.run(
+        [codels_command(), "generate", f"{source}:6"], capture_output=True, text=True, timeout=60
+    )
+    assert missing.returncode == 2 and "not offered" in missing.stderr
+    assert missing.stderr.strip().count("\n") == 0  # one sentence

@@ -1,6 +1,7 @@
 """Runs the real codels server over stdio with a fake engine (for fast server tests).
 
-Environment: CODELS_FAKE_RESPONSE (the answer to every request), CODELS_FAKE_TOKEN_DELAY and
+Environment: CODELS_FAKE_RESPONSE (the answer to every request), CODELS_FAKE_CHAT_RESPONSE (the
+answer to instruction prompts, default the same), CODELS_FAKE_TOKEN_DELAY and
 CODELS_FAKE_LOAD_DELAY (seconds).
 """
 
@@ -12,12 +13,22 @@ import sys
 
 from fake_engine import FakeEngine
 
+from codels.engine import GenerationRequest
 from codels.server import create_server
 
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 logging.getLogger("pygls").setLevel(logging.WARNING)
+
+ANSWER = os.environ.get("CODELS_FAKE_RESPONSE", " return 42\n")
+CHAT_ANSWER = os.environ.get("CODELS_FAKE_CHAT_RESPONSE", ANSWER)
+
+
+def respond(request: GenerationRequest) -> str:
+    return CHAT_ANSWER if request.chat is not None else ANSWER
+
+
 engine = FakeEngine(
-    os.environ.get("CODELS_FAKE_RESPONSE", " return 42\n"),
+    respond,
     token_delay=float(os.environ.get("CODELS_FAKE_TOKEN_DELAY", "0")),
     load_delay=float(os.environ.get("CODELS_FAKE_LOAD_DELAY", "0")),
 )

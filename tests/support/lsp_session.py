@@ -121,3 +121,21 @@ async def wait_until_ready(
         if any(m.type == types.MessageType.Error for m in client.messages):
             return items
         await asyncio.sleep(0.5)
+
+
+def apply_edit(text: str, edit: types.WorkspaceEdit, uri: str) -> str:
+    """The text of ``uri`` after the workspace ``edit`` (its text edits for that document)."""
+    lines = text.split("\n")
+    edits = []
+    for change in edit.document_changes or []:
+        if isinstance(change, types.TextDocumentEdit) and change.text_document.uri == uri:
+            edits.extend(change.edits)
+    edits.extend((edit.changes or {}).get(uri, []))
+    for e in sorted(
+        edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True
+    ):
+        start, end = e.range.start, e.range.end
+        before = "\n".join([*lines[: start.line], lines[start.line][: start.character]])
+        after = "\n".join([lines[end.line][end.character :], *lines[end.line + 1 :]])
+        lines = (before + e.new_text + after).split("\n")
+    return "\n".join(lines)

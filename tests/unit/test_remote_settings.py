@@ -51,3 +51,26 @@ def test_fim_parts_put_the_cursor_line_last():
 
 def test_token_estimates_err_on_the_high_side():
     assert estimate_tokens("def f(x):\n    return x\n") >= 6
+
+
+def test_instructions_go_to_the_chat_endpoint_of_openai_servers():
+    from codels.engine import EngineOptions, GenerationRequest
+    from codels.remote import RemoteEngine
+
+    engine = RemoteEngine()
+    engine._options = EngineOptions(backend="openai", endpoint="http://127.0.0.1:9")
+    engine._remote_model = "coder"
+    request = GenerationRequest(prompt="<templated>", max_tokens=7, chat=("sys", "write f"))
+    path, body = engine._request_body(request)
+    assert path == "/v1/chat/completions"
+    assert body["messages"] == [
+        {"role": "system", "content": "sys"},
+        {"role": "user", "content": "write f"},
+    ]
+    assert body["model"] == "coder" and body["max_tokens"] == 7 and "prompt" not in body
+    assert engine._piece({"choices": [{"delta": {"content": "def"}}]}) == "def"
+    path, body = engine._request_body(GenerationRequest(prompt="p", max_tokens=3))
+    assert path == "/v1/completions" and body["prompt"] == "p"
+    engine._options = EngineOptions(backend="llama-server", endpoint="http://127.0.0.1:9")
+    path, body = engine._request_body(request)
+    assert path == "/completion" and body["prompt"] == "<templated>"

@@ -24,6 +24,8 @@ export const SERVER_SETTING_KEYS = [
   "remoteModel",
   "remoteFamily",
   "requestTimeoutMs",
+  "actionPrompt",
+  "actionMaxTokens",
   "ignoreFiles",
   "respectGitignore",
   "logDocumentText",
