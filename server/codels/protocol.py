@@ -9,6 +9,11 @@ forever), and reports unreadable messages to the user as "Error in server" pop-u
   JSON-RPC 2.0 says, and logged;
 - neither shows a pop-up: they are the client's bugs, not something the user can act on.
 
+It also plugs two of pygls's leaks that a server running for days would feel: the future of
+every notification handled by a coroutine or a generator (``didOpen``, ``didChange``, ...) stays
+in ``_request_futures`` under a fresh uuid forever, and work-done progress tokens are never
+dropped when their progress ends.
+
 This module imports pygls.
 """
 
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from pygls.exceptions import (
@@ -24,6 +30,7 @@ from pygls.exceptions import (
     JsonRpcInvalidRequest,
     JsonRpcParseError,
 )
+from pygls.progress import Progress
 from pygls.protocol import LanguageServerProtocol
 
 log = logging.getLogger(__name__)
@@ -36,8 +43,39 @@ class _Answered:
 ANSWERED = _Answered()
 
 
+class _Progress(Progress):
+    """pygls's progress, forgetting a token once its progress ends."""
+
+    def end(self, token: Any, value: Any) -> None:
+        """Notify the end of work and drop the token."""
+        self.tokens.pop(token, None)
+        super().end(token, value)
+
+
 class CodelsProtocol(LanguageServerProtocol):
     """pygls's LSP protocol, answering every request it cannot read with an error."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.progress = _Progress(self)
+
+    def _execute_handler(
+        self,
+        msg_id: Any,
+        handler: Any,
+        callback: Callable[..., Any],
+        args: tuple[Any, ...] | None = None,
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        if callback == self._check_handler_result:  # a notification: nobody can cancel it
+            futures = self._request_futures
+
+            def forget_then(future: Any) -> None:
+                futures.pop(msg_id, None)
+                callback(future)
+
+            callback = forget_then
+        super()._execute_handler(msg_id, handler, callback, args, kwargs)
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         """Read a message (pygls calls this for every JSON object); answer what fails."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections import deque
 from collections.abc import Callable
 
 from codels.engine import EngineOptions, GenerationRequest, GenerationResult, ModelInfo
@@ -36,7 +37,8 @@ class FakeEngine:
         self.load_delay = load_delay
         self.fim = fim
         self.family = family or QWEN
-        self.requests: list[GenerationRequest] = []
+        self.requests: deque[GenerationRequest] = deque(maxlen=200)
+        """The latest requests (bounded: storm tests measure the server's memory)."""
         self._info: ModelInfo | None = None
         self.closed = False
 
