@@ -347,9 +347,10 @@ class Evaluator:
             outcome = await runner.run(document.snapshot(), site, settings, retry=False)
         except ActionError as exc:
             return Attempt("", (time.perf_counter() - started) * 1000, reason=str(exc))
-        edited = outcome.edit.changes[0].result
-        completion = edited[len(task.prefix) :] if edited.startswith(task.prefix) else ""
-        attempt = Attempt(completion.rstrip(), (time.perf_counter() - started) * 1000)
+        change = outcome.edit.changes[0]
+        body = max(change.edits, key=lambda edit: len(edit.text))  # (not an added import)
+        attempt = Attempt(body.text.strip("\n").rstrip(), (time.perf_counter() - started) * 1000)
+        edited = change.result
         attempt.document = edited
         return attempt
 

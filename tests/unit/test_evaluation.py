@@ -142,3 +142,23 @@ def test_suite_figures_and_table():
     assert figures["gain"] == pytest.approx(0.4)
     table = format_table([figures])
     assert "codels" in table and "baseline" in table and "+40.0" in table
+
+
+def test_the_docstring_suite_can_go_through_the_generate_action(problems):
+    import asyncio
+
+    from fake_engine import FakeEngine
+
+    from codels.config import Settings
+    from codels.engine import EngineOptions
+    from codels.evaluation import Evaluator
+
+    task = build_suite("humaneval-docstring", problems)[0]
+    answer = f"```python\n{task.prefix.rstrip()}\n    {task.expected}\n```"
+    engine = FakeEngine(lambda request: answer if request.chat else "")
+    engine.load(EngineOptions())
+    evaluator = Evaluator(engine, Settings(), baseline=False, action="chat")
+    attempt = asyncio.run(evaluator.action_completion(task, Settings()))
+    assert attempt.document == task.prefix + task.expected + "\n"
+    evaluator.score(task, attempt)
+    assert attempt.passed and attempt.exact, attempt.reason
