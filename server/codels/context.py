@@ -290,7 +290,9 @@ def enclosing_scopes(tree: tree_sitter.Tree, lines: LineIndex, offset: int) -> t
         cursor_column = len(line_prefix) - len(line_prefix.lstrip(" \t"))
     else:
         cursor_column = len(line_prefix)
-    anchor = len(text[:offset].rstrip())
+    anchor = offset  # the end of the last non-blank text (no copy of a long prefix)
+    while anchor > 0 and text[anchor - 1].isspace():
+        anchor -= 1
     node = _node_before(tree, lines, anchor)
     found: list[Scope] = []
     while node is not None:

@@ -137,7 +137,7 @@ class Document:
 
     def snapshot(self) -> DocumentSnapshot:
         """Return an immutable snapshot of this version (the tree is copied, cheaply)."""
-        return DocumentSnapshot(
+        snapshot = DocumentSnapshot(
             uri=self.uri,
             version=self.version,
             language_id=self.language_id,
@@ -145,6 +145,8 @@ class Document:
             language=self.language,
             tree=self.tree.copy() if self.tree is not None else None,
         )
+        snapshot.__dict__["lines"] = self.lines  # the same text: one index for both
+        return snapshot
 
 
 class DocumentStore:

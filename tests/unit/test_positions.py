@@ -81,3 +81,23 @@ def test_lone_surrogates_survive_encoding():
     text = "x = '\ud800'\n"
     lines = LineIndex.of(text)
     assert lines.byte_offset(len(text)) == len(utf8_bytes(text))
+
+
+def test_the_fast_line_index_agrees_with_lsp_line_breaks():
+    import random
+    import re
+
+    lsp_breaks = re.compile(r"\r\n|\r|\n")
+    pieces = ["a", "\n", "\r", "\r\n", "é", "😀", "\x0c", "\u2028", "\x85", "\t", " "]
+    rng = random.Random(7)
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 16)))
+        expected = [0, *(match.end() for match in lsp_breaks.finditer(text))]
+        assert list(LineIndex.of(text).starts) == expected, repr(text)
+
+
+def test_byte_offsets_of_long_texts_use_chunk_totals():
+    text = ("é😀x\n" * 40_000) + "tail"
+    lines = LineIndex.of(text)
+    for offset in (0, 1, 65535, 65536, 65537, 100_001, len(text)):
+        assert lines.byte_offset(offset) == len(text[:offset].encode("utf-8"))
