@@ -69,12 +69,14 @@ class CodelsProtocol(LanguageServerProtocol):
     ) -> None:
         if callback == self._check_handler_result:  # a notification: nobody can cancel it
             futures = self._request_futures
+            check = callback
 
-            def forget_then(future: Any) -> None:
+            def forget_then_check(future: Any) -> None:
                 futures.pop(msg_id, None)
-                callback(future)
+                check(future)
 
-            callback = forget_then
+            super()._execute_handler(msg_id, handler, forget_then_check, args, kwargs)
+            return
         super()._execute_handler(msg_id, handler, callback, args, kwargs)
 
     def structure_message(self, data: dict[str, Any]) -> Any:
