@@ -386,14 +386,13 @@ def server_offers_code_actions() -> bool:
     "landed on this branch), so there is nothing to look for in VS Code's menu",
 )
 def test_generate_function_code_action_is_listed(page: Any, code_server: CodeServer) -> None:
-    # Written before the code action existed: the action's title is matched loosely.
     try:
         open_file(page, "shapes.py")
         lines = (code_server.workspace / "shapes.py").read_text().splitlines()
         comment = next(i for i, line in enumerate(lines) if line.startswith("# Return the perim"))
         go_to(page, comment + 1, 10)
         page.keyboard.press("Control+.")
-        action = page.locator(".action-widget .action-item", has_text="enerate").first
+        action = page.locator(".action-widget").get_by_text("Generate function from comment")
         action.wait_for(timeout=120_000)
         page.keyboard.press("Escape")
     except Exception as exc:
