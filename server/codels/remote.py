@@ -321,9 +321,12 @@ class RemoteEngine:
                 volatile=withhold_secrets(parts.volatile)[0],
                 extra=tuple((name, withhold_secrets(text)[0]) for name, text in parts.extra),
             )
+        chat = request.chat
+        if chat is not None:
+            chat = (withhold_secrets(chat[0])[0], withhold_secrets(chat[1])[0])
         if withheld:
             log.info("withheld %d secret-looking lines from the remote server", withheld)
-        return dataclasses.replace(request, prompt=prompt, parts=parts)
+        return dataclasses.replace(request, prompt=prompt, parts=parts, chat=chat)
 
     async def _generate(self, request: GenerationRequest) -> GenerationResult:
         started = time.perf_counter()

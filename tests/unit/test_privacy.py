@@ -159,3 +159,14 @@ def test_pygls_records_lose_their_message_contents_unless_allowed():
     allowed = record()
     guard.filter(allowed)
     assert "SECRET_MARKER" in allowed.getMessage()
+
+
+def test_secret_lines_never_reach_a_remote_instruction():
+    code = 'def connect():\n    key = "AKIAIOSFODNN7EXAMPLE"\n    return key\n'
+    request = GenerationRequest(
+        prompt=f"<|im_start|>user\n{code}<|im_end|>\n", max_tokens=8, chat=("Be brief.", code)
+    )
+    safe = remote_engine()._without_secrets(request)
+    assert safe is not None and safe.chat is not None
+    assert "AKIA" not in safe.prompt + safe.chat[0] + safe.chat[1]
+    assert safe.chat[1].split("\n")[1] == "    " + WITHHELD
