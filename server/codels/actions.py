@@ -879,7 +879,11 @@ def adds_syntax_errors(before: str, after: str) -> bool:
 
 
 def missing_imports(snapshot: DocumentSnapshot, imports: Sequence[str]) -> list[str]:
-    """The import statements of ``imports`` that the document does not have yet."""
+    """The import statements of ``imports`` that the document does not have yet.
+
+    Wildcard imports (``from typing import *``, which small models like to write) are never
+    added: they hide where names come from and can shadow the file's own.
+    """
     tree = snapshot.tree
     have = (
         {" ".join(s.text.split()) for s in module_imports(tree, snapshot.lines)} if tree else set()
@@ -887,6 +891,8 @@ def missing_imports(snapshot: DocumentSnapshot, imports: Sequence[str]) -> list[
     wanted = []
     for statement in imports:
         normal = " ".join(statement.split())
+        if normal.endswith("import *"):
+            continue
         if normal not in have and normal not in wanted:
             wanted.append(normal)
     return wanted

@@ -6,7 +6,9 @@
   sources in the llama-cpp-python source distribution (found through ``CODELS_LLAMA_SERVER`` or
   that script's cache; skipped when absent unless ``CODELS_REQUIRE_LLAMA_SERVER=1``).
 
-For each: a completion through the LSP server, cancellation closing the stream, the server
+For each: a completion through the LSP server, a code action (the generate action on a stub:
+chat completions on the OpenAI-compatible server, ``/completion`` on llama-server), cancellation
+closing the stream, the server
 killed mid-request (empty answer and one message; completions come back when it returns) and a
 wrong API key. No mocks stand in for the servers.
 """
@@ -26,12 +28,20 @@ import httpx
 import pytest
 import pytest_lsp
 from conftest import codels_command
-from lsp_session import initialize, inline_items, inline_params, open_document, position_of
+from lsp_session import (
+    apply_edit,
+    initialize,
+    inline_items,
+    inline_params,
+    open_document,
+    position_of,
+)
 from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from codels.models import load_catalogue, models_dir
+from codels.syntax import count_syntax_errors, new_parser
 
 MODEL = models_dir() / load_catalogue().model("qwen2.5-coder-0.5b").file
 KEY = "codels-test-key"
@@ -268,3 +278,41 @@ async def test_the_server_killed_mid_request_then_back(client: LanguageClient, r
     assert any("is back" in m for m in infos)
     warnings_after = [m for m in client.messages if m.type == types.MessageType.Warning]
     assert len(warnings_after) == len(warnings)  # one message for the outage, not one per request
+
+
+GENERATE = "refactor.rewrite.codels.generate"
+STUB = '''def circle_area(radius: float) -> float:█
+    """Return the area of a circle with the given radius."""
+    ...
+'''
+
+
+async def test_a_code_action_through_the_remote_server(client: LanguageClient, remote: RealServer):
+    await initialize(client, options=settings(remote))
+    status = await until_ready(client)
+    assert status["model"] == "ready", status
+    text, position = position_of(STUB, "█")
+    uri = "file:///work/stub.py"
+    open_document(client, uri, text)
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(start=position, end=position),
+            context=types.CodeActionContext(
+                diagnostics=[], trigger_kind=types.CodeActionTriggerKind.Invoked
+            ),
+        )
+    )
+    generate = [
+        action
+        for action in actions or []
+        if isinstance(action, types.CodeAction)
+        and action.kind == "refactor.rewrite.codels.generate"
+    ]
+    assert generate, actions
+    resolved = await client.code_action_resolve_async(generate[0])
+    assert resolved.edit is not None, client.messages
+    edited = apply_edit(text, resolved.edit, uri)
+    assert count_syntax_errors(new_parser("python").parse(edited.encode()).root_node) == 0
+    assert edited.startswith("def circle_area(radius: float) -> float:")
+    assert "return" in edited, edited

@@ -22,6 +22,7 @@ from codels.actions import (
     format_docstring,
     function_at,
     function_end_index,
+    missing_imports,
     named_function,
     parse_code,
     tidy_tests,
@@ -215,3 +216,9 @@ def test_workspace_edit_json_uses_utf16_positions_and_creates_files():
     }
     assert changes[2]["textDocument"] == {"uri": "file:///t/m.py", "version": 3}
     assert changes[2]["edits"][0]["range"]["start"] == {"line": 0, "character": 7}
+
+
+def test_imports_the_file_lacks_are_added_but_never_wildcards():
+    snapshot, _ = snapshot_at("import math\n\n█\n")
+    wanted = ["import math", "from typing import *", "import os", "from collections import *"]
+    assert missing_imports(snapshot, wanted) == ["import os"]
