@@ -37,7 +37,7 @@ class FakeEngine:
         self.load_delay = load_delay
         self.fim = fim
         self.family = family or QWEN
-        self.requests: deque[GenerationRequest] = deque(maxlen=200)
+        self.requests: deque[GenerationRequest] = deque(maxlen=50)
         """The latest requests (bounded: storm tests measure the server's memory)."""
         self._info: ModelInfo | None = None
         self.closed = False

@@ -1,7 +1,8 @@
 """A keystroke storm over the wire: no stale suggestion, bounded memory, still completing after.
 
-A scripted client types 1,000 characters as fast as it can, each an edit plus an inline
-completion request, cancelling every other request. The fake engine is slow on purpose (each
+A scripted client sends 1,000 keystrokes as fast as it can (a character typed, then rubbed
+out, so the document's size stays the same), each an edit plus an inline completion request,
+cancelling every other request. The fake engine is slow on purpose (each
 answer takes seconds), so every request but the last is overtaken by the next keystroke: its
 answer must be empty (or a cancellation), never a suggestion for a document that has moved on.
 The server's resident memory after the storm must be within 5 % of before (two warm-up storms
@@ -45,22 +46,22 @@ def server():
 
 
 def storm(client: WireClient, keys: int, version: int, line: int) -> tuple[int, list[int]]:
-    """Type ``keys`` characters on ``line``; returns the last version and the request ids."""
+    """Type and rub out a character on ``line``, ``keys`` times in all, asking after each.
+
+    The document ends as it began, so that its memory is the same before and after.
+    """
     ids = []
-    for column in range(4, 4 + keys):
+    for key in range(keys):
         version += 1
+        typing = key % 2 == 0
+        start = {"line": line, "character": 4}
+        end = start if typing else {"line": line, "character": 5}
         client.notify(
             "textDocument/didChange",
             {
                 "textDocument": {"uri": URI, "version": version},
                 "contentChanges": [
-                    {
-                        "range": {
-                            "start": {"line": line, "character": column},
-                            "end": {"line": line, "character": column},
-                        },
-                        "text": "a",
-                    }
+                    {"range": {"start": start, "end": end}, "text": "a" if typing else ""}
                 ],
             },
         )
@@ -69,7 +70,7 @@ def storm(client: WireClient, keys: int, version: int, line: int) -> tuple[int, 
                 "textDocument/inlineCompletion",
                 {
                     "textDocument": {"uri": URI},
-                    "position": {"line": line, "character": column + 1},
+                    "position": {"line": line, "character": 5 if typing else 4},
                     "context": {"triggerKind": 2},
                 },
             )
@@ -108,7 +109,7 @@ def test_a_keystroke_storm_leaves_no_stale_answer_and_no_memory_behind(server: W
         "textDocument/inlineCompletion",
         {
             "textDocument": {"uri": URI},
-            "position": {"line": 7, "character": 4 + KEYS},
+            "position": {"line": 7, "character": 4},
             "context": {"triggerKind": 1},
         },
     )
