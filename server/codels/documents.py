@@ -6,6 +6,11 @@ edited region only. Handlers take a :class:`DocumentSnapshot` (immutable, with i
 the tree) on the event loop and hand that to background work; nothing else reads a live
 :class:`Document`.
 
+A huge document (over HUGE_DOCUMENT_CHARS) is not kept parsed: even an incremental re-parse walks
+the whole tree, about half a second per keystroke on a 10 MB file. Its snapshot is parsed on
+demand, around the cursor only (tree-sitter's included ranges: WINDOW_LINES_BEFORE and
+WINDOW_LINES_AFTER lines, with positions still those of the whole document).
+
 This module imports :mod:`codels.positions` and :mod:`codels.syntax`, not LSP types.
 """
 
@@ -22,6 +27,11 @@ from codels.positions import LineIndex, PositionEncoding, PositionError, utf8_by
 from codels.syntax import new_parser, syntax_language
 
 log = logging.getLogger(__name__)
+
+HUGE_DOCUMENT_CHARS = 1_000_000
+"""Above this size a document is parsed per snapshot, around the cursor, not kept parsed."""
+WINDOW_LINES_BEFORE = 2000
+WINDOW_LINES_AFTER = 200
 
 
 @dataclass(frozen=True)
@@ -72,8 +82,16 @@ class Document:
             self._lines = LineIndex.of(self.text)
         return self._lines
 
+    @property
+    def huge(self) -> bool:
+        """Whether the document is parsed per snapshot around the cursor (see the module)."""
+        return len(self.text) > HUGE_DOCUMENT_CHARS
+
     def _reparse(self, old_tree: tree_sitter.Tree | None) -> None:
         if self._parser is None:
+            return
+        if self.huge:
+            self.tree = None
             return
         data = utf8_bytes(self.text)
         self.tree = (
@@ -135,18 +153,41 @@ class Document:
             new_end_point=new_end_point,
         )
 
-    def snapshot(self) -> DocumentSnapshot:
-        """Return an immutable snapshot of this version (the tree is copied, cheaply)."""
+    def snapshot(self, around: int | None = None) -> DocumentSnapshot:
+        """Return an immutable snapshot of this version (the tree is copied, cheaply).
+
+        A huge document's tree covers only the lines around code-point offset ``around`` (the
+        cursor; the end of the text when None).
+        """
+        tree = self.tree.copy() if self.tree is not None else None
+        if tree is None and self.huge and self.language is not None:
+            tree = self._window_tree(len(self.text) if around is None else around)
         snapshot = DocumentSnapshot(
             uri=self.uri,
             version=self.version,
             language_id=self.language_id,
             text=self.text,
             language=self.language,
-            tree=self.tree.copy() if self.tree is not None else None,
+            tree=tree,
         )
         snapshot.__dict__["lines"] = self.lines  # the same text: one index for both
         return snapshot
+
+    def _window_tree(self, around: int) -> tree_sitter.Tree:
+        """A tree of the lines around ``around`` only, in the whole document's coordinates."""
+        lines = self.lines
+        row = lines.position_at(around, "utf-32")[0]
+        first = max(0, row - WINDOW_LINES_BEFORE)
+        last = min(lines.line_count - 1, row + WINDOW_LINES_AFTER)
+        start = lines.starts[first]
+        end = lines.starts[last + 1] if last + 1 < lines.line_count else len(self.text)
+        data = utf8_bytes(self.text)
+        start_byte, end_byte = lines.byte_offset(start), lines.byte_offset(end)
+        parser = new_parser(self.language or "python")
+        parser.included_ranges = [
+            tree_sitter.Range((first, 0), lines.point_at(end), start_byte, end_byte)
+        ]
+        return parser.parse(data)
 
 
 class DocumentStore:

@@ -9,6 +9,10 @@ forever), and reports unreadable messages to the user as "Error in server" pop-u
   JSON-RPC 2.0 says, and logged;
 - neither shows a pop-up: they are the client's bugs, not something the user can act on.
 
+pygls also keeps its own copy of every open document, updated by splitting the whole text into
+lines on every change (a quarter of a second per keystroke on a 10 MB file); codels keeps its
+documents itself (:mod:`codels.documents`), so the copy is not made.
+
 It also plugs two of pygls's leaks that a server running for days would feel: the future of
 every notification handled by a coroutine or a generator (``didOpen``, ``didChange``, ...) stays
 in ``_request_futures`` under a fresh uuid forever, and work-done progress tokens are never
@@ -24,6 +28,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from lsprotocol import types
 from pygls.exceptions import (
     JsonRpcException,
     JsonRpcInvalidParams,
@@ -32,6 +37,7 @@ from pygls.exceptions import (
 )
 from pygls.progress import Progress
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +84,26 @@ class CodelsProtocol(LanguageServerProtocol):
             super()._execute_handler(msg_id, handler, forget_then_check, args, kwargs)
             return
         super()._execute_handler(msg_id, handler, callback, args, kwargs)
+
+    # codels's DocumentStore follows the documents: pygls's workspace copy is skipped.
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> Any:
+        """Hand ``didOpen`` to codels's handler only."""
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> Any:
+        """Hand ``didChange`` to codels's handler only."""
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> Any:
+        """Hand ``didClose`` to codels's handler only."""
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
+            yield handler, (params,), None
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         """Read a message (pygls calls this for every JSON object); answer what fails."""

@@ -340,7 +340,7 @@ class CodelsLanguageServer(LanguageServer):
         except PositionError as exc:
             log.warning("%s: %s", uri, exc)
             return None, str(exc)
-        snapshot = document.snapshot()
+        snapshot = document.snapshot(around=offset)
         try:
             outcome = await self.completions.complete(snapshot, offset, self.settings)
         except (ModelError, RuntimeError) as exc:
@@ -399,7 +399,7 @@ class CodelsLanguageServer(LanguageServer):
                 )
             except PositionError:
                 log.info("ignoring a diagnostic outside %s", uri)
-        snapshot = document.snapshot()
+        snapshot = document.snapshot(around=start)
         sites = find_sites(
             snapshot,
             min(start, end),
@@ -771,7 +771,7 @@ def _site_of(ls: CodelsLanguageServer, data: Any) -> tuple[DocumentSnapshot, Sit
         ]
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise JsonRpcInvalidParams(f"codels: malformed code action data ({exc})") from exc
-    snapshot = document.snapshot()
+    snapshot = document.snapshot(around=start)
     sites = find_sites(snapshot, start, end, problems=problems)
     site = next((s for s in sites if s.action is action and s.start == anchor), None)
     if site is None:

@@ -95,3 +95,27 @@ def test_store_ignores_changes_to_unknown_documents():
     assert store.get("file:///a.txt").tree is None  # no grammar: no tree
     store.close("file:///a.txt")
     assert len(store) == 0
+
+
+def test_a_huge_document_is_parsed_around_the_cursor_with_whole_document_positions():
+    from codels.context import build_context
+    from codels.documents import HUGE_DOCUMENT_CHARS
+
+    unit = 'def f{n}(values):\n    """Sum."""\n    return sum(values)\n\n\n'
+    count = HUGE_DOCUMENT_CHARS // len(unit.format(n=0)) + 10
+    text = (
+        "".join(unit.format(n=n) for n in range(count))
+        + "class Last:\n    def area(self):\n        \n"
+    )
+    document = Document("file:///huge.py", "python", 1, text)
+    assert document.huge and document.tree is None  # not kept parsed
+    document.apply_changes(
+        2, [TextChange("r", ((text.count("\n") - 1, 8), (text.count("\n") - 1, 8)))], "utf-16"
+    )
+    offset = len(document.text) - 1
+    snapshot = document.snapshot(around=offset)
+    assert snapshot.tree is not None
+    context = build_context(snapshot, offset)
+    assert [scope.name for scope in context.scopes] == ["Last", "area"]
+    last_function = snapshot.tree.root_node.named_children[-2]
+    assert last_function.start_point.row == text.count("\n") - 8  # whole-document rows
