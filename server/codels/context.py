@@ -34,6 +34,9 @@ JUDGE_LINES_BEFORE = 300
 """Most lines before the cursor that the syntax judge parses."""
 JUDGE_LINES_AFTER = 100
 """Most lines after the cursor that the syntax judge parses."""
+JUDGE_MAX_CHARS_BEFORE = 20_000
+JUDGE_MAX_CHARS_AFTER = 5_000
+"""Most characters on either side of the cursor that the syntax judge parses."""
 MAX_IMPORTS = 60
 """Most import statements collected as extra context."""
 MAX_TOP_LEVEL_SCANNED = 400
@@ -393,4 +396,7 @@ def _judge_for(
     start = lines.starts[start_row]
     end = lines.starts[end_row] + len(lines.line_text(end_row))
     end = max(end, offset)
+    # Bounded in characters too: on a megabyte-long line, lines are no bound at all.
+    start = max(start, offset - JUDGE_MAX_CHARS_BEFORE)
+    end = min(end, offset + JUDGE_MAX_CHARS_AFTER)
     return SyntaxJudge(language=language, before=text[start:offset], after=text[offset:end])
