@@ -1,10 +1,13 @@
 """End-to-end tests: ``codels`` runs as a process with the real default model."""
 
+import functools
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
+
+from codels.models import load_catalogue, resolve_catalogue_model
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -15,6 +18,13 @@ def codels_command() -> str:
     found = str(beside) if beside.exists() else shutil.which("codels")
     assert found, "the codels command is not installed: pip install -e '.[default-model,test]'"
     return found
+
+
+@functools.cache
+def default_model_file() -> Path:
+    """The default model's verified file, assembled from its installed packages if not yet."""
+    entry = load_catalogue().model("qwen2.5-coder-0.5b")
+    return resolve_catalogue_model(entry, is_default=True).path
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO, codels_command
+from conftest import REPO, codels_command, default_model_file
 from lsp_session import initialize, inline_items, open_document, position_of
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig
@@ -24,20 +23,10 @@ WORK = Path(os.environ.get("TMPDIR", "/tmp")) / f"codels-faults-{os.getpid()}"
 BODY = 'def double(x):\n    """Double x."""\n    █\n'
 
 
-def default_model() -> Path:
-    found = subprocess.run(
-        [codels_command(), "models", "path", "qwen2.5-coder-0.5b"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Path(found.stdout.strip())
-
-
 def make_faults() -> dict[str, tuple[dict[str, str], str]]:
     """Fault name -> (environment, model setting)."""
     WORK.mkdir(parents=True, exist_ok=True)
-    real = default_model()
+    real = default_model_file()
     truncated = WORK / "truncated.gguf"
     with real.open("rb") as source, truncated.open("wb") as target:
         target.write(source.read(4 * 1024 * 1024))
@@ -68,7 +57,7 @@ def make_faults() -> dict[str, tuple[dict[str, str], str]]:
     }
 
 
-FAULTS = make_faults()
+NAMES = ["checksum", "missing", "not_gguf", "too_large", "truncated"]
 EXPECTED = {
     "missing": "does not exist",
     "truncated": "",
@@ -78,15 +67,19 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def remove_the_fault_files():
-    yield
+@pytest.fixture(scope="module")
+def faults():
+    made = make_faults()
+    assert sorted(made) == NAMES
+    yield made
     shutil.rmtree(WORK, ignore_errors=True)
 
 
-@pytest.mark.parametrize("name", sorted(FAULTS))
-async def test_a_broken_model_is_one_message_and_empty_answers(name: str):
-    env, model = FAULTS[name]
+@pytest.mark.parametrize("name", NAMES)
+async def test_a_broken_model_is_one_message_and_empty_answers(
+    name: str, faults: dict[str, tuple[dict[str, str], str]]
+):
+    env, model = faults[name]
     config = ClientServerConfig(
         server_command=[codels_command(), "--stdio"], server_env={**os.environ, **env}
     )

@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_lsp
-from conftest import codels_command
+from conftest import codels_command, default_model_file
 from lsp_session import (
     apply_edit,
     initialize,
@@ -40,10 +40,8 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from codels.models import load_catalogue, models_dir
 from codels.syntax import count_syntax_errors, new_parser
 
-MODEL = models_dir() / load_catalogue().model("qwen2.5-coder-0.5b").file
 KEY = "codels-test-key"
 KEY_ENV = "CODELS_TEST_REMOTE_KEY"
 
@@ -79,13 +77,14 @@ class RealServer:
     def command(self) -> list[str]:
         if self.kind == "openai":
             return [
-                sys.executable, "-m", "llama_cpp.server", "--model", str(MODEL),
+                sys.executable, "-m", "llama_cpp.server", "--model", str(default_model_file()),
                 "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "4096",
                 "--n_threads", "2", "--api_key", KEY,
             ]  # fmt: skip
         assert LLAMA_SERVER
         return [
-            LLAMA_SERVER, "--model", str(MODEL), "--host", "127.0.0.1", "--port", str(self.port),
+            LLAMA_SERVER, "--model", str(default_model_file()),
+            "--host", "127.0.0.1", "--port", str(self.port),
             "--ctx-size", "4096", "--threads", "2", "--parallel", "1", "--api-key", KEY,
             "--no-webui",
         ]  # fmt: skip
