@@ -57,7 +57,6 @@ from codels.actions import (
     missing_imports,
     new_test_file,
     parse_code,
-    path_of,
     tidy_tests,
 )
 from codels.config import Settings
@@ -66,6 +65,7 @@ from codels.documents import Document, DocumentSnapshot
 from codels.engine import Engine, GenerationRequest, GenerationResult
 from codels.models import ModelError
 from codels.postprocess import clean_completion, stop_rule
+from codels.privacy import path_of
 from codels.prompt import TokenCounter, build_prompt
 from codels.syntax import PYTHON, count_syntax_errors, new_parser
 
@@ -103,7 +103,8 @@ class ActionOutcome:
     generated_tokens: int
 
 
-def _read_from_disk(uri: str) -> tuple[str, int | None] | None:
+def read_from_disk(uri: str) -> tuple[str, int | None] | None:
+    """The text of the file at ``uri`` on disk (no version), or None if it cannot be read."""
     path = path_of(uri)
     if path is None or not path.is_file():
         return None
@@ -143,7 +144,7 @@ class ActionRunner:
         if self.engine.info is None:
             raise ActionError("the model is not loaded yet; try again in a moment")
         started = time.perf_counter()
-        job = _Job(self, snapshot, site, settings, read_file or _read_from_disk, can_create_files)
+        job = _Job(self, snapshot, site, settings, read_file or read_from_disk, can_create_files)
         attempts = job.attempts() if retry else job.attempts()[:1]
         reasons: list[str] = []
         for number, (form, attempt) in enumerate(attempts, start=1):

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 import tree_sitter
 
@@ -38,6 +38,7 @@ from codels.context import enclosing_scopes, module_imports
 from codels.documents import DocumentSnapshot
 from codels.positions import LineIndex
 from codels.postprocess import indent_width
+from codels.privacy import path_of
 from codels.syntax import PYTHON, count_syntax_errors, new_parser
 
 
@@ -542,14 +543,6 @@ def _describe_problem(lines: LineIndex, first_row: int, problem: Problem) -> str
 def _short(message: str, limit: int = 50) -> str:
     first = message.strip().splitlines()[0] if message.strip() else "problem"
     return first if len(first) <= limit else first[: limit - 1] + "…"
-
-
-def path_of(uri: str) -> Path | None:
-    """The local path of a ``file:`` URI (None for other schemes)."""
-    parsed = urlparse(uri)
-    if parsed.scheme != "file":
-        return None
-    return Path(unquote(parsed.path))
 
 
 def candidate_test_files(module: Path) -> list[Path]:

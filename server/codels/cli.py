@@ -267,17 +267,22 @@ def _load(settings: Settings) -> tuple[BackendEngine, ModelInfo]:
     return engine, info
 
 
-def run_complete(args: argparse.Namespace) -> int:
-    """``codels complete``: print the completion at a location of a file."""
-    path, line, column = _parse_location(args.location)
+def _python_document(path: Path, verb: str) -> Document:
+    """The Python file at ``path``; a UsageError if it cannot be read or is not Python."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {path}: {exc}") from None
     uri = path.resolve().as_uri()
     if syntax_language("", uri) is None:
-        raise UsageError(f"{path}: codels completes Python files (.py) only for now")
-    document = Document(uri, "python", 0, text)
+        raise UsageError(f"{path}: codels {verb} Python files (.py) only for now")
+    return Document(uri, "python", 0, text)
+
+
+def run_complete(args: argparse.Namespace) -> int:
+    """``codels complete``: print the completion at a location of a file."""
+    path, line, column = _parse_location(args.location)
+    document = _python_document(path, "completes")
     try:
         offset = document.lines.offset_at(line - 1, column - 1, "utf-32")
     except PositionError:
@@ -331,14 +336,7 @@ def run_generate(args: argparse.Namespace) -> int:
     if line < 1:
         raise UsageError(f"{location!r}: LINE starts at 1")
     path = Path(path_text)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
-    uri = path.resolve().as_uri()
-    if syntax_language("", uri) is None:
-        raise UsageError(f"{path}: codels works on Python files (.py) only for now")
-    document = Document(uri, "python", 0, text)
+    document = _python_document(path, "works on")
     if line > document.lines.line_count:
         raise UsageError(
             f"{path} has {document.lines.line_count} lines; line {line} does not exist"

@@ -32,7 +32,7 @@ from pygls.exceptions import JsonRpcContentModified, JsonRpcException, JsonRpcIn
 from pygls.lsp.server import LanguageServer
 
 from codels import __version__
-from codels.action_runner import ActionError, ActionRunner
+from codels.action_runner import ActionError, ActionRunner, read_from_disk
 from codels.actions import (
     ActionEdit,
     ActionKind,
@@ -41,7 +41,6 @@ from codels.actions import (
     action_for_command,
     candidate_test_files,
     find_sites,
-    path_of,
 )
 from codels.backends import BackendEngine
 from codels.completion import CompletionOutcome, CompletionService
@@ -50,7 +49,7 @@ from codels.documents import DocumentSnapshot, DocumentStore, TextChange
 from codels.engine import Engine, EngineOptions
 from codels.models import ModelError
 from codels.positions import LineIndex, PositionEncoding, PositionError, units_in
-from codels.privacy import PrivateFiles, log_guard
+from codels.privacy import PrivateFiles, log_guard, path_of
 from codels.protocol import CodelsProtocol, is_unreadable
 
 log = logging.getLogger(__name__)
@@ -425,13 +424,7 @@ class CodelsLanguageServer(LanguageServer):
         document = self.documents.get(uri)
         if document is not None:
             return document.text, document.version
-        path = path_of(uri)
-        if path is None or not path.is_file():
-            return None
-        try:
-            return path.read_text(encoding="utf-8"), None
-        except (OSError, UnicodeDecodeError):
-            return None
+        return read_from_disk(uri)
 
     async def run_action(
         self, snapshot: DocumentSnapshot, site: Site

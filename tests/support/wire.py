@@ -7,10 +7,13 @@ client should, and to watch exactly what comes back.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 
@@ -139,3 +142,19 @@ class WireClient:
             except (AssertionError, OSError, subprocess.TimeoutExpired):
                 self.process.kill()
                 self.process.wait()
+
+
+SUPPORT = Path(__file__).resolve().parent
+
+
+def start_fake_server(**env: str) -> WireClient:
+    """The real server with the fake engine (tests/support/fake_server.py), initialized.
+
+    ``env`` sets the fake engine's CODELS_FAKE_* variables.
+    """
+    client = WireClient(
+        [sys.executable, str(SUPPORT / "fake_server.py")],
+        {**os.environ, "PYTHONPATH": str(SUPPORT), **env},
+    )
+    client.initialize()
+    return client

@@ -9,23 +9,17 @@ the client negotiated). The test prints how long the answers after a keystroke t
 
 from __future__ import annotations
 
-import os
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from wire import WireClient
+from wire import WireClient, start_fake_server
 
-SUPPORT = Path(__file__).resolve().parents[1] / "support"
 FUNCTION = 'def f{n}(values):\n    """Sum the values."""\n    total = 0\n    return total\n\n\n'
 
 
 @pytest.fixture(scope="module")
 def server():
-    env = {**os.environ, "PYTHONPATH": str(SUPPORT), "CODELS_FAKE_RESPONSE": "return 42\n"}
-    client = WireClient([sys.executable, str(SUPPORT / "fake_server.py")], env)
-    client.initialize()
+    client = start_fake_server(CODELS_FAKE_RESPONSE="return 42\n")
     yield client
     client.close()
 

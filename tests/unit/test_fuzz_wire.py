@@ -15,17 +15,14 @@ README sends 200,000); the draw is the same every run unless CODELS_FUZZ_RANDOM=
 from __future__ import annotations
 
 import os
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from wire import WireClient
+from wire import WireClient, start_fake_server
 
-SUPPORT = Path(__file__).resolve().parents[1] / "support"
 TARGET = int(os.environ.get("CODELS_FUZZ_MESSAGES", "10000"))
 BATCH = 40
 URIS = ["file:///fuzz/a.py", "file:///fuzz/b.py", "file:///fuzz/c.txt", "file:///never/opened.py"]
@@ -163,9 +160,7 @@ messages = st.one_of(
 
 @pytest.fixture(scope="module")
 def server():
-    env = {**os.environ, "PYTHONPATH": str(SUPPORT), "CODELS_FAKE_RESPONSE": "return 42\n"}
-    client = WireClient([sys.executable, str(SUPPORT / "fake_server.py")], env)
-    client.initialize()
+    client = start_fake_server(CODELS_FAKE_RESPONSE="return 42\n")
     yield client
     client.close()
 

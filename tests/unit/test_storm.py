@@ -12,14 +12,11 @@ counted).
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import pytest
-from wire import WireClient
+from wire import WireClient, start_fake_server
 
-SUPPORT = Path(__file__).resolve().parents[1] / "support"
 URI = "file:///storm/typing.py"
 KEYS = 1000
 
@@ -33,14 +30,10 @@ def rss_kib(pid: int) -> int:
 
 @pytest.fixture
 def server():
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(SUPPORT),
-        "CODELS_FAKE_TOKEN_DELAY": "0.05",
-        "CODELS_FAKE_RESPONSE": "total = " + " + ".join(f"x{i}" for i in range(12)) + "\n",
-    }
-    client = WireClient([sys.executable, str(SUPPORT / "fake_server.py")], env)
-    client.initialize()
+    client = start_fake_server(
+        CODELS_FAKE_TOKEN_DELAY="0.05",
+        CODELS_FAKE_RESPONSE="total = " + " + ".join(f"x{i}" for i in range(12)) + "\n",
+    )
     yield client
     client.close()
 
