@@ -25,7 +25,7 @@ from codels.config import Settings
 from codels.context import CompletionContext, CompletionKind, build_context
 from codels.documents import DocumentSnapshot
 from codels.engine import Engine, FimParts, GenerationRequest, GenerationResult
-from codels.postprocess import StopRule, clean_completion, stop_rule
+from codels.postprocess import StopRule, clean_completion, indent_settled, stop_rule
 from codels.prompt import Prompt, TokenCounter, build_prompt
 from codels.reuse import ResultCache, ShownSuggestions, state_key
 
@@ -310,6 +310,7 @@ class CompletionService:
             stop=stop,
             should_stop=should_stop,
             parts=fim_parts(prompt, snapshot.uri),
+            no_leading_space=bool(prompt.healed) and indent_settled(context),
         )
         try:
             result = await self.engine.generate(request)

@@ -141,6 +141,10 @@ class GenerationRequest:
     chat: tuple[str, str] | None = None
     """An instruction prompt as (system, user) messages, for servers that apply the model's
     chat template themselves (``/v1/chat/completions``); :attr:`prompt` holds it templated."""
+    no_leading_space: bool = False
+    """The answer may begin with at most one space or tab (the one the prompt left out): the
+    cursor's indentation is already right, so the model may not indent further (a backend that
+    cannot constrain its tokens leaves it to post-processing)."""
 
 
 @dataclass(frozen=True)
@@ -222,6 +226,7 @@ class LlamaEngine:
         self._stop_ids: frozenset[int] = frozenset()
         self._special_ids: dict[str, int] = {}
         self._special_pattern: re.Pattern[str] | None = None
+        self._space_ids = _SpaceTokens()
         self._queue: deque[_Job] = deque()
         self._current: _Job | None = None
         # Held while tokenizing (from the event loop) and while the model is replaced or freed
@@ -323,7 +328,9 @@ class LlamaEngine:
 
     def _build(
         self, resolved: ResolvedModel, catalogue: Catalogue, options: EngineOptions
-    ) -> tuple[Any, ModelInfo, tuple[frozenset[int], dict[str, int], re.Pattern[str] | None]]:
+    ) -> tuple[
+        Any, ModelInfo, tuple[frozenset[int], dict[str, int], re.Pattern[str] | None, _SpaceTokens]
+    ]:
         """Load ``resolved`` into a new ``Llama`` and work out its family and special tokens."""
         import llama_cpp
 
@@ -355,6 +362,7 @@ class LlamaEngine:
             special = _special_token_ids(llm, facts, family)
             cut = family.cut_strings if family else ()
             stop_ids = {llm.token_eos()} | {special[token] for token in cut if token in special}
+            spaces = _SpaceTokens.of(llm)
         except BaseException:
             llm.close()
             raise
@@ -382,7 +390,7 @@ class LlamaEngine:
             llm.n_ctx(),
             info.build,
         )
-        return llm, info, (frozenset(stop_ids), special, _special_pattern(special))
+        return llm, info, (frozenset(stop_ids), special, _special_pattern(special), spaces)
 
     def _install(self, loaded: tuple[Any, ...] | None, info: ModelInfo | None) -> None:
         """On the worker, between generations: make ``loaded`` the model and free the old one."""
@@ -391,10 +399,10 @@ class LlamaEngine:
             if loaded is None:
                 self._llm, self._info = None, None
             else:
-                llm, stop_ids, special, pattern = loaded
+                llm, stop_ids, special, pattern, spaces = loaded
                 self._llm, self._info = llm, info
                 self._stop_ids, self._special_ids = stop_ids, special
-                self._special_pattern = pattern
+                self._special_pattern, self._space_ids = pattern, spaces
             self._kv = None
         if previous is not None and previous is not self._llm:
             previous.close()
@@ -487,7 +495,12 @@ class LlamaEngine:
             if stop.is_set():
                 reason = "cancelled"
                 break
-            token = llm.sample(temp=0.0, repeat_penalty=1.0)
+            banned = None
+            if request.no_leading_space and not text.strip(" \t") and "\n" not in text:
+                banned = self._space_ids.after(text)
+            token = llm.sample(
+                temp=0.0, repeat_penalty=1.0, logits_processor=_ban(banned) if banned else None
+            )
             if token in self._stop_ids:
                 reason = "stop_token"
                 break
@@ -498,6 +511,44 @@ class LlamaEngine:
                 break
             kv.append(token)
         return result(text, reason, len(generated))
+
+
+@dataclass(frozen=True)
+class _SpaceTokens:
+    """Ids of the tokens that begin with a space or tab, and with two of them."""
+
+    one: tuple[int, ...] = ()
+    two: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, llm: Any) -> _SpaceTokens:
+        """Read them from ``llm``'s vocabulary (about 0.3 s for 150,000 tokens)."""
+        one, two = [], []
+        for token in range(llm.n_vocab()):
+            piece = llm.detokenize([token])
+            if piece[:1] in (b" ", b"\t"):
+                one.append(token)
+                if piece[1:2] in (b" ", b"\t"):
+                    two.append(token)
+        return cls(tuple(one), tuple(two))
+
+    def after(self, text: str) -> tuple[int, ...]:
+        """The tokens that would indent an answer that is ``text`` so far (spaces only)."""
+        return self.one if text else self.two
+
+
+def _ban(tokens: tuple[int, ...]) -> Any:
+    """A llama-cpp-python logits processor that rules ``tokens`` out."""
+    import llama_cpp
+    import numpy
+
+    ids = numpy.asarray(tokens, dtype=numpy.intc)
+
+    def processor(_input_ids: Any, scores: Any) -> Any:
+        scores[ids] = -numpy.inf
+        return scores
+
+    return llama_cpp.LogitsProcessorList([processor])
 
 
 class KvCache:

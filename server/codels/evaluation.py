@@ -278,6 +278,12 @@ class SuiteReport:
         return out
 
 
+def _uri(task: EvalTask) -> str:
+    """A document of its own per task, so no task is answered from another's suggestion."""
+    folder = task.task_id.replace("/", "-").replace(":", "-")
+    return f"file:///eval/{folder}/{task.entry_point}.py"
+
+
 def _normalised(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip("\n").splitlines()).strip()
 
@@ -317,9 +323,7 @@ class Evaluator:
 
     async def codels_completion(self, task: EvalTask, settings: Settings) -> Attempt:
         """The completion the server would offer at the task's cursor."""
-        document = Document(
-            f"file:///eval/{task.entry_point}.py", "python", 1, task.prefix + task.suffix
-        )
+        document = Document(_uri(task), "python", 1, task.prefix + task.suffix)
         started = time.perf_counter()
         outcome = await self.service.complete(document.snapshot(), len(task.prefix), settings)
         return Attempt(outcome.text, (time.perf_counter() - started) * 1000)

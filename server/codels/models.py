@@ -86,6 +86,17 @@ class Family:
         return tuple(part.strip() for part in text.split("\0") if part.strip())
 
     @property
+    def middle_last(self) -> bool:
+        """Whether text placed after the prompt is the start of the middle.
+
+        True for templates in prefix-suffix-middle order that end with the middle marker.
+        """
+        template = self.fim_template
+        return template.find("{prefix}") < template.find("{suffix}") and not (
+            template[template.find("{suffix}") + len("{suffix}") :].count("{")
+        )
+
+    @property
     def cut_strings(self) -> tuple[str, ...]:
         """Texts a completion is cut at: the stop tokens and every other special token."""
         return tuple(dict.fromkeys((*self.stop, *self.special_tokens, *self.markers)))

@@ -21,6 +21,7 @@ This module imports :mod:`codels.context` and :mod:`codels.syntax`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -91,14 +92,27 @@ class BlockRules:
     """The first non-blank line after the cursor line."""
     indent_unit: int = 4
     """The file's indentation step."""
+    floor: int | None = None
+    """The least indentation a line may have once the block has begun; None: the first
+    line's (see :func:`dedent_floor`)."""
+    lowest: int | None = None
+    """The least indentation of a line that opens the block the following line is in (it may
+    lie below :attr:`floor`); None: :attr:`floor`."""
+    reachable: int | None = None
+    """A ``return``, ``raise``, ``break`` or ``continue`` indented this much or less would make
+    the following line dead code (None: no such line; see :func:`block_rules`)."""
 
     def end(self, text: str, *, complete_lines_only: bool) -> int | None:
         """Where the completion should end, as an index into ``text``, or None to go on.
 
-        The completion ends before a line indented less than its first line, before a line that
-        repeats the line after the cursor (whitespace aside), and before the third of three
-        equal lines; and after a line that opens a block (``for ...:``) whose body is the line
-        after the cursor, one level deeper.
+        The completion ends before a line indented less than :attr:`floor` (and never less than
+        its own first line when there is no floor), before a line that repeats the line after
+        the cursor (whitespace aside), and before the third of three equal lines; and after a
+        line that opens a block (``for ...:``, ``if n == 1:``) whose body is the line after the
+        cursor, one level deeper (such a line may lie below the floor, down to :attr:`lowest`).
+        It also ends before a ``return`` (or ``raise``, ``break``, ``continue``) after its first
+        line that would leave the following line unreachable: the model finishing the function
+        its own way.
 
         With ``complete_lines_only`` the rules that need a whole line look only at lines already
         ended by a line break (the generation-time check, called with partial text).
@@ -112,7 +126,8 @@ class BlockRules:
             position += len(line) + 1
 
         following = self.following
-        block_indent: int | None = None
+        floor = lowest = 0
+        started = False
         for index, line in enumerate(lines):
             stripped = line.strip()
             if not stripped or (index == 0 and base.strip()):
@@ -125,33 +140,104 @@ class BlockRules:
             if whole and earlier == (stripped, stripped):
                 return starts[index - 1] - 1
             width = indent_width(line)
-            if block_indent is None:
-                block_indent = width
-            elif width < block_indent:
-                return before
             if (
                 whole
-                and following is not None
-                and following.indent - width == self.indent_unit
-                and opens_block(stripped)
+                and started
+                and self.reachable is not None
+                and width <= self.reachable
+                and _TERMINAL.match(stripped)
             ):
+                return before
+            leads_in = following is not None and following.indent - width == self.indent_unit
+            opener = whole and leads_in and opens_block(stripped)
+            if not started:
+                started = True
+                floor = width if self.floor is None else min(width, self.floor)
+                lowest = floor if self.lowest is None else min(floor, self.lowest)
+            elif width < floor:
+                if width < lowest or not leads_in:
+                    return before
+                if not whole:
+                    return None  # it may yet open the block of the line that follows
+                if not opener:
+                    return before
+            if opener:
                 return starts[index] + len(line) - (len(base) if index == 0 else 0)
         return None
 
 
+def dedent_floor(
+    context: CompletionContext, unit: int, following: NextLine | None
+) -> tuple[int | None, int | None]:
+    """How far a block completion on a blank line may dedent: (floor, lowest); see BlockRules.
+
+    A span of code that ends a block often goes on after it (``return False`` in an ``if``,
+    then ``return True`` after it; an ``elif`` after a branch). The completion may go down to
+    the indentation of the code that follows the cursor, or, at the end of a function, to the
+    function's body; it never leaves the innermost enclosing function. At the end of a line
+    that opens a block, or at module level with nothing after the cursor, the completion is
+    the block in hand (None: not below its first line).
+    """
+    if context.line_prefix.strip():
+        return None, None
+    body = None
+    for scope in reversed(context.scopes):
+        if scope.kind == "function":
+            body = indent_width(scope.indent) + unit
+            break
+    if following is None:
+        return body, body
+    return (following.indent if body is None else max(following.indent, body)), body
+
+
+_TERMINAL = re.compile(r"(return|raise|break|continue)\b")
+_CONTINUATION = re.compile(r"(else|elif|except|finally)\b")
+
+
 def block_rules(context: CompletionContext, healed: str) -> BlockRules:
     """The block rules for a completion at ``context``."""
+    unit = indent_unit(context.prefix)
+    following = next_line(context)
+    floor, lowest = dedent_floor(context, unit, following)
+    reachable = None
+    if (
+        following is not None
+        and not _CONTINUATION.match(following.text)
+        and following.indent >= (lowest or 0)
+    ):
+        reachable = following.indent  # the following line is code of the same function
     return BlockRules(
         base=context.line_prefix[: len(context.line_prefix) - len(healed)],
-        following=next_line(context),
-        indent_unit=indent_unit(context.prefix),
+        following=following,
+        indent_unit=unit,
+        floor=floor,
+        lowest=lowest,
+        reachable=reachable,
     )
 
 
-def _heal(text: str, healed: str, indent: str, blank_line: bool) -> str | None:
+def indent_settled(context: CompletionContext) -> bool:
+    """Whether code typed at the cursor starts right there, with no more indentation.
+
+    Mid-line it does. On a blank line it does unless the line above opens a block or a
+    bracket and the cursor is not indented deeper than that line (an editor that kept the
+    old indentation): then the model's extra indentation is wanted.
+    """
+    if context.line_prefix.strip():
+        return True
+    before = context.prefix[max(0, len(context.prefix) - len(context.line_prefix) - 4000) :]
+    lines = before[: len(before) - len(context.line_prefix)].splitlines()
+    above = next((line for line in reversed(lines) if line.strip()), "")
+    opens = above.rstrip().endswith((":", "(", "[", "{", ",", "\\"))
+    return not (opens and indent_width(above) >= indent_width(context.line_prefix))
+
+
+def _heal(text: str, healed: str, indent: str, blank_line: bool, settled: bool) -> str | None:
     """Strip from the start of ``text`` the whitespace the prompt left out; None drops it.
 
     ``healed`` is the character cut from the prompt; ``indent`` the cursor line's indentation.
+    When the indentation is ``settled`` (see :func:`indent_settled`), more whitespace the model
+    put before its first line is dropped: the cursor already stands where code begins.
     """
     if blank_line and text.startswith("\n"):
         # The model began with an empty line: the next line carries its whole indentation.
@@ -162,7 +248,8 @@ def _heal(text: str, healed: str, indent: str, blank_line: bool) -> str | None:
     if not healed:
         return text
     if text.startswith(healed):
-        return text[len(healed) :]
+        text = text[len(healed) :]
+        return text.lstrip(" \t") if settled else text
     return text.lstrip(" \t")
 
 
@@ -222,7 +309,7 @@ def clean_completion(
             text = text[:end]
         elif truncated and "\n" in text:
             text = text[: text.rfind("\n")]
-    healed_text = _heal(text, healed, context.indent, blank_line)
+    healed_text = _heal(text, healed, context.indent, blank_line, indent_settled(context))
     if healed_text is None:
         return Cleaned("", "indented less than the cursor")
     text = healed_text.rstrip()

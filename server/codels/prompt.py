@@ -115,18 +115,24 @@ def build_prompt(
         extra = _extra_context(context, _offset_of_line(context, lines, first))
     window = "".join(lines[first:])
     window_start = _offset_of_line(context, lines, first)
+    volatile = ""
+    if family is not None and family.middle_last:
+        cut = window.rfind("\n") + 1
+        window, volatile = window[:cut], window[cut:]
     estimated = (
         sum(counts[first:])
         + suffix_tokens
         + sum(count(line) for line in extra.splitlines(keepends=True))
     )
-    text = extra + window if family is None else family.fim_prompt(extra + window, suffix)
+    text = (
+        extra + window if family is None else family.fim_prompt(extra + window, suffix) + volatile
+    )
     return Prompt(
         text=text,
         healed=healed,
         window_start=window_start,
         extra=extra,
-        prefix=window,
+        prefix=window + volatile,
         suffix=suffix,
         estimated_tokens=estimated,
     )

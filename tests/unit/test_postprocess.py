@@ -34,8 +34,11 @@ EMPTY_BODY = 'def double(x):\n    """Double x."""\n    █\n\n\ndef other():\n  
         ("def f(x):█\n", "\n    return x\n\nprint(1)\n", "\n    return x"),
         # a model that starts with an empty line on a blank line
         ("def f():\n    █\n", "\n    return 1\n", "return 1"),
-        # more indented than the cursor: the extra indentation is kept
-        ("if x:\n    █\n", "     return 1\n", "    return 1"),
+        # more indented than the cursor, which already stands in the block: dropped...
+        ("if x:\n    █\n", "     return 1\n", "return 1"),
+        # ...but kept where the editor left the cursor at the opener's indentation
+        ("    if x:\n    █\n", "     return 1\n", "    return 1"),
+        ("    total = f(\n    █\n", "     a, b)\n", "    a, b)"),
         # starting over on a new line indented less than the cursor: dropped
         ("def f():\n    if x:\n        █\n", "\n    return 1\n", ""),
         # the text right of the cursor is not repeated...
@@ -74,9 +77,20 @@ MIDDLE = "def f(a):\n    b = a + 1\n    █\n    return b\n"
 def test_inside_a_block_several_statements_may_be_completed():
     # Measured: stopping after one statement here won on single-line tasks (68.7 vs 66.0 %)
     # but lost on multi-line ones (21.3 vs 23.3 %); codels completes the block.
-    assert clean(MIDDLE, " b = b * 2\n    c = 3\n    return b + c\n") == (
-        "b = b * 2\n    c = 3\n    return b + c"
+    assert clean(MIDDLE, " b = b * 2\n    c = 3\n    d = b + c\n") == (
+        "b = b * 2\n    c = 3\n    d = b + c"
     )
+
+
+def test_a_return_that_would_make_the_code_after_it_dead_ends_the_completion():
+    assert clean(MIDDLE, " b = b * 2\n    return b + 1\n") == "b = b * 2"
+    # a return deeper in a branch leaves the following line reachable
+    assert clean(MIDDLE, " if b:\n        return 0\n    b += 1\n") == (
+        "if b:\n        return 0\n    b += 1"
+    )
+    # ...and so does one before an ``else``
+    source = "def f(a):\n    if a:\n        █\n    else:\n        return 1\n"
+    assert clean(source, " b = 2\n        return b\n") == "b = 2\n        return b"
 
 
 def test_a_header_with_a_body_two_levels_deeper_is_not_the_end():
@@ -111,3 +125,52 @@ def test_stop_rule_for_lines_and_blocks():
     assert isinstance(block_rule, StopRule)
     assert not block_rule(" x = 1\n    return x\n")
     assert block_rule(" x = 1\n    return x\n\nclass")
+
+
+def test_a_block_ending_span_goes_on_at_the_indentation_of_the_code_after_it():
+    # ``return False`` ends the ``if``; the function goes on after it.
+    source = "def f(xs):\n    for x in xs:\n        if x:\n            █\n    return 0\n"
+    raw = " return x\n        y = x\n    total = 1\n    return 0\n"
+    assert clean(source, raw) == "return x\n        y = x\n    total = 1"
+
+
+def test_an_elif_may_follow_the_branch_the_cursor_is_in():
+    source = "def f(x):\n    if x > 1:\n        █\n    return 0\n"
+    raw = " y = 1\n    elif x < 0:\n        y = 2\n    return 0\n"
+    assert clean(source, raw) == "y = 1\n    elif x < 0:\n        y = 2"
+
+
+def test_at_the_end_of_a_function_the_completion_stays_in_its_body():
+    source = "def f(n):\n    if n:\n        █\n"
+    raw = " return 1\n    return 0\n\n\ndef g():\n    pass\n"
+    assert clean(source, raw) == "return 1\n    return 0"
+
+
+def test_never_below_the_code_that_follows_unless_opening_its_block():
+    source = "def f(n):\n    if n == 0:\n        █\n        return 1\n    return 2\n"
+    # ``if n == 1:`` opens the block ``return 1`` is in: kept, and the completion ends there.
+    assert clean(source, " return 0\n    if n == 1:\n        return 1\n") == (
+        "return 0\n    if n == 1:"
+    )
+    # any other line below ``return 1``'s indentation ends the completion
+    assert clean(source, " return 0\n    x = 1\n") == "return 0"
+
+
+def test_a_method_body_does_not_run_into_the_next_method():
+    source = "class A:\n    def f(self):\n        if self.x:\n            █\n\n    def g(self):\n"
+    raw = " return 1\n        return 2\n\n    def h(self):\n        pass\n"
+    assert clean(source, raw) == "return 1\n        return 2"
+
+
+def test_a_block_opener_line_keeps_its_own_block():
+    # at the end of ``def f():`` the completion is f's body, not the code after f
+    source = "def f(x):█\n\nprint(1)\n"
+    assert clean(source, "\n    return x\n\ny = f(2)\n") == "\n    return x"
+
+
+def test_generation_waits_for_a_dedented_line_that_may_open_the_following_block():
+    context = context_at("def f(n):\n    if n == 0:\n        █\n        return 1\n")
+    rule = stop_rule(context, " ")
+    assert not rule(" return 0\n    if n")
+    assert rule(" return 0\n    if n == 1:\n")
+    assert rule(" return 0\n    x = 1\n")

@@ -21,10 +21,24 @@ def test_fim_template_layout_for_qwen():
         TokenCounter(count_tokens),
         PromptBudget(),
     )
+    # The cursor line up to the cursor comes last, as the start of the middle: it is all that
+    # changes while typing on one line, so everything before it stays in the KV cache.
     assert prompt.text == (
-        "<|fim_prefix|>def f(x):\n    return<|fim_suffix|>\n\nprint(f(2))\n<|fim_middle|>"
+        "<|fim_prefix|>def f(x):\n<|fim_suffix|>\n\nprint(f(2))\n<|fim_middle|>    return"
     )
     assert prompt.healed == " "
+
+
+def test_typing_on_a_line_changes_only_the_end_of_the_prompt():
+    def prompt_at(source: str) -> str:
+        context = context_at(source)
+        return build_prompt(context, QWEN, TokenCounter(count_tokens), PromptBudget()).text
+
+    before = prompt_at("def f(x):\n    total = x█\n    return total\n")
+    after = prompt_at("def f(x):\n    total = x +█\n    return total\n")
+    common = len(before) - len("    total = x")
+    assert before[:common] == after[:common]
+    assert after[common:] == "    total = x +"
 
 
 def test_blank_line_prompt_keeps_all_but_the_last_space_of_the_indentation():
