@@ -479,7 +479,9 @@ def format_report(figures: dict[str, Any]) -> str:
         ("cache_hits", "answered from the result cache"),
         ("kv_reuse", "share of prompt tokens reused from the KV cache"),
         ("decode_tokens_per_second", "decode tokens/s"),
+        ("without_model_p95_ms", "answers by typing-ahead or cache, p95 (ms)"),
         ("overhead_p95_ms", "time outside the model, p95 (ms)"),
+        ("queued_p95_ms", "wait for the previous generation to stop, p95 (ms)"),
         ("peak_rss_mib", "peak resident memory (MiB)"),
     ):
         if codels.get(key) is not None:

@@ -69,14 +69,21 @@ class Stats:
     generated_tokens: int = 0
     decode_ms: float = 0.0
     overhead_ms: deque[float] = field(default_factory=lambda: deque(maxlen=KEPT_TIMINGS))
-    """Per model run (the latest KEPT_TIMINGS): time outside the engine (context, prompt, ...)."""
+    """Per model run (the latest KEPT_TIMINGS): time outside the engine (context, prompt,
+    post-processing, the event loop), not counting the wait for the model in :attr:`queued_ms`."""
     answer_ms: deque[float] = field(default_factory=lambda: deque(maxlen=KEPT_TIMINGS))
     """Per request (the latest KEPT_TIMINGS): time to the answer."""
+    queued_ms: deque[float] = field(default_factory=lambda: deque(maxlen=KEPT_TIMINGS))
+    """Per model run: time waiting for the model (the run before it stopping)."""
+    typed_ahead_ms: deque[float] = field(default_factory=lambda: deque(maxlen=KEPT_TIMINGS))
+    """Per request answered by typing-ahead or from the result cache: time to the answer."""
 
     def record(self, outcome: CompletionOutcome) -> None:
         """Count one answered request."""
         self.requests += 1
         self.answer_ms.append(outcome.total_ms)
+        if outcome.source in ("typed-ahead", "cache"):
+            self.typed_ahead_ms.append(outcome.total_ms)
         if outcome.source == "typed-ahead":
             self.typed_ahead += 1
         elif outcome.source == "cache":
@@ -94,7 +101,8 @@ class Stats:
         self.cached_tokens += result.cached_tokens
         self.generated_tokens += result.generated_tokens
         self.decode_ms += result.decode_ms
-        self.overhead_ms.append(max(0.0, overhead_ms))
+        self.overhead_ms.append(max(0.0, overhead_ms - result.queued_ms))
+        self.queued_ms.append(result.queued_ms)
 
     def summary(self) -> dict[str, Any]:
         """The counters and derived figures, JSON-ready."""
@@ -118,6 +126,8 @@ class Stats:
             ),
             "overhead_p50_ms": statistics.median(self.overhead_ms) if self.overhead_ms else None,
             "overhead_p95_ms": p95(self.overhead_ms),
+            "queued_p95_ms": p95(self.queued_ms),
+            "without_model_p95_ms": p95(self.typed_ahead_ms),
             "server_answer_p50_ms": statistics.median(self.answer_ms) if self.answer_ms else None,
         }
 

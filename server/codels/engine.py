@@ -421,7 +421,10 @@ class LlamaEngine:
         """Queue ``request`` for the worker and wait; cancelling the await stops the work."""
         if self._llm is None:
             raise RuntimeError("no model is loaded")
-        job = self._submit(lambda stop: self._generate_on_worker(request, stop), request.key)
+        submitted = time.perf_counter()
+        job = self._submit(
+            lambda stop: self._generate_on_worker(request, stop, submitted), request.key
+        )
         try:
             result: GenerationResult = await asyncio.wrap_future(job.future)
         except asyncio.CancelledError:
@@ -452,7 +455,7 @@ class LlamaEngine:
         return tokens
 
     def _generate_on_worker(
-        self, request: GenerationRequest, stop: threading.Event
+        self, request: GenerationRequest, stop: threading.Event, submitted: float
     ) -> GenerationResult:
         llm = self._llm
         if llm is None:
@@ -483,6 +486,7 @@ class LlamaEngine:
                 prefill_ms=(prefill_end - started) * 1000,
                 decode_ms=(now - prefill_end) * 1000,
                 total_ms=(now - started) * 1000,
+                queued_ms=(started - submitted) * 1000,
             )
 
         if reused is None:

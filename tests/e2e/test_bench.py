@@ -37,5 +37,7 @@ def test_bench_replays_one_body_against_codels_and_the_baseline(tmp_path):
     # The server's own counters came back over codels/stats.
     assert codels["model_runs"] + codels["typed_ahead"] + codels["cache_hits"] >= 1
     assert 0.0 <= codels["kv_reuse"] <= 1.0
+    # Time outside the model and the wait for the model are told apart.
+    assert codels["overhead_p50_ms"] >= 0 and "queued_p95_ms" in codels
     assert codels["peak_rss_mib"] > 100
     assert figures["speedup_p50"] > 0
