@@ -20,7 +20,7 @@ class ScriptedEngine(LlamaEngine):
         self.release = threading.Event()
         self.started: list[str] = []
 
-    def _generate_on_worker(self, request, stop):
+    def _generate_on_worker(self, request, stop, submitted):
         self.started.append(request.prompt)
         while not self.release.wait(0.01):
             if stop.is_set():
