@@ -75,7 +75,7 @@ class Stats:
     """Per request (the latest KEPT_TIMINGS): time to the answer."""
     queued_ms: deque[float] = field(default_factory=lambda: deque(maxlen=KEPT_TIMINGS))
     """Per model run: time waiting for the model (the run before it stopping)."""
-    typed_ahead_ms: deque[float] = field(default_factory=lambda: deque(maxlen=KEPT_TIMINGS))
+    without_model_ms: deque[float] = field(default_factory=lambda: deque(maxlen=KEPT_TIMINGS))
     """Per request answered by typing-ahead or from the result cache: time to the answer."""
 
     def record(self, outcome: CompletionOutcome) -> None:
@@ -83,7 +83,7 @@ class Stats:
         self.requests += 1
         self.answer_ms.append(outcome.total_ms)
         if outcome.source in ("typed-ahead", "cache"):
-            self.typed_ahead_ms.append(outcome.total_ms)
+            self.without_model_ms.append(outcome.total_ms)
         if outcome.source == "typed-ahead":
             self.typed_ahead += 1
         elif outcome.source == "cache":
@@ -127,7 +127,7 @@ class Stats:
             "overhead_p50_ms": statistics.median(self.overhead_ms) if self.overhead_ms else None,
             "overhead_p95_ms": p95(self.overhead_ms),
             "queued_p95_ms": p95(self.queued_ms),
-            "without_model_p95_ms": p95(self.typed_ahead_ms),
+            "without_model_p95_ms": p95(self.without_model_ms),
             "server_answer_p50_ms": statistics.median(self.answer_ms) if self.answer_ms else None,
         }
 

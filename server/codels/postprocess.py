@@ -225,9 +225,8 @@ def indent_settled(context: CompletionContext) -> bool:
     """
     if context.line_prefix.strip():
         return True
-    before = context.prefix[max(0, len(context.prefix) - len(context.line_prefix) - 4000) :]
-    lines = before[: len(before) - len(context.line_prefix)].splitlines()
-    above = next((line for line in reversed(lines) if line.strip()), "")
+    head = context.prefix[: len(context.prefix) - len(context.line_prefix)]
+    above = next((line for line in reversed(head[-4000:].splitlines()) if line.strip()), "")
     opens = above.rstrip().endswith((":", "(", "[", "{", ",", "\\"))
     return not (opens and indent_width(above) >= indent_width(context.line_prefix))
 
