@@ -480,6 +480,8 @@ def format_report(figures: dict[str, Any]) -> str:
         ("kv_reuse", "share of prompt tokens reused from the KV cache"),
         ("decode_tokens_per_second", "decode tokens/s"),
         ("without_model_p95_ms", "answers by typing-ahead or cache, p95 (ms)"),
+        ("model_answer_p50_ms", "answers the model generated, p50 in the server (ms)"),
+        ("model_answer_p95_ms", "answers the model generated, p95 in the server (ms)"),
         ("overhead_p95_ms", "time outside the model, p95 (ms)"),
         ("queued_p95_ms", "wait for the previous generation to stop, p95 (ms)"),
         ("peak_rss_mib", "peak resident memory (MiB)"),

@@ -70,13 +70,16 @@ class Stats:
     decode_ms: float = 0.0
     overhead_ms: deque[float] = field(default_factory=lambda: deque(maxlen=KEPT_TIMINGS))
     """Per model run (the latest KEPT_TIMINGS): time outside the engine (context, prompt,
-    post-processing, the event loop), not counting the wait for the model in :attr:`queued_ms`."""
+    post-processing, the event loop), not counting the wait for the model in :attr:`queued_ms`
+    nor the wait for an earlier generation the request hoped to continue."""
     answer_ms: deque[float] = field(default_factory=lambda: deque(maxlen=KEPT_TIMINGS))
     """Per request (the latest KEPT_TIMINGS): time to the answer."""
     queued_ms: deque[float] = field(default_factory=lambda: deque(maxlen=KEPT_TIMINGS))
     """Per model run: time waiting for the model (the run before it stopping)."""
     without_model_ms: deque[float] = field(default_factory=lambda: deque(maxlen=KEPT_TIMINGS))
     """Per request answered by typing-ahead or from the result cache: time to the answer."""
+    model_answer_ms: deque[float] = field(default_factory=lambda: deque(maxlen=KEPT_TIMINGS))
+    """Per request answered by a model run it started (not cancelled): time to the answer."""
 
     def record(self, outcome: CompletionOutcome) -> None:
         """Count one answered request."""
@@ -84,6 +87,12 @@ class Stats:
         self.answer_ms.append(outcome.total_ms)
         if outcome.source in ("typed-ahead", "cache"):
             self.without_model_ms.append(outcome.total_ms)
+        elif (
+            outcome.source == "model"
+            and outcome.generation is not None
+            and not outcome.generation.cancelled
+        ):
+            self.model_answer_ms.append(outcome.total_ms)
         if outcome.source == "typed-ahead":
             self.typed_ahead += 1
         elif outcome.source == "cache":
@@ -128,6 +137,10 @@ class Stats:
             "overhead_p95_ms": p95(self.overhead_ms),
             "queued_p95_ms": p95(self.queued_ms),
             "without_model_p95_ms": p95(self.without_model_ms),
+            "model_answer_p50_ms": (
+                statistics.median(self.model_answer_ms) if self.model_answer_ms else None
+            ),
+            "model_answer_p95_ms": p95(self.model_answer_ms),
             "server_answer_p50_ms": statistics.median(self.answer_ms) if self.answer_ms else None,
         }
 
@@ -236,12 +249,15 @@ class CompletionService:
             return quick
         uri = snapshot.uri
         flight = self._in_flight.get(uri)
+        waited_ms = 0.0
         if flight is not None and not flight.task.done():
             if self._continues(flight, snapshot.text, offset):
+                waiting = time.perf_counter()
                 await self._wait(flight)
                 quick = self._without_model(snapshot, offset, started, "continued")
                 if quick is not None:
                     return quick
+                waited_ms = (time.perf_counter() - waiting) * 1000
             else:
                 flight.task.cancel()
         context = build_context(
@@ -253,7 +269,9 @@ class CompletionService:
         if context.kind is CompletionKind.NONE:
             self.shown.remember(uri, snapshot.text, offset, "")
             return CompletionOutcome("", context.kind, context.reason, source="none")
-        task = asyncio.ensure_future(self._generate(snapshot, offset, settings, context, started))
+        task = asyncio.ensure_future(
+            self._generate(snapshot, offset, settings, context, started, waited_ms)
+        )
         flight = self._in_flight[uri] = _InFlight(snapshot.text, offset, task)
         return await self._wait(flight)
 
@@ -295,7 +313,13 @@ class CompletionService:
         settings: Settings,
         context: CompletionContext,
         started: float,
+        waited_ms: float = 0.0,
     ) -> CompletionOutcome:
+        """Generate a completion for ``context`` and remember it.
+
+        ``waited_ms`` went on an earlier generation that did not answer this state: model
+        time, kept out of the overhead figure.
+        """
         info = self.engine.info
         if info is None:
             return CompletionOutcome("", context.kind, "the model is not loaded", source="none")
@@ -344,7 +368,7 @@ class CompletionService:
             # asking again must generate again, not serve the empty answer from memory.
             self.results.put(snapshot.text, offset, cleaned.text)
             self.shown.remember(snapshot.uri, snapshot.text, offset, cleaned.text)
-        self.stats.record_generation(result, total_ms - result.total_ms)
+        self.stats.record_generation(result, total_ms - result.total_ms - waited_ms)
         log.info(
             "%s %s: %s, prompt %d tokens (%d reused), generated %d, prefill %.0f ms, "
             "decode %.0f ms, total %.0f ms, stop %s%s",

@@ -72,6 +72,7 @@ class FakeEngine:
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         self.requests.append(request)
+        started = time.perf_counter()
         answer = self._respond(request)
         text = ""
         generated = 0
@@ -93,6 +94,7 @@ class FakeEngine:
             stop_reason=reason,  # type: ignore[arg-type]
             prompt_tokens=count_tokens(request.prompt),
             generated_tokens=generated,
+            total_ms=(time.perf_counter() - started) * 1000,
         )
 
     def close(self) -> None:

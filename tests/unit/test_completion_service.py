@@ -1,4 +1,6 @@
-"""The completion service's time budget and result memory, with the fake engine."""
+"""The completion service's time budget, result memory and figures, with the fake engine."""
+
+import asyncio
 
 from cursor import snapshot_at
 from fake_engine import FakeEngine
@@ -45,3 +47,21 @@ async def test_a_finished_answer_is_served_from_memory():
     assert first.text == second.text == "return sum(items)"
     assert second.source == "cache"
     assert len(engine.requests) == 1
+
+
+async def test_waiting_for_an_earlier_generation_is_not_counted_as_overhead():
+    service, engine = service_for("x * 2 + 1 - 3\n", token_delay=0.05)
+    typed, offset = snapshot_at("def double(x):\n    return █\n")
+    first = asyncio.ensure_future(service.complete(typed, offset, Settings()))
+    await asyncio.sleep(0.02)
+    # The person types "y" while the model writes "x …": the request waits for the running
+    # generation (its answer might have started with "y"), then has to generate again.
+    typed_on, offset_on = snapshot_at("def double(x):\n    return y█\n")
+    second = await service.complete(typed_on, offset_on, Settings())
+    await first
+    assert len(engine.requests) == 2 and second.source == "model"
+    stats = service.stats.summary()
+    assert stats["model_runs"] == 2 and stats["model_answer_p50_ms"] is not None
+    # Nearly all of the second answer's time went on the two generations, none of it on the
+    # server's own work: the overhead figure leaves out both.
+    assert service.stats.overhead_ms[-1] < second.total_ms / 4
