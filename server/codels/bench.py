@@ -477,6 +477,8 @@ def format_report(figures: dict[str, Any]) -> str:
         ("typed_ahead", "answered by typing-ahead"),
         ("continued", "answered by a generation an earlier request started"),
         ("cache_hits", "answered from the result cache"),
+        ("speculative_runs", "speculative generations finished (setting speculate)"),
+        ("speculative_hits", "answered by a speculative generation"),
         ("kv_reuse", "share of prompt tokens reused from the KV cache"),
         ("decode_tokens_per_second", "decode tokens/s"),
         ("without_model_p95_ms", "answers by typing-ahead or cache, p95 (ms)"),

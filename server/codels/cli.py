@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -289,7 +290,7 @@ def run_complete(args: argparse.Namespace) -> int:
         raise UsageError(
             f"{path} has {document.lines.line_count} lines; line {line} does not exist"
         ) from None
-    settings = _settings_from(args)
+    settings = dataclasses.replace(_settings_from(args), speculate=False)  # one answer, then exit
     engine, info = _load(settings)
     try:
         outcome = asyncio.run(

@@ -5,6 +5,8 @@ The server, the ``codels complete`` command and the benchmark and evaluation com
 
 Before the model is asked, two cheaper answers are tried (:mod:`codels.reuse`): the rest of the
 suggestion the person is typing into, and a recent result for the same text around the cursor.
+With ``speculate`` on, a suggestion that was generated is followed by one more generation, as
+if the person had accepted it, so that the next suggestion is ready when they do.
 :class:`Stats` counts what happened, for ``codels/stats`` and ``codels bench``.
 
 This module imports the pipeline stages and :mod:`codels.engine`; nothing of LSP.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import statistics
 import time
 from collections import deque
@@ -23,7 +26,7 @@ from typing import Any
 
 from codels.config import Settings
 from codels.context import CompletionContext, CompletionKind, build_context
-from codels.documents import DocumentSnapshot
+from codels.documents import Document, DocumentSnapshot
 from codels.engine import Engine, FimParts, GenerationRequest, GenerationResult
 from codels.postprocess import StopRule, clean_completion, indent_settled, stop_rule
 from codels.prompt import Prompt, TokenCounter, build_prompt
@@ -50,7 +53,7 @@ class CompletionOutcome:
     context_ms: float = 0.0
     total_ms: float = 0.0
     source: str = "model"
-    """``model``, ``typed-ahead``, ``continued``, ``cache`` or ``none``."""
+    """``model``, ``typed-ahead``, ``continued``, ``cache``, ``speculative`` or ``none``."""
 
 
 @dataclass
@@ -62,6 +65,11 @@ class Stats:
     cache_hits: int = 0
     continued: int = 0
     """Answers from a generation that an earlier, cancelled request started."""
+    speculative_runs: int = 0
+    """Generations finished for a state guessed ahead (not in model_runs; their tokens are in
+    the token counts)."""
+    speculative_hits: int = 0
+    """Answers such a generation gave (the suggestion was accepted or typed out)."""
     model_runs: int = 0
     cancelled: int = 0
     prompt_tokens: int = 0
@@ -85,7 +93,7 @@ class Stats:
         """Count one answered request."""
         self.requests += 1
         self.answer_ms.append(outcome.total_ms)
-        if outcome.source in ("typed-ahead", "cache"):
+        if outcome.source in ("typed-ahead", "cache", "speculative"):
             self.without_model_ms.append(outcome.total_ms)
         elif (
             outcome.source == "model"
@@ -99,17 +107,24 @@ class Stats:
             self.cache_hits += 1
         elif outcome.source == "continued":
             self.continued += 1
+        elif outcome.source == "speculative":
+            self.speculative_hits += 1
 
-    def record_generation(self, result: GenerationResult, overhead_ms: float) -> None:
+    def record_generation(
+        self, result: GenerationResult, overhead_ms: float, speculative: bool = False
+    ) -> None:
         """Count one run of the model (however many requests waited for it)."""
         if result.cancelled:
             self.cancelled += 1
             return
-        self.model_runs += 1
         self.prompt_tokens += result.prompt_tokens
         self.cached_tokens += result.cached_tokens
         self.generated_tokens += result.generated_tokens
         self.decode_ms += result.decode_ms
+        if speculative:
+            self.speculative_runs += 1
+            return
+        self.model_runs += 1
         self.overhead_ms.append(max(0.0, overhead_ms - result.queued_ms))
         self.queued_ms.append(result.queued_ms)
 
@@ -124,6 +139,8 @@ class Stats:
             "typed_ahead": self.typed_ahead,
             "cache_hits": self.cache_hits,
             "continued": self.continued,
+            "speculative_runs": self.speculative_runs,
+            "speculative_hits": self.speculative_hits,
             "model_runs": self.model_runs,
             "cancelled_runs": self.cancelled,
             "prompt_tokens": self.prompt_tokens,
@@ -178,12 +195,32 @@ class _BudgetedStop:
 
 
 @dataclass
+class _Progress:
+    """What a generation has written so far (set on the engine's thread, read on the loop)."""
+
+    text: str = ""
+    """The answer so far, without the healed whitespace the prompt left out."""
+
+    def agrees(self, typed: str) -> bool:
+        """Whether ``typed`` (after the generation's cursor) may still be the answer's start.
+
+        Leading spaces and tabs are not compared (the answer's indentation is settled after).
+        """
+        written, typed = self.text.lstrip(" \t"), typed.lstrip(" \t")
+        common = min(len(written), len(typed))
+        return written[:common] == typed[:common]
+
+
+@dataclass
 class _InFlight:
     """A generation under way for one cursor state of a document."""
 
     text: str
     offset: int
     task: asyncio.Task[CompletionOutcome]
+    progress: _Progress
+    speculative: bool = False
+    """Started as if the suggestion before it had been accepted, not by a request."""
     waiting: int = 0
     """Requests awaiting it now."""
 
@@ -206,10 +243,14 @@ class CompletionService:
         self.results = ResultCache()
         self.stats = Stats()
         self._in_flight: dict[str, _InFlight] = {}
+        self._guessed: dict[str, tuple[tuple[str, str], bool]] = {}
+        """Per document, the state a speculative generation was started for, and whether its
+        suggestion ended its line (so it may be followed by another speculation)."""
 
     def forget(self, uri: str) -> None:
         """Drop what was shown in, and stop what is generated for, a document that closed."""
         self.shown.forget(uri)
+        self._guessed.pop(uri, None)
         flight = self._in_flight.pop(uri, None)
         if flight is not None:
             flight.task.cancel()
@@ -230,9 +271,15 @@ class CompletionService:
         rest = self.shown.typed_ahead(snapshot.uri, snapshot.text, offset)
         if rest is None:
             rest = self.results.get(snapshot.text, offset)
-            source = "cache" if rest is not None else source
-        if rest is None:
-            return None
+            if rest is None:
+                return None
+            guessed = self._guessed.get(snapshot.uri)
+            if guessed is not None and guessed[0] == state_key(snapshot.text, offset):
+                source = "speculative"
+            elif source == "typed-ahead":
+                source = "cache"
+            # Shown now: typing into it must be served like typing into a generated one.
+            self.shown.remember(snapshot.uri, snapshot.text, offset, rest)
         elapsed = (time.perf_counter() - started) * 1000
         return CompletionOutcome(rest, CompletionKind.LINE, source, total_ms=elapsed, source=source)
 
@@ -246,20 +293,33 @@ class CompletionService:
             )
         quick = self._without_model(snapshot, offset, started, "typed-ahead")
         if quick is not None:
-            return quick
+            return self._followed(quick, snapshot, offset, settings)
         uri = snapshot.uri
         flight = self._in_flight.get(uri)
         waited_ms = 0.0
-        if flight is not None and not flight.task.done():
-            if self._continues(flight, snapshot.text, offset):
+        if (
+            flight is not None
+            and self._continues(flight, snapshot.text, offset)
+            and (
+                flight.task.done() or flight.progress.agrees(snapshot.text[flight.offset : offset])
+            )
+        ):
+            # A running flight is awaited only while what it wrote so far agrees with what was
+            # typed since: once they differ, its answer cannot serve this state.
+            if not flight.task.done():
                 waiting = time.perf_counter()
                 await self._wait(flight)
-                quick = self._without_model(snapshot, offset, started, "continued")
-                if quick is not None:
-                    return quick
                 waited_ms = (time.perf_counter() - waiting) * 1000
-            else:
-                flight.task.cancel()
+            if flight.speculative:
+                # Reached or typed past: its suggestion is the one being typed into now.
+                self._adopt(uri, flight)
+            source = "speculative" if flight.speculative else "continued"
+            quick = self._without_model(snapshot, offset, started, source)
+            if quick is not None:
+                return self._followed(quick, snapshot, offset, settings)
+        flight = self._in_flight.get(uri)  # a speculation may have followed the one awaited
+        if flight is not None and not flight.task.done():
+            flight.task.cancel()
         context = build_context(
             snapshot,
             offset,
@@ -269,16 +329,17 @@ class CompletionService:
         if context.kind is CompletionKind.NONE:
             self.shown.remember(uri, snapshot.text, offset, "")
             return CompletionOutcome("", context.kind, context.reason, source="none")
+        progress = _Progress()
         task = asyncio.ensure_future(
-            self._generate(snapshot, offset, settings, context, started, waited_ms)
+            self._generate(snapshot, offset, settings, context, started, progress, waited_ms)
         )
-        flight = self._in_flight[uri] = _InFlight(snapshot.text, offset, task)
+        flight = self._in_flight[uri] = _InFlight(snapshot.text, offset, task, progress)
         return await self._wait(flight)
 
     @staticmethod
     def _continues(flight: _InFlight, text: str, offset: int) -> bool:
-        """Whether the state at ``offset`` of ``text`` is the flight's plus typed characters."""
-        if offset <= flight.offset:
+        """Whether the state at ``offset`` of ``text`` is the flight's, or it plus typed text."""
+        if offset < flight.offset:
             return False
         before, after = state_key(flight.text, flight.offset)
         now_before, _ = state_key(text, flight.offset)
@@ -313,12 +374,15 @@ class CompletionService:
         settings: Settings,
         context: CompletionContext,
         started: float,
+        progress: _Progress,
         waited_ms: float = 0.0,
+        speculative: bool = False,
     ) -> CompletionOutcome:
         """Generate a completion for ``context`` and remember it.
 
         ``waited_ms`` went on an earlier generation that did not answer this state: model
-        time, kept out of the overhead figure.
+        time, kept out of the overhead figure. A ``speculative`` generation (no one asked for
+        it yet) goes to the result cache only, and starts no speculation of its own.
         """
         info = self.engine.info
         if info is None:
@@ -337,14 +401,21 @@ class CompletionService:
         should_stop = _BudgetedStop(
             stop_rule(context, prompt.healed), settings.time_budget_ms, showable
         )
+        healed = prompt.healed
+
+        def watched(text: str) -> bool:
+            progress.text = text[len(healed) :] if text.startswith(healed) else text
+            return should_stop(text)
+
         request = GenerationRequest(
             prompt=prompt.text,
             max_tokens=max_tokens,
             key=snapshot.uri,
             stop=stop,
-            should_stop=should_stop,
+            should_stop=watched,
             parts=fim_parts(prompt, snapshot.uri),
             no_leading_space=bool(prompt.healed) and indent_settled(context),
+            background=speculative,
         )
         try:
             result = await self.engine.generate(request)
@@ -367,8 +438,18 @@ class CompletionService:
             # An empty answer cut short by a limit is not the model's verdict on this state:
             # asking again must generate again, not serve the empty answer from memory.
             self.results.put(snapshot.text, offset, cleaned.text)
-            self.shown.remember(snapshot.uri, snapshot.text, offset, cleaned.text)
-        self.stats.record_generation(result, total_ms - result.total_ms - waited_ms)
+            if not speculative:
+                self.shown.remember(snapshot.uri, snapshot.text, offset, cleaned.text)
+        self.stats.record_generation(result, total_ms - result.total_ms - waited_ms, speculative)
+        line_ended = bool(cleaned.text) and not cut_short
+        line_ended = line_ended and ends_line(result.text, cleaned.text, result.stop_reason)
+        if speculative:
+            key = state_key(snapshot.text, offset)
+            guessed = self._guessed.get(snapshot.uri)
+            if guessed is not None and guessed[0] == key:
+                self._guessed[snapshot.uri] = (key, line_ended)
+        elif settings.speculate and line_ended:
+            self._speculate(snapshot, offset, cleaned.text, settings)
         log.info(
             "%s %s: %s, prompt %d tokens (%d reused), generated %d, prefill %.0f ms, "
             "decode %.0f ms, total %.0f ms, stop %s%s",
@@ -387,6 +468,109 @@ class CompletionService:
         return CompletionOutcome(
             cleaned.text, context.kind, cleaned.note, result, context_ms, total_ms
         )
+
+    def _speculate(
+        self, snapshot: DocumentSnapshot, offset: int, suggestion: str, settings: Settings
+    ) -> None:
+        """Start generating for the next line, as if ``suggestion`` were accepted and Enter hit.
+
+        Only for a suggestion that ends its line (nothing after it on the line, and the model
+        ended the line there): the state right after it is then answered "" from the result
+        cache (the model's own verdict), and the speculation runs for the new line the editor
+        opens on Enter, indented as :func:`next_line_indent` guesses. It becomes the
+        document's flight: a request at that state (or typed on from it) waits for it, and a
+        request anywhere else stops it, as it stops any superseded generation. A generation
+        running for another request wins over it.
+        """
+        uri = snapshot.uri
+        accepted = snapshot.text[:offset] + suggestion + snapshot.text[offset:]
+        end = offset + len(suggestion)
+        if not accepted.startswith("\n", end) and end != len(accepted):
+            return  # code after the suggestion on its line: no guess at the next line
+        flight = self._in_flight.get(uri)
+        other = flight.task if flight is not None else None
+        if other is not None and not other.done() and other is not asyncio.current_task():
+            return
+        self.results.put(accepted, end, "")
+        opened = "\n" + next_line_indent(accepted, end)
+        text = accepted[:end] + opened + accepted[end:]
+        at = end + len(opened)
+        if self.results.get(text, at) is not None:
+            return
+        started = time.perf_counter()
+        guess = Document.with_insertion(snapshot, offset, suggestion + opened)
+        context = build_context(
+            guess,
+            at,
+            complete_in_strings=settings.complete_in_strings,
+            complete_in_comments=settings.complete_in_comments,
+        )
+        if context.kind is CompletionKind.NONE:
+            return
+        self._guessed[uri] = (state_key(text, at), False)
+        progress = _Progress()
+        task = asyncio.ensure_future(
+            self._generate(guess, at, settings, context, started, progress, speculative=True)
+        )
+        self._in_flight[uri] = _InFlight(text, at, task, progress, speculative=True)
+
+    def _followed(
+        self,
+        outcome: CompletionOutcome,
+        snapshot: DocumentSnapshot,
+        offset: int,
+        settings: Settings,
+    ) -> CompletionOutcome:
+        """``outcome``, after starting the speculation that follows a speculative answer."""
+        if outcome.source == "speculative" and outcome.text and settings.speculate:
+            guessed = self._guessed.get(snapshot.uri)
+            if guessed is not None and guessed[1]:
+                self._speculate(snapshot, offset, outcome.text, settings)
+        return outcome
+
+    def _adopt(self, uri: str, flight: _InFlight) -> None:
+        """Take a finished speculative flight's suggestion as the one shown at its state."""
+        task = flight.task
+        if not task.done() or task.cancelled() or task.exception() is not None:
+            return
+        suggestion = task.result().text
+        if suggestion:
+            self.shown.remember(uri, flight.text, flight.offset, suggestion)
+
+
+def ends_line(raw: str, suggestion: str, reason: str) -> bool:
+    """Whether the model ended the line right after ``suggestion`` (cut from ``raw``).
+
+    It did if a line break follows in what it wrote, or it stopped with its end token there.
+    """
+    at = raw.find(suggestion)
+    while at >= 0:
+        after = raw[at + len(suggestion) :]
+        if after.lstrip(" \t").startswith("\n") or (not after.strip() and reason == "stop_token"):
+            return True
+        at = raw.find(suggestion, at + 1)
+    return False
+
+
+def next_line_indent(text: str, end: int) -> str:
+    """The indentation an editor gives the line opened by Enter at ``end`` (a line's end).
+
+    The line's own indentation, one level deeper after a line that opens a block or a
+    bracket, one level shallower after ``return``, ``raise``, ``pass``, ``break`` or
+    ``continue`` (what VS Code's Python rules and Neovim's Python indent do).
+    """
+    line = text[text.rfind("\n", 0, end) + 1 : end]
+    indent = line[: len(line) - len(line.lstrip(" \t"))]
+    unit = "\t" if indent.startswith("\t") else "    "
+    code = line.strip()
+    if code.endswith((":", "(", "[", "{")):
+        return indent + unit
+    if _ENDS_BLOCK.match(code) and indent.endswith(unit):
+        return indent[: -len(unit)]
+    return indent
+
+
+_ENDS_BLOCK = re.compile(r"(return|raise|pass|break|continue)\b")
 
 
 def fim_parts(prompt: Prompt, uri: str) -> FimParts:

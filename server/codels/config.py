@@ -49,6 +49,8 @@ class Settings:
     """Most tokens of text after the cursor in the prompt (every one is re-read per keystroke)."""
     time_budget_ms: int = 1200
     """After this long, a block completion stops at its last whole line (0: no budget)."""
+    speculate: bool = False
+    """After a suggestion that ends its line, generate the next line's as if it were accepted."""
     complete_in_strings: bool = False
     """Complete inside string literals too."""
     complete_in_comments: bool = False

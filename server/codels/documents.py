@@ -64,7 +64,16 @@ class DocumentSnapshot:
 class Document:
     """A live open document. Mutated only on the event loop."""
 
-    def __init__(self, uri: str, language_id: str, version: int, text: str) -> None:
+    def __init__(
+        self,
+        uri: str,
+        language_id: str,
+        version: int,
+        text: str,
+        *,
+        tree: tree_sitter.Tree | None = None,
+    ) -> None:
+        """Open ``text``; ``tree``, when given, is its parse tree already (not parsed again)."""
         self.uri = uri
         self.language_id = language_id
         self.version = version
@@ -72,8 +81,9 @@ class Document:
         self.language = syntax_language(language_id, uri)
         self._parser = new_parser(self.language) if self.language else None
         self._lines: LineIndex | None = None
-        self.tree: tree_sitter.Tree | None = None
-        self._reparse(old_tree=None)
+        self.tree: tree_sitter.Tree | None = tree
+        if tree is None:
+            self._reparse(old_tree=None)
 
     @property
     def lines(self) -> LineIndex:
@@ -172,6 +182,32 @@ class Document:
         )
         snapshot.__dict__["lines"] = self.lines  # the same text: one index for both
         return snapshot
+
+    @classmethod
+    def with_insertion(
+        cls, snapshot: DocumentSnapshot, offset: int, inserted: str
+    ) -> DocumentSnapshot:
+        """``snapshot`` as it would read with ``inserted`` typed at code-point ``offset``.
+
+        The tree is edited and re-parsed incrementally from the snapshot's, so this costs about
+        what a keystroke costs. The version stays the snapshot's: this is a guess, not an edit.
+        """
+        whole = snapshot.tree if len(snapshot.text) <= HUGE_DOCUMENT_CHARS else None
+        document = cls(
+            snapshot.uri,
+            snapshot.language_id,
+            snapshot.version,
+            snapshot.text,
+            tree=whole.copy() if whole is not None else None,
+        )
+        document._lines = snapshot.lines
+        line, character = snapshot.lines.position_at(offset, "utf-32")
+        document.apply_changes(
+            snapshot.version,
+            [TextChange(inserted, ((line, character), (line, character)))],
+            "utf-32",
+        )
+        return document.snapshot(around=offset + len(inserted))
 
     def _window_tree(self, around: int) -> tree_sitter.Tree:
         """A tree of the lines around ``around`` only, in the whole document's coordinates."""

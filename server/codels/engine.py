@@ -52,6 +52,8 @@ from codels.models import (
 log = logging.getLogger(__name__)
 
 PREFILL_CHUNK = 128
+BACKGROUND_PREFILL_CHUNK = 8
+"""Prefill chunk of a background request (a stop waits for at most one chunk)."""
 """Prompt tokens evaluated between two looks at the stop flag (~1 s on two slow cores)."""
 
 StopReason = Literal["stop_token", "rule", "length", "cancelled", "superseded", "withheld"]
@@ -145,6 +147,9 @@ class GenerationRequest:
     """The answer may begin with at most one space or tab (the one the prompt left out): the
     cursor's indentation is already right, so the model may not indent further (a backend that
     cannot constrain its tokens leaves it to post-processing)."""
+    background: bool = False
+    """Nobody waits for it yet (a speculative generation): the prompt is evaluated in smaller
+    chunks, so a request that supersedes it waits less for the stop flag to be read."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +207,8 @@ class _Job:
     future: concurrent.futures.Future[Any] = field(default_factory=concurrent.futures.Future)
     stop: threading.Event = field(default_factory=threading.Event)
     submitted: float = field(default_factory=time.perf_counter)
+    background: bool = False
+    """Nobody waits for it yet: any request someone waits for supersedes it."""
 
 
 def llama_build() -> str:
@@ -222,6 +229,7 @@ class LlamaEngine:
         self._catalogue = catalogue
         self._llm: Any = None
         self._kv: KvCache | None = None
+        self._kv_background: KvCache | None = None
         self._info: ModelInfo | None = None
         self._stop_ids: frozenset[int] = frozenset()
         self._special_ids: dict[str, int] = {}
@@ -264,18 +272,26 @@ class LlamaEngine:
                 with self._lock:
                     self._current = None
 
-    def _submit(self, run: Callable[[threading.Event], T], key: str | None) -> _Job:
-        job = _Job(run=run, key=key)
+    def _submit(
+        self, run: Callable[[threading.Event], T], key: str | None, background: bool = False
+    ) -> _Job:
+        job = _Job(run=run, key=key, background=background)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the engine is closed")
-            if key:
-                for queued in [j for j in self._queue if j.key == key]:
-                    self._queue.remove(queued)
-                    if not queued.future.done():  # its requester may have cancelled it already
-                        queued.future.set_result(GenerationResult("", "superseded"))
-                if self._current is not None and self._current.key == key:
-                    self._current.stop.set()
+
+            def superseded(other: _Job) -> bool:
+                same = bool(key) and other.key == key
+                if background:  # a guess never stops work someone waits for
+                    return same and other.background
+                return same or other.background
+
+            for queued in [j for j in self._queue if superseded(j)]:
+                self._queue.remove(queued)
+                if not queued.future.done():  # its requester may have cancelled it already
+                    queued.future.set_result(GenerationResult("", "superseded"))
+            if self._current is not None and superseded(self._current):
+                self._current.stop.set()
             self._queue.append(job)
             self._lock.notify()
         return job
@@ -352,6 +368,7 @@ class LlamaEngine:
                 "made for a newer llama.cpp: install the model again or pick another one"
             ) from exc
         try:
+            _add_background_sequence(llm)
             facts = facts_from_llama(llm, resolved.path, family_probe(catalogue))
             choice = choose_family(
                 facts, catalogue, resolved.entry.family if resolved.entry is not None else None
@@ -403,7 +420,7 @@ class LlamaEngine:
                 self._llm, self._info = llm, info
                 self._stop_ids, self._special_ids = stop_ids, special
                 self._special_pattern, self._space_ids = pattern, spaces
-            self._kv = None
+            self._kv = self._kv_background = None
         if previous is not None and previous is not self._llm:
             previous.close()
 
@@ -423,7 +440,9 @@ class LlamaEngine:
             raise RuntimeError("no model is loaded")
         submitted = time.perf_counter()
         job = self._submit(
-            lambda stop: self._generate_on_worker(request, stop, submitted), request.key
+            lambda stop: self._generate_on_worker(request, stop, submitted),
+            request.key,
+            request.background,
         )
         try:
             result: GenerationResult = await asyncio.wrap_future(job.future)
@@ -471,8 +490,34 @@ class LlamaEngine:
         kv = self._kv
         if kv is None or kv.llm is not llm:
             kv = self._kv = KvCache(llm)
+            self._kv_background = KvCache(llm, BACKGROUND_SEQUENCE) if _sequences(llm) > 1 else None
+        if request.background and self._kv_background is not None:
+            # A guess works in its own sequence, beside the one requests reuse: it starts from
+            # what that one holds and leaves it as it was.
+            foreground, kv = kv, self._kv_background
+            try:
+                return self._run(llm, kv, tokens, request, stop, started, submitted, foreground)
+            except RuntimeError as exc:  # no room left in the cache beside the requests' cells
+                log.info("speculative generation dropped: %s", exc)
+                return GenerationResult("", "cancelled")
+            finally:
+                kv.clear()
+        return self._run(llm, kv, tokens, request, stop, started, submitted, None)
 
-        reused = kv.prepare(tokens, stop, reuse=request.reuse_cache)
+    def _run(
+        self,
+        llm: Any,
+        kv: KvCache,
+        tokens: list[int],
+        request: GenerationRequest,
+        stop: threading.Event,
+        started: float,
+        submitted: float,
+        source: KvCache | None,
+    ) -> GenerationResult:
+        """Prefill ``tokens`` into ``kv`` (starting from ``source``'s, if given) and decode."""
+        chunk = BACKGROUND_PREFILL_CHUNK if request.background else PREFILL_CHUNK
+        reused = kv.prepare(tokens, stop, reuse=request.reuse_cache, chunk=chunk, source=source)
         prefill_end = time.perf_counter()
 
         def result(text: str, reason: StopReason, generated: int) -> GenerationResult:
@@ -572,8 +617,10 @@ class KvCache:
     so that generated tokens are tracked the same way as prompt tokens.
     """
 
-    def __init__(self, llm: Any) -> None:
+    def __init__(self, llm: Any, sequence: int = 0) -> None:
         self.llm = llm
+        self.sequence = sequence
+        """The llama.cpp sequence id whose cells this tracks."""
         self.tokens: list[int] = []
         """The token at each position of the cache."""
         self.prompt_length = 0
@@ -581,41 +628,69 @@ class KvCache:
 
     def _decode(self, chunk: list[int], position: int) -> None:
         batch = self.llm._batch
-        batch.set_batch(batch=chunk, n_past=position, logits_all=False)
+        fields = batch.batch
+        fields.n_tokens = len(chunk)
+        for index, token in enumerate(chunk):
+            fields.token[index] = token
+            fields.pos[index] = position + index
+            fields.seq_id[index][0] = self.sequence
+            fields.n_seq_id[index] = 1
+            fields.logits[index] = False
+        fields.logits[len(chunk) - 1] = True
         self.llm._ctx.decode(batch)
 
     def _remove(self, start: int, end: int = -1) -> None:
-        self.llm._ctx.kv_cache_seq_rm(0, start, end)
+        self.llm._ctx.kv_cache_seq_rm(self.sequence, start, end)
 
-    def _evaluate(self, tokens: list[int], start: int, stop: threading.Event) -> bool:
+    def clear(self) -> None:
+        """Forget everything this sequence holds (its cells go back to the cache)."""
+        self._remove(0)
+        self.tokens, self.prompt_length = [], 0
+
+    def _evaluate(
+        self, tokens: list[int], start: int, stop: threading.Event, chunk_size: int
+    ) -> bool:
         """Evaluate ``tokens[start:]`` at their positions in chunks; False if stopped."""
-        for chunk_start in range(start, len(tokens), PREFILL_CHUNK):
+        for chunk_start in range(start, len(tokens), chunk_size):
             if stop.is_set():
                 self._remove(chunk_start)
                 self.tokens = self.tokens[:chunk_start]
                 self.prompt_length = len(self.tokens)
                 return False
-            chunk = tokens[chunk_start : chunk_start + PREFILL_CHUNK]
+            chunk = tokens[chunk_start : chunk_start + chunk_size]
             self._decode(chunk, chunk_start)
             self.tokens[chunk_start:] = chunk
         return True
 
-    def prepare(self, tokens: list[int], stop: threading.Event, *, reuse: bool) -> int | None:
+    def prepare(
+        self,
+        tokens: list[int],
+        stop: threading.Event,
+        *,
+        reuse: bool,
+        chunk: int = PREFILL_CHUNK,
+        source: KvCache | None = None,
+    ) -> int | None:
         """Bring the cache to ``tokens`` with logits for the last one.
 
+        With ``source`` (another sequence of the same context), a longer common prefix held
+        there is shared into this sequence first (llama.cpp shares the cells, no copy).
         Returns how many prompt tokens were reused rather than evaluated, or None when
         ``stop`` was set first.
         """
         if not reuse:
-            self._remove(0)
-            self.tokens, self.prompt_length = [], 0
-        common = 0
-        limit = min(len(self.tokens), len(tokens) - 1)  # the last token is always evaluated
-        while common < limit and self.tokens[common] == tokens[common]:
-            common += 1
+            self.clear()
+        common = _common_prefix(self.tokens, tokens)
+        if source is not None and reuse:
+            shared = _common_prefix(source.tokens, tokens)
+            if shared > common:
+                self.clear()
+                self.llm._ctx.kv_cache_seq_cp(source.sequence, self.sequence, 0, shared)
+                self.tokens = source.tokens[:shared]
+                common = shared
         self._remove(common)
         self.tokens = self.tokens[:common]
-        if not self._evaluate(tokens, common, stop):
+        if not self._evaluate(tokens, common, stop, chunk):
             return None
         self.prompt_length = len(tokens)
         self._sync()
@@ -632,6 +707,47 @@ class KvCache:
         count = len(self.tokens)
         self.llm.n_tokens = count
         self.llm.input_ids[:count] = self.tokens
+
+
+def _common_prefix(held: list[int], tokens: list[int]) -> int:
+    """How many leading ``tokens`` ``held`` has, leaving the last token to evaluate again."""
+    common = 0
+    limit = min(len(held), len(tokens) - 1)  # the last token is always evaluated (its logits)
+    while common < limit and held[common] == tokens[common]:
+        common += 1
+    return common
+
+
+BACKGROUND_SEQUENCE = 1
+"""The llama.cpp sequence speculative generations use (requests use sequence 0)."""
+
+
+def _add_background_sequence(llm: Any) -> None:
+    """Give ``llm`` a context with a second sequence for background work.
+
+    llama-cpp-python makes a one-sequence context and has no option for more, so the context is
+    made again with two sequences over one unified cache (cells of a shared prefix are held
+    once). If llama.cpp refuses, ``llm`` keeps its context and guesses share sequence 0.
+    """
+    from llama_cpp import _internals
+
+    params = llm.context_params
+    params.n_seq_max = 2
+    params.kv_unified = True
+    try:
+        context = _internals.LlamaContext(model=llm._model, params=params, verbose=llm.verbose)
+    except (ValueError, RuntimeError) as exc:
+        params.n_seq_max = 1
+        log.warning("no second KV sequence for speculative completions (%s)", exc)
+        return
+    previous, llm._ctx = llm._ctx, context
+    llm._stack.enter_context(contextlib.closing(context))
+    previous.close()
+
+
+def _sequences(llm: Any) -> int:
+    """How many KV sequences ``llm``'s context was made with."""
+    return int(getattr(llm.context_params, "n_seq_max", 1))
 
 
 def _available_memory() -> int | None:

@@ -40,3 +40,25 @@ def test_a_settled_cursor_gets_no_extra_indentation(engine):
     leading = len(held) - len(held.lstrip(" \t"))
     assert leading <= 1, (free, held)  # at most the one space the prompt left out
     assert held.strip(), held
+
+
+def test_a_speculative_generation_leaves_the_requests_cache_as_it_was(engine):
+    family = engine.info.family
+    asked = family.fim_prompt('def area(r):\n    """Area of a circle."""\n    return ', "\n")
+    guess = family.fim_prompt(
+        'def area(r):\n    """Area of a circle."""\n    return 3.14 * r * r\n\ndef f(r):\n', "\n"
+    )
+
+    def run(prompt: str, background: bool):
+        request = GenerationRequest(prompt, 6, key="doc", background=background)
+        return asyncio.run(engine.generate(request))
+
+    first = run(asked, background=False)
+    guessed = run(guess, background=True)
+    again = run(asked, background=False)
+    assert guessed.text and not guessed.cancelled
+    # The guess started from the request's cells (its own sequence shares them) ...
+    assert guessed.cached_tokens > 0
+    # ... and the request after it finds all of its prompt still cached but the last token.
+    assert again.cached_tokens == again.prompt_tokens - 1
+    assert again.text == first.text

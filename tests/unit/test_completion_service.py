@@ -5,13 +5,18 @@ import asyncio
 from cursor import snapshot_at
 from fake_engine import FakeEngine
 
-from codels.completion import CompletionService
+from codels.completion import CompletionService, ends_line, next_line_indent
 from codels.config import Settings
 from codels.engine import EngineOptions
 
 BODY = "def total(items):\n    █\n"
 LOOP = "for item in items:\n        print(item)\n    return None\n"
 JOIN = 'return "\\n".join(\n        str(item)\n        for item in items\n    )\n'
+
+
+def asked(engine: FakeEngine) -> list:
+    """The requests someone asked for (not speculative ones)."""
+    return [request for request in engine.requests if not request.background]
 
 
 def service_for(answer: str, token_delay: float = 0.0) -> tuple[CompletionService, FakeEngine]:
@@ -46,7 +51,7 @@ async def test_a_finished_answer_is_served_from_memory():
     second = await service.complete(snapshot, offset, Settings())
     assert first.text == second.text == "return sum(items)"
     assert second.source == "cache"
-    assert len(engine.requests) == 1
+    assert len(asked(engine)) == 1
 
 
 async def test_waiting_for_an_earlier_generation_is_not_counted_as_overhead():
@@ -59,9 +64,90 @@ async def test_waiting_for_an_earlier_generation_is_not_counted_as_overhead():
     typed_on, offset_on = snapshot_at("def double(x):\n    return y█\n")
     second = await service.complete(typed_on, offset_on, Settings())
     await first
-    assert len(engine.requests) == 2 and second.source == "model"
+    assert len(asked(engine)) == 2 and second.source == "model"
     stats = service.stats.summary()
     assert stats["model_runs"] == 2 and stats["model_answer_p50_ms"] is not None
     # Nearly all of the second answer's time went on the two generations, none of it on the
     # server's own work: the overhead figure leaves out both.
     assert service.stats.overhead_ms[-1] < second.total_ms / 4
+
+
+def next_line_answers(request) -> str:
+    """``y = x * 2`` on an empty body, then ``return y`` once that line is written."""
+    return "return y\n" if "y = x * 2" in request.prompt else "y = x * 2\n"
+
+
+async def test_the_line_after_an_accepted_suggestion_is_ready_when_enter_opens_it():
+    engine = FakeEngine(next_line_answers)
+    engine.load(EngineOptions())
+    service = CompletionService(engine)
+    settings = Settings(speculate=True)
+    first = await service.complete(*snapshot_at("def double(x):\n    █\n"), settings)
+    assert first.text == "y = x * 2"
+    # Accepted: at the end of the line the model ended, the answer is "" without the model.
+    at_end = await service.complete(*snapshot_at("def double(x):\n    y = x * 2█\n"), settings)
+    assert (at_end.text, at_end.source) == ("", "cache")
+    # Enter: the editor opens an indented line, and its suggestion was generated already.
+    opened = await service.complete(
+        *snapshot_at("def double(x):\n    y = x * 2\n    █\n"), settings
+    )
+    assert (opened.text, opened.source) == ("return y", "speculative")
+    assert [request.background for request in engine.requests] == [False, True]
+    # Typing into the speculative suggestion is served like typing into any other.
+    typed = await service.complete(
+        *snapshot_at("def double(x):\n    y = x * 2\n    re█\n"), settings
+    )
+    assert (typed.text, typed.source) == ("turn y", "typed-ahead")
+    stats = service.stats.summary()
+    assert stats["speculative_runs"] == 1 and stats["speculative_hits"] == 1
+    assert len(engine.requests) == 2
+
+
+async def test_a_request_waits_for_the_speculation_it_reaches_and_stops_one_it_leaves():
+    engine = FakeEngine(next_line_answers, token_delay=0.05)
+    engine.load(EngineOptions())
+    service = CompletionService(engine)
+    settings = Settings(speculate=True)
+    await service.complete(*snapshot_at("def double(x):\n    █\n"), settings)
+    # Enter at once, while the next line is still being written: the request adopts it.
+    opened = await service.complete(
+        *snapshot_at("def double(x):\n    y = x * 2\n    █\n"), settings
+    )
+    assert (opened.text, opened.source) == ("return y", "speculative")
+    assert len(asked(engine)) == 1
+    # The same again, but the person goes elsewhere: the speculation is stopped, not awaited.
+    await service.complete(*snapshot_at("def triple(x):\n    █\n", "file:///b.py"), settings)
+    elsewhere = await service.complete(
+        *snapshot_at("def triple(x):\n    z█\n", "file:///b.py"), settings
+    )
+    assert elsewhere.source == "model"
+    assert service.stats.cancelled == 1
+
+
+async def test_no_speculation_when_turned_off_or_when_the_line_goes_on():
+    engine = FakeEngine(next_line_answers)
+    engine.load(EngineOptions())
+    service = CompletionService(engine)
+    await service.complete(*snapshot_at("def double(x):\n    █\n"), Settings())  # off by default
+    await service.complete(*snapshot_at("def half(x):\n    return (█)\n"), Settings(speculate=True))
+    assert [request.background for request in engine.requests] == [False, False]
+
+
+def test_the_model_ended_the_line_only_if_it_wrote_a_break_or_its_end_token_next():
+    assert ends_line("y = x * 2\n    return", "y = x * 2", "rule")
+    assert ends_line("  y = x * 2", "y = x * 2", "stop_token")
+    assert not ends_line("y = x * 2 + 1", "y = x * 2", "length")
+    assert not ends_line("y = x * 2", "y = x * 2", "length")
+    assert ends_line("x = x  \n", "x", "rule")  # a later occurrence ends the line
+
+
+def test_the_next_line_is_indented_as_an_editor_indents_it():
+    def indent(line: str) -> str:
+        return next_line_indent(line, len(line))
+
+    assert indent("    total = 0") == "    "
+    assert indent("    for item in items:") == "        "
+    assert indent("        return total") == "    "
+    assert indent("\tif x:") == "\t\t"
+    assert indent("    values = [") == "        "
+    assert indent("raise ValueError") == ""

@@ -119,3 +119,17 @@ def test_a_huge_document_is_parsed_around_the_cursor_with_whole_document_positio
     assert [scope.name for scope in context.scopes] == ["Last", "area"]
     last_function = snapshot.tree.root_node.named_children[-2]
     assert last_function.start_point.row == text.count("\n") - 8  # whole-document rows
+
+
+@pytest.mark.parametrize("inserted", ["x = 1", "𝄞\n    return y", "\r\n", ""])
+def test_a_guessed_insertion_parses_like_the_edited_text_and_leaves_the_snapshot_alone(inserted):
+    document = Document("file:///a.py", "python", 3, SOURCE)
+    snapshot = document.snapshot()
+    offset = SOURCE.index("return f")
+    guess = Document.with_insertion(snapshot, offset, inserted)
+    expected = SOURCE[:offset] + inserted + SOURCE[offset:]
+    assert guess.text == expected and guess.version == 3
+    assert str(guess.tree.root_node) == fresh_tree_sexp(expected)
+    assert guess.lines.offset_at(*guess.lines.position_at(offset, "utf-32"), "utf-32") == offset
+    assert snapshot.text == SOURCE and str(snapshot.tree.root_node) == fresh_tree_sexp(SOURCE)
+    assert document.text == SOURCE

@@ -60,6 +60,29 @@ async def test_a_newer_request_supersedes_a_queued_one_for_the_same_document():
         engine.close()
 
 
+async def test_a_request_someone_waits_for_stops_background_work_of_any_document():
+    engine = ScriptedEngine()
+    try:
+        guess = GenerationRequest("a", 8, key="doc", background=True)
+        running = asyncio.ensure_future(engine.generate(guess))
+        await asyncio.sleep(0.1)
+        queued = asyncio.ensure_future(
+            engine.generate(GenerationRequest("b", 8, key="doc2", background=True))
+        )
+        await asyncio.sleep(0.05)
+        # A guess does not stop a guess of another document, nor work someone waits for.
+        assert not running.done() and not queued.done()
+        asked = asyncio.ensure_future(engine.generate(GenerationRequest("c", 8, key="other")))
+        assert (await running).stop_reason == "cancelled"
+        assert (await queued).stop_reason == "superseded"
+        engine.release.set()
+        assert (await asked).text == "C"
+        assert engine.started == ["a", "c"]
+    finally:
+        engine.release.set()
+        engine.close()
+
+
 async def test_a_request_cancelled_while_queued_does_not_break_the_next_one():
     engine = ScriptedEngine()
     try:

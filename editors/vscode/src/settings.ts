@@ -16,6 +16,7 @@ export const SERVER_SETTING_KEYS = [
   "promptTokens",
   "suffixTokens",
   "timeBudgetMs",
+  "speculate",
   "completeInStrings",
   "completeInComments",
   "backend",
