@@ -315,12 +315,44 @@ def clean_completion(
     if not text.strip():
         return Cleaned("", "nothing left after cutting")
     text = _without_suffix_overlap(text, context)
+    if context.judge is not None and context.judge.language == "python":
+        text = _without_dangling_header(text, context)
+        if not text.strip():
+            return Cleaned("", "dropped: a block header without a body")
     if context.judge is not None:
         clean = context.judge.longest_clean_prefix(text)
         if clean != text:
             note = "cut back to parse" if clean.strip() else "dropped: adds a syntax error"
             return Cleaned(clean.rstrip() if clean.strip() else "", note)
     return Cleaned(text)
+
+
+_COMPOUND = re.compile(
+    r"(?:async\s+)?(?:if|elif|else|for|while|try|except|finally|with|def|class|match|case)\b"
+)
+
+
+def _without_dangling_header(text: str, context: CompletionContext) -> str:
+    """``text`` without trailing Python block headers whose body nothing after them gives.
+
+    A completion that ends with ``if x:`` needs the code after the cursor to be indented
+    deeper, as that header's body; otherwise Python refuses the file ("expected an indented
+    block"), which tree-sitter's error count does not see.
+    """
+    if context.line_suffix.strip():
+        return text  # the cursor line goes on after the completion
+    following = next_line(context)
+    while text.strip():
+        lines = (context.line_prefix + text).split("\n")
+        last = lines[-1]
+        code = last.strip()
+        if not (code.endswith(":") and _COMPOUND.match(code)):
+            return text
+        if following is not None and following.indent > indent_width(last):
+            return text  # the code after the cursor is its body
+        cut = text.rfind("\n")
+        text = text[:cut].rstrip() if cut >= 0 else ""
+    return text
 
 
 def stop_rule(context: CompletionContext, healed: str) -> StopRule:

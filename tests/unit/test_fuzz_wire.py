@@ -203,7 +203,7 @@ def test_fuzzed_messages_get_answers_and_the_server_still_completes(server: Wire
     assert server.sent >= TARGET
     # The fuzz may have turned completions off or pointed at another model: back to defaults.
     defaults = {"enabled": True, "model": "", "threads": 0, "maxTokens": 128}
-    defaults |= {"ignoreFiles": [], "timeBudgetMs": 1200}
+    defaults |= {"ignoreFiles": [], "timeBudgetMs": 0}
     server.notify("workspace/didChangeConfiguration", {"settings": {"codels": defaults}})
     for _ in range(200):
         status = server.call("codels/status", {})["result"]
