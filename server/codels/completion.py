@@ -320,12 +320,7 @@ class CompletionService:
         flight = self._in_flight.get(uri)  # a speculation may have followed the one awaited
         if flight is not None and not flight.task.done():
             flight.task.cancel()
-        context = build_context(
-            snapshot,
-            offset,
-            complete_in_strings=settings.complete_in_strings,
-            complete_in_comments=settings.complete_in_comments,
-        )
+        context = _context_at(snapshot, offset, settings)
         if context.kind is CompletionKind.NONE:
             self.shown.remember(uri, snapshot.text, offset, "")
             return CompletionOutcome("", context.kind, context.reason, source="none")
@@ -441,8 +436,12 @@ class CompletionService:
             if not speculative:
                 self.shown.remember(snapshot.uri, snapshot.text, offset, cleaned.text)
         self.stats.record_generation(result, total_ms - result.total_ms - waited_ms, speculative)
-        line_ended = bool(cleaned.text) and not cut_short
-        line_ended = line_ended and ends_line(result.text, cleaned.text, result.stop_reason)
+        line_ended = (
+            (speculative or settings.speculate)
+            and bool(cleaned.text)
+            and not cut_short
+            and ends_line(result.text, cleaned.text, result.stop_reason)
+        )
         if speculative:
             key = state_key(snapshot.text, offset)
             guessed = self._guessed.get(snapshot.uri)
@@ -499,12 +498,7 @@ class CompletionService:
             return
         started = time.perf_counter()
         guess = Document.with_insertion(snapshot, offset, suggestion + opened)
-        context = build_context(
-            guess,
-            at,
-            complete_in_strings=settings.complete_in_strings,
-            complete_in_comments=settings.complete_in_comments,
-        )
+        context = _context_at(guess, at, settings)
         if context.kind is CompletionKind.NONE:
             return
         self._guessed[uri] = (state_key(text, at), False)
@@ -536,6 +530,16 @@ class CompletionService:
         suggestion = task.result().text
         if suggestion:
             self.shown.remember(uri, flight.text, flight.offset, suggestion)
+
+
+def _context_at(snapshot: DocumentSnapshot, offset: int, settings: Settings) -> CompletionContext:
+    """The completion context at ``offset``, with the settings that decide where to complete."""
+    return build_context(
+        snapshot,
+        offset,
+        complete_in_strings=settings.complete_in_strings,
+        complete_in_comments=settings.complete_in_comments,
+    )
 
 
 def ends_line(raw: str, suggestion: str, reason: str) -> bool:

@@ -52,9 +52,9 @@ from codels.models import (
 log = logging.getLogger(__name__)
 
 PREFILL_CHUNK = 128
+"""Prompt tokens evaluated between two looks at the stop flag (~1 s on two slow cores)."""
 BACKGROUND_PREFILL_CHUNK = 8
 """Prefill chunk of a background request (a stop waits for at most one chunk)."""
-"""Prompt tokens evaluated between two looks at the stop flag (~1 s on two slow cores)."""
 
 StopReason = Literal["stop_token", "rule", "length", "cancelled", "superseded", "withheld"]
 T = TypeVar("T")
