@@ -15,17 +15,22 @@ setting names and retries once with the other; a TODO is filled in with FIM (ret
 docstring is infilled between the quotes (retry: chat); tests and fixes are chat-only (the retry
 says what was wrong). Every edit is applied to the text and parsed: one that adds a syntax error,
 or that holds no usable code, counts as a failure. After two failures :class:`ActionError` says
-so; nothing broken is ever returned.
+so; nothing broken is ever returned. A body written for a stub whose docstring has examples is
+checked against them (:mod:`codels.examples`, setting ``checkExamples``); while one fails, the
+model is asked again (chat, with the failing example) up to twice, and the attempt with the
+fewest failures is kept.
 
 Generations run under the key ``<uri>#action``, so typing in the document (completions, keyed by
 the URI) does not stop them; cancelling the awaiting task stops the engine within one token.
 
-This module imports the pipeline stages, :mod:`codels.actions` and :mod:`codels.engine`;
-nothing of LSP.
+This module imports the pipeline stages, :mod:`codels.actions`, :mod:`codels.examples` and
+:mod:`codels.engine`; nothing of LSP.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import textwrap
 import time
@@ -63,6 +68,7 @@ from codels.config import Settings
 from codels.context import CompletionKind, build_context
 from codels.documents import Document, DocumentSnapshot
 from codels.engine import Engine, GenerationRequest, GenerationResult
+from codels.examples import ExamplesResult, check_examples, find_examples
 from codels.models import ModelError
 from codels.postprocess import clean_completion, stop_rule
 from codels.privacy import path_of
@@ -75,6 +81,8 @@ DOCSTRING_MAX_TOKENS = 160
 """A docstring rarely needs more."""
 PROMPT_MARGIN_TOKENS = 64
 """Room kept in the context window beside the prompt and the answer."""
+EXAMPLE_RETRIES = 2
+"""More attempts at a function whose docstring examples fail (the best one is kept)."""
 
 Progress = Callable[[str], None]
 """Receives a short message about what the action is doing."""
@@ -96,11 +104,13 @@ class ActionOutcome:
 
     edit: ActionEdit
     attempts: int
-    """1, or 2 when the first attempt failed."""
+    """Which attempt made the edit (1 unless an earlier one failed)."""
     form: str
     """The prompt form that made the edit: ``chat`` or ``fim``."""
     total_ms: float
     generated_tokens: int
+    examples: ExamplesResult | None = None
+    """How the written function fared on its docstring's examples (None: not checked)."""
 
 
 def read_from_disk(uri: str) -> tuple[str, int | None] | None:
@@ -145,9 +155,14 @@ class ActionRunner:
             raise ActionError("the model is not loaded yet; try again in a moment")
         started = time.perf_counter()
         job = _Job(self, snapshot, site, settings, read_file or read_from_disk, can_create_files)
-        attempts = job.attempts() if retry else job.attempts()[:1]
+        queue = job.attempts() if retry else job.attempts()[:1]
+        examples = job.examples() if settings.check_examples else None
         reasons: list[str] = []
-        for number, (form, attempt) in enumerate(attempts, start=1):
+        best: ActionOutcome | None = None
+        number = 0
+        while queue:
+            form, attempt = queue.pop(0)
+            number += 1
             if progress:
                 progress(f"asking the model ({form})" if number == 1 else f"retrying ({form})")
             try:
@@ -157,21 +172,47 @@ class ActionRunner:
                 log.info("%s attempt %d (%s) unusable: %s", site.action, number, form, exc)
                 reasons.append(str(exc))
                 continue
+            result = None
+            if examples is not None:
+                if progress:
+                    progress("running the docstring's examples")
+                result = await examples(edit)
+                log.info("%s attempt %d (%s): %s", site.action, number, form, result.summary())
             total = (time.perf_counter() - started) * 1000
+            outcome = ActionOutcome(edit, number, form, total, job.generated, result)
+            if result is None or not result.failing:
+                best = outcome
+                break
+            if best is None or best.examples is None or result.failed < best.examples.failed:
+                best = outcome
+            queue = []
+            if job.example_retries < EXAMPLE_RETRIES and job.can_chat():
+                job.example_retries += 1
+                queue = [("chat", functools.partial(job.chat_stub, _failed_example(result)))]
+        if best is not None:
             log.info(
-                "%s on %s: %s in %d attempt(s), %d tokens, %.0f ms",
+                "%s on %s: %s in %d attempt(s), %d tokens, %.0f ms%s",
                 site.action.value,
                 site.name or "comment",
-                form,
-                number,
+                best.form,
+                best.attempts,
                 job.generated,
-                total,
+                (time.perf_counter() - started) * 1000,
+                f"; {best.examples.summary()}" if best.examples else "",
             )
-            return ActionOutcome(edit, number, form, total, job.generated)
+            return best
         raise ActionError(
             f"codels could not {_VERBS[site.action]}: {'; then '.join(reasons)}. "
             "Nothing was changed; edit the comment or function and try again"
         )
+
+
+def _failed_example(result: ExamplesResult) -> str:
+    """The retry note for an answer whose docstring examples fail."""
+    return (
+        f"Your previous answer fails this example from the docstring: {result.problem}. "
+        "Reply with a corrected complete function."
+    )
 
 
 _VERBS = {
@@ -215,6 +256,7 @@ class _Job:
         self.can_create_files = can_create_files
         self.generated = 0
         self.last_answer = ""
+        self.example_retries = 0
 
     # -- planning -----------------------------------------------------------------------------
 
@@ -234,6 +276,36 @@ class _Job:
         if site.action is ActionKind.TESTS:
             return [("chat", self.chat_tests), ("chat", lambda: self.chat_tests(retry=True))]
         return [("chat", self.chat_rewrite), ("chat", self.chat_fix_retry)]
+
+    def examples(self) -> Callable[[ActionEdit], Awaitable[ExamplesResult]] | None:
+        """What checks an edit against the stub's docstring examples; None if there are none.
+
+        Only a top-level function written for its stub is checked (a method's examples need
+        an object, which the docstring may not say how to make).
+        """
+        site = self.site
+        if site.action is not ActionKind.GENERATE or site.target is not Target.STUB:
+            return None
+        shape = function_at(self.snapshot, site.start)
+        if shape is None or shape.indent or shape.class_name or shape.docstring is None:
+            return None
+        docstring = self.snapshot.text[shape.docstring[0] : shape.docstring[1]]
+        name = shape.name
+        examples = find_examples(docstring, name)
+        if not examples.total:
+            return None
+
+        async def check(edit: ActionEdit) -> ExamplesResult:
+            source = edit.changes[0].result
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(None, check_examples, source, name, examples)
+
+        return check
+
+    def can_chat(self) -> bool:
+        """Whether the model has an instruction template (for a retry that says what failed)."""
+        info = self.engine.info
+        return info is not None and info.family is not None and bool(info.family.chat_template)
 
     # -- the model ----------------------------------------------------------------------------
 
@@ -369,12 +441,13 @@ class _Job:
             first = min(first, lines.starts[lines.position_at(start + shift, "utf-32")[0]])
         return result[first : shape.end]
 
-    async def chat_stub(self) -> ActionEdit:
-        """The function's body from the chat answer."""
+    async def chat_stub(self, retry_note: str = "") -> ActionEdit:
+        """The function's body from the chat answer; ``retry_note``: what the last one missed."""
         shape = function_at(self.snapshot, self.site.start)
         if shape is None:
             raise ActionError("the function is gone")
-        parts = parse_code(await self.ask_chat(function=shape.name), shape.name)
+        answer = await self.ask_chat(retry_note=retry_note, function=shape.name)
+        parts = parse_code(answer, shape.name)
         if not parts.body.strip():
             raise _Unusable("the model's answer held no function body")
         change = self._document_change(

@@ -379,6 +379,9 @@ def run_generate(args: argparse.Namespace) -> int:
                         "total_ms": round(outcome.total_ms, 1),
                         "generated_tokens": outcome.generated_tokens,
                     },
+                    "examples": (
+                        dataclasses.asdict(outcome.examples) if outcome.examples else None
+                    ),
                     "edit": workspace_edit_json(outcome.edit),
                 },
                 indent=2,
@@ -386,6 +389,8 @@ def run_generate(args: argparse.Namespace) -> int:
         )
     else:
         print(outcome.edit.shown.rstrip("\n"))
+        if outcome.examples is not None:
+            print(f"codels: {outcome.examples.summary()}", file=sys.stderr)
     return 0
 
 

@@ -15,6 +15,7 @@ This module imports the pipeline stages and :mod:`codels.engine`; nothing of LSP
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import statistics
@@ -28,7 +29,14 @@ from codels.config import Settings
 from codels.context import CompletionContext, CompletionKind, build_context
 from codels.documents import Document, DocumentSnapshot
 from codels.engine import Engine, FimParts, GenerationRequest, GenerationResult
-from codels.postprocess import StopRule, clean_completion, indent_settled, stop_rule
+from codels.postprocess import (
+    Cleaned,
+    StopRule,
+    clean_completion,
+    indent_settled,
+    needs_header,
+    stop_rule,
+)
 from codels.prompt import Prompt, TokenCounter, build_prompt
 from codels.reuse import ResultCache, ShownSuggestions, state_key
 
@@ -427,6 +435,34 @@ class CompletionService:
             stop=stop,
             truncated=result.stop_reason == "length" or should_stop.budget_hit,
         )
+        retried = None
+        if needs_header(context, cleaned.text) and getattr(self.engine, "backend", "local") == (
+            "local"
+        ):
+            # The code after the cursor is indented deeper and the answer opens no block for
+            # it: ask once more for an answer that starts with a block's keyword.
+            retry = dataclasses.replace(
+                request,
+                opener_first=True,
+                should_stop=stop_rule(context, prompt.healed),
+                no_leading_space=False,
+            )
+            try:
+                retried = await self.engine.generate(retry)
+            except asyncio.CancelledError:
+                self.stats.cancelled += 1
+                raise
+            if not retried.cancelled:
+                second = clean_completion(
+                    retried.text,
+                    context,
+                    healed=prompt.healed,
+                    stop=stop,
+                    truncated=retried.stop_reason == "length",
+                )
+                if second.text and not needs_header(context, second.text):
+                    cleaned = Cleaned(second.text, "a block's header, asked for")
+            self.stats.record_generation(retried, 0.0, speculative)
         total_ms = (time.perf_counter() - started) * 1000
         cut_short = result.stop_reason == "length" or should_stop.budget_hit
         if cleaned.text or not cut_short:
@@ -435,7 +471,8 @@ class CompletionService:
             self.results.put(snapshot.text, offset, cleaned.text)
             if not speculative:
                 self.shown.remember(snapshot.uri, snapshot.text, offset, cleaned.text)
-        self.stats.record_generation(result, total_ms - result.total_ms - waited_ms, speculative)
+        model_ms = result.total_ms + (retried.total_ms if retried is not None else 0.0)
+        self.stats.record_generation(result, total_ms - model_ms - waited_ms, speculative)
         line_ended = (
             (speculative or settings.speculate)
             and bool(cleaned.text)

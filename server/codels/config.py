@@ -79,6 +79,9 @@ class Settings:
     template) or ``fim`` (fill in the middle); chosen by ``codels eval --action``."""
     action_max_tokens: int = 512
     """Most tokens a code action may generate."""
+    check_examples: bool = True
+    """Run the docstring's examples on a function the generate action wrote (in the sandbox)
+    and try again, up to twice, when one fails."""
 
     def engine_options(self) -> EngineOptions:
         """The part of the settings that decides what is loaded and how."""

@@ -147,6 +147,10 @@ class GenerationRequest:
     """The answer may begin with at most one space or tab (the one the prompt left out): the
     cursor's indentation is already right, so the model may not indent further (a backend that
     cannot constrain its tokens leaves it to post-processing)."""
+    opener_first: bool = False
+    """The answer must begin with a compound statement's keyword (``if``, ``for``, ``else``,
+    ...): the code after the cursor is indented deeper, so the cursor line must open its block
+    (a backend that cannot constrain its tokens ignores it)."""
     background: bool = False
     """Nobody waits for it yet (a speculative generation): the prompt is evaluated in smaller
     chunks, so a request that supersedes it waits less for the stop flag to be read."""
@@ -207,6 +211,10 @@ class _Job:
     future: concurrent.futures.Future[Any] = field(default_factory=concurrent.futures.Future)
     stop: threading.Event = field(default_factory=threading.Event)
     submitted: float = field(default_factory=time.perf_counter)
+    opener_first: bool = False
+    """The answer must begin with a compound statement's keyword (``if``, ``for``, ``else``,
+    ...): the code after the cursor is indented deeper, so the cursor line must open its block
+    (a backend that cannot constrain its tokens ignores it)."""
     background: bool = False
     """Nobody waits for it yet: any request someone waits for supersedes it."""
 
@@ -547,6 +555,8 @@ class LlamaEngine:
             banned = None
             if request.no_leading_space and not text.strip(" \t") and "\n" not in text:
                 banned = self._space_ids.after(text)
+            if request.opener_first and not generated:
+                banned = self._space_ids.not_openers
             token = llm.sample(
                 temp=0.0,
                 repeat_penalty=1.0,
@@ -564,29 +574,41 @@ class LlamaEngine:
         return result(text, reason, len(generated))
 
 
+_OPENER_TOKEN = re.compile(
+    rb"[ \t]?(?:if|elif|else|for|while|with|try|except|finally|def|class|async|match|case)"
+    rb"(?![A-Za-z0-9_])"
+)
+
+
 @dataclass(frozen=True)
 class _SpaceTokens:
-    """Ids of the tokens that begin with a space or tab, and with two of them.
+    """Ids of tokens that begin with a space or tab, with two, and that open no block.
 
-    Kept as numpy arrays, made once per model, so a constrained step converts no ids.
+    The last are all tokens that do not begin a compound statement's keyword (for
+    :attr:`GenerationRequest.opener_first`). Kept as numpy arrays, made once per model, so a
+    constrained step converts no ids.
     """
 
     one: Any = ()
     two: Any = ()
+    not_openers: Any = ()
+    """Every token but those that begin a compound statement (`` if``, ``else``, ...)."""
 
     @classmethod
     def of(cls, llm: Any) -> _SpaceTokens:
         """Read them from ``llm``'s vocabulary (about 0.3 s for 150,000 tokens)."""
         import numpy
 
-        one, two = [], []
+        one, two, not_openers = [], [], []
         for token in range(llm.n_vocab()):
             piece = llm.detokenize([token])
             if piece[:1] in (b" ", b"\t"):
                 one.append(token)
                 if piece[1:2] in (b" ", b"\t"):
                     two.append(token)
-        return cls(numpy.asarray(one, dtype=numpy.intc), numpy.asarray(two, dtype=numpy.intc))
+            if not _OPENER_TOKEN.match(piece):
+                not_openers.append(token)
+        return cls(*(numpy.asarray(ids, dtype=numpy.intc) for ids in (one, two, not_openers)))
 
     def after(self, text: str) -> Any:
         """The tokens that would indent an answer that is ``text`` so far (spaces only)."""

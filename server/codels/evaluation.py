@@ -50,7 +50,7 @@ from codels.config import Settings
 from codels.documents import Document
 from codels.engine import Engine, GenerationRequest, ModelInfo
 from codels.sandbox import run_program
-from codels.syntax import PYTHON, count_syntax_errors, new_parser
+from codels.syntax import PYTHON, count_syntax_errors, new_parser, python_error_line
 
 log = logging.getLogger(__name__)
 
@@ -230,6 +230,10 @@ class Attempt:
     syntax_error: bool = False
     document: str = ""
     """The whole edited document, when a code action made it (scored instead of completion)."""
+    attempts: int = 1
+    """The code action's attempt that made the edit."""
+    examples: str = ""
+    """How the code action's edit fared on the docstring's examples (empty: not checked)."""
 
 
 @dataclass
@@ -289,7 +293,12 @@ def _normalised(text: str) -> str:
 
 
 def _syntax_errors(program: str) -> int:
-    return count_syntax_errors(new_parser(PYTHON).parse(program.encode("utf-8")).root_node)
+    """tree-sitter's error count in ``program``, plus one if Python's parser refuses it.
+
+    tree-sitter accepts some programs Python does not (a line indented deeper than its block).
+    """
+    tree = new_parser(PYTHON).parse(program.encode("utf-8", "surrogatepass"))
+    return count_syntax_errors(tree.root_node) + (python_error_line(program) is not None)
 
 
 class Evaluator:
@@ -354,8 +363,9 @@ class Evaluator:
         change = outcome.edit.changes[0]
         body = max(change.edits, key=lambda edit: len(edit.text))  # (not an added import)
         attempt = Attempt(body.text.strip("\n").rstrip(), (time.perf_counter() - started) * 1000)
-        edited = change.result
-        attempt.document = edited
+        attempt.document = change.result
+        attempt.attempts = outcome.attempts
+        attempt.examples = outcome.examples.summary() if outcome.examples else ""
         return attempt
 
     async def baseline_completion(self, task: EvalTask, suite: str, max_tokens: int) -> Attempt:

@@ -95,9 +95,6 @@ class BlockRules:
     floor: int | None = None
     """The least indentation a line may have once the block has begun; None: the first
     line's (see :func:`dedent_floor`)."""
-    lowest: int | None = None
-    """The least indentation of a line that opens the block the following line is in (it may
-    lie below :attr:`floor`); None: :attr:`floor`."""
     reachable: int | None = None
     """A ``return``, ``raise``, ``break`` or ``continue`` indented this much or less would make
     the following line dead code (None: no such line; see :func:`block_rules`)."""
@@ -107,12 +104,15 @@ class BlockRules:
 
         The completion ends before a line indented less than :attr:`floor` (and never less than
         its own first line when there is no floor), before a line that repeats the line after
-        the cursor (whitespace aside), and before the third of three equal lines; and after a
-        line that opens a block (``for ...:``, ``if n == 1:``) whose body is the line after the
-        cursor, one level deeper (such a line may lie below the floor, down to :attr:`lowest`).
-        It also ends before a ``return`` (or ``raise``, ``break``, ``continue``) after its first
-        line that would leave the following line unreachable: the model finishing the function
-        its own way.
+        the cursor (whitespace aside), and before the third of three equal lines. A first line
+        that opens a block (``for x in xs:``) whose body is the line after the cursor, one level
+        deeper, is the whole completion; a later such line is not (the code after the cursor is
+        as often a later statement of its block as the first). It also ends before a ``return``
+        (or ``raise``, ``break``, ``continue``) after its first line that would leave the
+        following line unreachable: the model finishing the function its own way. When the
+        following line is an ``elif``, ``else``, ``except`` or ``finally``, a line at its
+        indentation must be another such clause: any other statement there would take the
+        following clause away from the statement it belongs to.
 
         With ``complete_lines_only`` the rules that need a whole line look only at lines already
         ended by a line break (the generation-time check, called with partial text).
@@ -126,7 +126,8 @@ class BlockRules:
             position += len(line) + 1
 
         following = self.following
-        floor = lowest = 0
+        clause = following is not None and bool(_CONTINUATION.match(following.text))
+        floor = 0
         started = False
         for index, line in enumerate(lines):
             stripped = line.strip()
@@ -140,36 +141,42 @@ class BlockRules:
             if whole and earlier == (stripped, stripped):
                 return starts[index - 1] - 1
             width = indent_width(line)
+            if not started:
+                started = True
+                floor = width if self.floor is None else min(width, self.floor)
+                if (
+                    whole
+                    and following is not None
+                    and following.indent - width == self.indent_unit
+                    and opens_block(stripped)
+                ):
+                    return starts[index] + len(line) - (len(base) if index == 0 else 0)
+                continue
+            if width < floor:
+                return before
             if (
                 whole
-                and started
                 and self.reachable is not None
                 and width <= self.reachable
                 and _TERMINAL.match(stripped)
             ):
                 return before
-            leads_in = following is not None and following.indent - width == self.indent_unit
-            opener = whole and leads_in and opens_block(stripped)
-            if not started:
-                started = True
-                floor = width if self.floor is None else min(width, self.floor)
-                lowest = floor if self.lowest is None else min(floor, self.lowest)
-            elif width < floor:
-                if width < lowest or not leads_in:
-                    return before
-                if not whole:
-                    return None  # it may yet open the block of the line that follows
-                if not opener:
-                    return before
-            if opener:
-                return starts[index] + len(line) - (len(base) if index == 0 else 0)
+            if (
+                clause
+                and following is not None
+                and width == following.indent
+                and not _CONTINUATION.match(stripped)
+                and (whole or not any(word.startswith(stripped) for word in _CLAUSES))
+            ):
+                return before
         return None
 
 
-def dedent_floor(
-    context: CompletionContext, unit: int, following: NextLine | None
-) -> tuple[int | None, int | None]:
-    """How far a block completion on a blank line may dedent: (floor, lowest); see BlockRules.
+_CLAUSES = ("elif", "else", "except", "finally")
+
+
+def dedent_floor(context: CompletionContext, unit: int, following: NextLine | None) -> int | None:
+    """How far a block completion on a blank line may dedent (see :attr:`BlockRules.floor`).
 
     A span of code that ends a block often goes on after it (``return False`` in an ``if``,
     then ``return True`` after it; an ``elif`` after a branch). The completion may go down to
@@ -179,31 +186,31 @@ def dedent_floor(
     the block in hand (None: not below its first line).
     """
     if context.line_prefix.strip():
-        return None, None
+        return None
     body = None
     for scope in reversed(context.scopes):
         if scope.kind == "function":
             body = indent_width(scope.indent) + unit
             break
     if following is None:
-        return body, body
-    return (following.indent if body is None else max(following.indent, body)), body
+        return body
+    return following.indent if body is None else max(following.indent, body)
 
 
 _TERMINAL = re.compile(r"(return|raise|break|continue)\b")
-_CONTINUATION = re.compile(r"(else|elif|except|finally)\b")
+_CONTINUATION = re.compile(rf"({'|'.join(_CLAUSES)})\b")
 
 
 def block_rules(context: CompletionContext, healed: str) -> BlockRules:
     """The block rules for a completion at ``context``."""
-    unit = indent_unit(context.prefix)
     following = next_line(context)
-    floor, lowest = dedent_floor(context, unit, following)
+    unit = indent_unit(context.prefix)
+    floor = dedent_floor(context, unit, following)
     reachable = None
     if (
         following is not None
         and not _CONTINUATION.match(following.text)
-        and following.indent >= (lowest or 0)
+        and following.indent >= (floor or 0)
     ):
         reachable = following.indent  # the following line is code of the same function
     return BlockRules(
@@ -211,7 +218,6 @@ def block_rules(context: CompletionContext, healed: str) -> BlockRules:
         following=following,
         indent_unit=unit,
         floor=floor,
-        lowest=lowest,
         reachable=reachable,
     )
 
@@ -353,6 +359,26 @@ def _without_dangling_header(text: str, context: CompletionContext) -> str:
         cut = text.rfind("\n")
         text = text[:cut].rstrip() if cut >= 0 else ""
     return text
+
+
+def needs_header(context: CompletionContext, text: str) -> bool:
+    """Whether ``text`` at a blank cursor line leaves the code after it indented too deep.
+
+    When the line after the cursor is indented deeper than the cursor, the completion's last
+    line must open its block (``if ...:``) or reach its indentation; otherwise Python refuses
+    the code after it ("unexpected indent").
+    """
+    if context.kind is not CompletionKind.BLOCK or context.line_prefix.strip():
+        return False
+    if context.line_suffix.strip():
+        return False
+    following = next_line(context)
+    if following is None:
+        return False
+    last = (context.line_prefix + text).split("\n")[-1]
+    if following.indent <= indent_width(last):
+        return False
+    return not last.rstrip().endswith(":")
 
 
 def stop_rule(context: CompletionContext, healed: str) -> StopRule:

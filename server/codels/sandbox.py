@@ -103,12 +103,21 @@ class RunResult:
     reason: str
     """``passed``, ``timeout``, or the last line of its error output."""
     seconds: float
+    output: str = ""
+    """The end of its error output (only when asked for, see :func:`run_program`)."""
 
 
 def run_program(
-    program: str, *, timeout: float = 10.0, memory_bytes: int = 1024 * 1024 * 1024
+    program: str,
+    *,
+    timeout: float = 10.0,
+    memory_bytes: int = 1024 * 1024 * 1024,
+    tail_chars: int = 0,
 ) -> RunResult:
-    """Run ``program`` in the sandbox; passed means exit status 0 within ``timeout`` seconds."""
+    """Run ``program`` in the sandbox; passed means exit status 0 within ``timeout`` seconds.
+
+    ``tail_chars`` keeps that much of the end of its error output in :attr:`RunResult.output`.
+    """
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="codels-eval-") as directory:
         Path(directory, "program.py").write_text(program, encoding="utf-8")
@@ -130,8 +139,10 @@ def run_program(
             process.communicate()
             return RunResult(False, "timeout", time.perf_counter() - started)
         elapsed = time.perf_counter() - started
+        errors = stderr.decode("utf-8", "replace")
+        output = errors[-tail_chars:] if tail_chars > 0 else ""
         if process.returncode == 0:
-            return RunResult(True, "passed", elapsed)
-        lines = [line for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+            return RunResult(True, "passed", elapsed, output)
+        lines = [line for line in errors.splitlines() if line.strip()]
         reason = lines[-1][:200] if lines else f"exit status {process.returncode}"
-        return RunResult(False, reason, elapsed)
+        return RunResult(False, reason, elapsed, output)

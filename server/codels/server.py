@@ -454,6 +454,13 @@ class CodelsLanguageServer(LanguageServer):
                 read_file=self._read_file,
                 can_create_files=self.client.create_files,
             )
+            if outcome.examples is not None:
+                message = f"done; {outcome.examples.summary()}"
+                if outcome.examples.failing:
+                    self._tell(
+                        types.MessageType.Info,
+                        f"codels: {site.title}: {outcome.examples.summary()}",
+                    )
         except ActionError as exc:
             message = "failed"
             log.warning("%s: %s", site.title, exc)

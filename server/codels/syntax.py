@@ -3,7 +3,8 @@
 The syntax judge answers one question for post-processing: does inserting a completion add
 ERROR or MISSING nodes that were not there before? It parses a window of the document around
 the cursor (not the whole file, which may be megabytes) with and without the completion and
-compares the counts, so code the user is still typing (already broken) is judged fairly.
+compares the counts, so code the user is still typing (already broken) is judged fairly. For
+Python it also asks Python's own parser whether the first error comes earlier than before.
 
 This module imports tree-sitter, its grammars and :mod:`codels.positions`; nothing of LSP or
 of the model.
@@ -11,6 +12,7 @@ of the model.
 
 from __future__ import annotations
 
+import ast
 import functools
 from dataclasses import dataclass
 
@@ -76,6 +78,17 @@ def count_syntax_errors(node: tree_sitter.Node) -> int:
     return count
 
 
+def python_error_line(source: str) -> int | None:
+    """The line (1-based) of the first error Python's parser finds in ``source``, or None."""
+    try:
+        ast.parse(source)
+    except SyntaxError as exc:  # IndentationError is one too
+        return exc.lineno or 1
+    except (ValueError, RecursionError, MemoryError):  # a NUL character, absurd nesting
+        return None
+    return None
+
+
 @dataclass(frozen=True)
 class SyntaxJudge:
     """Judges completions by parsing a window of the document around the cursor."""
@@ -97,8 +110,43 @@ class SyntaxJudge:
         return self.errors_with("")
 
     def adds_errors(self, insertion: str) -> bool:
-        """Whether inserting ``insertion`` adds syntax errors to the window."""
-        return self.errors_with(insertion) > self.baseline_errors
+        """Whether inserting ``insertion`` adds syntax errors to the window.
+
+        For Python, Python's own parser is asked too: tree-sitter accepts code that Python
+        refuses, such as a line indented deeper than the block it is in ("unexpected indent").
+        """
+        if self.errors_with(insertion) > self.baseline_errors:
+            return True
+        return self.language == PYTHON and self._adds_python_error(insertion)
+
+    @functools.cached_property
+    def _baseline_python_error(self) -> int | None:
+        return python_error_line(self.before + self.after)
+
+    def _adds_python_error(self, insertion: str) -> bool:
+        """Whether Python's first syntax error in the window comes earlier with ``insertion``.
+
+        Errors are compared by line, in the window without the insertion: one inside the
+        insertion, or before the window's own first error, is new; the same or a later one is
+        the user's (code being typed is often broken further on).
+        """
+        line = python_error_line(self.before + insertion + self.after)
+        if line is None:
+            return False
+        original = self._baseline_python_error
+        if original is None:
+            return True
+        cursor_line = self.before.count("\n") + 1
+        added_lines = insertion.count("\n")
+        if line < cursor_line:
+            mapped = line
+        elif line > cursor_line + added_lines:
+            mapped = line - added_lines
+        elif original == cursor_line and line == cursor_line + added_lines:
+            mapped = cursor_line  # the cursor line itself, already broken before
+        else:
+            return True  # inside the insertion
+        return mapped < original
 
     def longest_clean_prefix(self, completion: str) -> str:
         """Return the longest prefix of ``completion``, cut at line ends, that adds no errors.

@@ -1,6 +1,7 @@
 """The in-process engine with the real default model: constraints on what it may generate."""
 
 import asyncio
+import re
 
 import pytest
 
@@ -40,6 +41,21 @@ def test_a_settled_cursor_gets_no_extra_indentation(engine):
     leading = len(held) - len(held.lstrip(" \t"))
     assert leading <= 1, (free, held)  # at most the one space the prompt left out
     assert held.strip(), held
+
+
+def test_an_answer_asked_to_open_a_block_starts_with_a_keyword(engine):
+    family = engine.info.family
+    prefix = "def total(xs):\n    result = 0\n   "
+    suffix = "\n        result += x\n    return result\n"
+    request = GenerationRequest(
+        prompt=family.fim_prompt(prefix, suffix),
+        max_tokens=12,
+        stop=family.cut_strings,
+        opener_first=True,
+    )
+    text = asyncio.run(engine.generate(request)).text
+    keywords = "if|elif|else|for|while|with|try|except|finally|def|class|async|match|case"
+    assert re.match(rf"[ \t]?({keywords})(?!\w)", text), text
 
 
 def test_a_speculative_generation_leaves_the_requests_cache_as_it_was(engine):

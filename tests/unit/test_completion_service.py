@@ -151,3 +151,27 @@ def test_the_next_line_is_indented_as_an_editor_indents_it():
     assert indent("\tif x:") == "\t\t"
     assert indent("    values = [") == "        "
     assert indent("raise ValueError") == ""
+
+
+HEADLESS = "def f(xs):\n    total = 0\n    █\n        total += x\n    return total\n"
+
+
+async def test_a_line_above_deeper_code_is_asked_again_for_a_block_header():
+    # ``total += x`` is indented deeper than the cursor: the answer must open its block.
+    def respond(request):
+        return " for x in xs:\n" if request.opener_first else " total = 1\n"
+
+    service, engine = service_for("")
+    engine._respond = respond
+    snapshot, offset = snapshot_at(HEADLESS)
+    outcome = await service.complete(snapshot, offset, Settings())
+    assert outcome.text == "for x in xs:"
+    assert [request.opener_first for request in asked(engine)] == [False, True]
+
+
+async def test_an_answer_that_opens_the_block_is_not_asked_again():
+    service, engine = service_for(" for x in xs:\n")
+    snapshot, offset = snapshot_at(HEADLESS)
+    outcome = await service.complete(snapshot, offset, Settings())
+    assert outcome.text == "for x in xs:"
+    assert len(asked(engine)) == 1

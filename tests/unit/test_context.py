@@ -117,3 +117,22 @@ def test_judge_counts_errors_added_by_a_completion():
     assert not judge.adds_errors("return x")
     assert judge.adds_errors("return x +")
     assert judge.longest_clean_prefix("y = x\n    return (y") == "y = x"
+
+
+def test_judge_asks_python_about_indentation_tree_sitter_accepts():
+    # Python refuses a line indented deeper than its block ("unexpected indent").
+    judge = context_at("def f(xs):\n    for x in xs:\n        █\n            print(x)\n").judge
+    assert judge is not None
+    assert judge.adds_errors("y = x")
+    assert not judge.adds_errors("if x:")
+    completion = "if x:\n            y = x\n        z = 1"
+    assert judge.longest_clean_prefix(completion) == "if x:\n            y = x"
+
+
+def test_judge_leaves_code_that_was_already_broken_further_on_to_the_user():
+    # The ``else`` has lost its ``if``: Python refuses the function either way.
+    judge = context_at("def f(n):\n    █\n    else:\n        return 2\n").judge
+    assert judge is not None
+    assert not judge.adds_errors("n = 1")
+    assert not judge.adds_errors("if n:\n        return 1")
+    assert judge.adds_errors("if n:\n            return 1\n        x = 2")

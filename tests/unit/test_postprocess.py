@@ -1,7 +1,14 @@
 import pytest
 from cursor import context_at
 
-from codels.postprocess import BlockRules, NextLine, StopRule, clean_completion, stop_rule
+from codels.postprocess import (
+    BlockRules,
+    NextLine,
+    StopRule,
+    clean_completion,
+    needs_header,
+    stop_rule,
+)
 
 
 def clean(source: str, raw: str, *, truncated: bool = False) -> str:
@@ -66,9 +73,18 @@ def test_truncated_block_loses_its_unfinished_line():
 SUM_LOOP = "def total(xs):\n    result = 0\n    █\n        result += x\n    return result\n"
 
 
-def test_a_header_whose_body_follows_the_cursor_ends_the_completion():
-    raw = " for x in xs:\n        result = result + x\n    return result\n"
+def test_a_first_line_that_opens_the_block_of_the_code_after_it_is_the_completion():
+    raw = " for x in xs:\n        total = x\n        result += x\n    return result\n"
     assert clean(SUM_LOOP, raw) == "for x in xs:"
+
+
+def test_a_later_line_that_opens_the_block_of_the_code_after_it_is_not_the_end():
+    # Measured on 150 multi-line tasks (seed 11, 0.5B): ending after any such header scored
+    # 47; only after one on the first line, 50. The code after the cursor is as often a later
+    # statement of the block as its first.
+    source = "def total(xs):\n    █\n        result += x\n    return result\n"
+    raw = " result = 0\n    for x in xs:\n        total = x\n        result += x\n"
+    assert clean(source, raw) == "result = 0\n    for x in xs:\n        total = x"
 
 
 MIDDLE = "def f(a):\n    b = a + 1\n    █\n    return b\n"
@@ -93,10 +109,10 @@ def test_a_return_that_would_make_the_code_after_it_dead_ends_the_completion():
     assert clean(source, " b = 2\n        return b\n") == "b = 2\n        return b"
 
 
-def test_a_header_with_a_body_two_levels_deeper_is_not_the_end():
+def test_the_code_after_the_completion_is_never_left_indented_deeper_than_its_block():
+    # ``deep()`` becomes the body of ``if x:``; after ``go(x)`` Python would refuse it.
     source = "def f(xs):\n    for x in xs:\n        █\n                deep()\n"
-    raw = " if x:\n            go(x)\n"
-    assert clean(source, raw) == "if x:\n            go(x)"
+    assert clean(source, " if x:\n            go(x)\n") == "if x:"
 
 
 def test_only_the_next_line_counts_as_the_code_that_follows():
@@ -146,14 +162,20 @@ def test_at_the_end_of_a_function_the_completion_stays_in_its_body():
     assert clean(source, raw) == "return 1\n    return 0"
 
 
-def test_never_below_the_code_that_follows_unless_opening_its_block():
+def test_never_below_the_code_that_follows():
     source = "def f(n):\n    if n == 0:\n        █\n        return 1\n    return 2\n"
-    # ``if n == 1:`` opens the block ``return 1`` is in: kept, and the completion ends there.
-    assert clean(source, " return 0\n    if n == 1:\n        return 1\n") == (
-        "return 0\n    if n == 1:"
-    )
-    # any other line below ``return 1``'s indentation ends the completion
+    assert clean(source, " return 0\n    if n == 1:\n        return 1\n") == "return 0"
     assert clean(source, " return 0\n    x = 1\n") == "return 0"
+
+
+def test_a_clause_that_follows_keeps_its_statement():
+    # A statement at the level of the ``elif`` after the cursor would take the ``elif`` away
+    # from the ``if`` the cursor is in; another clause there is fine.
+    source = "def f(c):\n    if c == 1:\n        █\n    elif c == 2:\n        pass\n"
+    raw = " a = 1\n        b = 2\n\n    if a:\n        b = 3\n"
+    assert clean(source, raw) == "a = 1\n        b = 2"
+    raw = " a = 1\n    elif c == 3:\n        a = 3\n    elif c == 2:\n"
+    assert clean(source, raw) == "a = 1\n    elif c == 3:\n        a = 3"
 
 
 def test_a_method_body_does_not_run_into_the_next_method():
@@ -168,11 +190,12 @@ def test_a_block_opener_line_keeps_its_own_block():
     assert clean(source, "\n    return x\n\ny = f(2)\n") == "\n    return x"
 
 
-def test_generation_waits_for_a_dedented_line_that_may_open_the_following_block():
-    context = context_at("def f(n):\n    if n == 0:\n        █\n        return 1\n")
+def test_generation_stops_at_a_statement_that_would_take_a_clause_away():
+    context = context_at("def f(n):\n    if n == 0:\n        █\n    else:\n        pass\n")
     rule = stop_rule(context, " ")
-    assert not rule(" return 0\n    if n")
-    assert rule(" return 0\n    if n == 1:\n")
+    assert not rule(" return 0\n    el")  # it may yet be an ``elif``
+    assert not rule(" return 0\n    elif n == 1:\n")
+    assert rule(" return 0\n    result")
     assert rule(" return 0\n    x = 1\n")
 
 
@@ -188,3 +211,14 @@ def test_a_block_header_is_not_left_without_a_body():
 def test_a_block_header_whose_body_follows_the_cursor_stays():
     source = "def f(xs):\n    █\n        print(n)\n"
     assert clean(source, " for n in xs:") == "for n in xs:"
+
+
+def test_a_blank_line_above_deeper_code_needs_a_block_header():
+    context = context_at("def f(xs):\n    █\n        print(x)\n")
+    assert needs_header(context, "")
+    assert needs_header(context, "y = 1")
+    assert not needs_header(context, "for x in xs:")
+    assert not needs_header(context, "y = 1\n    for x in xs:")
+    assert not needs_header(context, "for x in xs:\n        y = x")
+    assert not needs_header(context_at("def f(xs):\n    █\n    print(x)\n"), "")
+    assert not needs_header(context_at("def f(xs):\n    y = █\n        print(x)\n"), "1")

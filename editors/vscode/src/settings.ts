@@ -26,6 +26,7 @@ export const SERVER_SETTING_KEYS = [
   "remoteFamily",
   "requestTimeoutMs",
   "actionPrompt",
+  "checkExamples",
   "actionMaxTokens",
   "ignoreFiles",
   "respectGitignore",
