@@ -147,6 +147,8 @@ class GenerationRequest:
     """The answer may begin with at most one space or tab (the one the prompt left out): the
     cursor's indentation is already right, so the model may not indent further (a backend that
     cannot constrain its tokens leaves it to post-processing)."""
+    temperature: float = 0.0
+    """0: greedy (repeatable); above it, sampled (another attempt that should differ)."""
     opener_first: bool = False
     """The answer must begin with a compound statement's keyword (``if``, ``for``, ``else``,
     ...): the code after the cursor is indented deeper, so the cursor line must open its block
@@ -211,6 +213,8 @@ class _Job:
     future: concurrent.futures.Future[Any] = field(default_factory=concurrent.futures.Future)
     stop: threading.Event = field(default_factory=threading.Event)
     submitted: float = field(default_factory=time.perf_counter)
+    temperature: float = 0.0
+    """0: greedy (repeatable); above it, sampled (another attempt that should differ)."""
     opener_first: bool = False
     """The answer must begin with a compound statement's keyword (``if``, ``for``, ``else``,
     ...): the code after the cursor is indented deeper, so the cursor line must open its block
@@ -558,7 +562,7 @@ class LlamaEngine:
             if request.opener_first and not generated:
                 banned = self._space_ids.not_openers
             token = llm.sample(
-                temp=0.0,
+                temp=request.temperature,
                 repeat_penalty=1.0,
                 logits_processor=_ban(banned) if banned is not None and len(banned) else None,
             )

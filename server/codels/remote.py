@@ -373,7 +373,7 @@ class RemoteEngine:
         )
 
     def _request_body(self, request: GenerationRequest) -> tuple[str, dict[str, Any]]:
-        common: dict[str, Any] = {"temperature": 0.0, "stream": True}
+        common: dict[str, Any] = {"temperature": request.temperature, "stream": True}
         stop = [s for s in request.stop if s]
         if self._options.backend == "llama-server":
             common |= {"n_predict": request.max_tokens, "cache_prompt": True, "top_k": 1}

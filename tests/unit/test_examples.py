@@ -8,7 +8,7 @@ from cursor import snapshot_at
 from fake_engine import FakeEngine
 
 import codels.examples
-from codels.action_runner import ActionRunner
+from codels.action_runner import RETRY_TEMPERATURE, ActionRunner
 from codels.actions import ActionKind, find_sites
 from codels.config import Settings
 from codels.engine import EngineOptions, GenerationRequest
@@ -156,6 +156,7 @@ def test_a_body_whose_examples_fail_is_written_again_with_the_failure():
     assert outcome.examples is not None and outcome.examples.passed
     assert "return x * 2" in outcome.edit.changes[0].result
     assert requests[1].chat is not None
+    assert [request.temperature for request in requests] == [0.0, RETRY_TEMPERATURE]
     assert (
         "fails this example from the docstring: double(2) should give 4, gave 5"
         in (requests[1].chat[1])
