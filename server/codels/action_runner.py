@@ -85,7 +85,8 @@ EXAMPLE_RETRIES = 2
 """More attempts at a function whose docstring examples fail (the best one is kept)."""
 RETRY_TEMPERATURE = 0.8
 """Those attempts are sampled: a greedy answer to a prompt that differs only by the failing
-example is mostly the same answer again (measured: 3 of 18 such retries helped)."""
+example is mostly the same answer again (measured greedy, 0.5B, 50 docstring tasks: of 15
+functions whose examples failed, a retry did better for 3)."""
 
 Progress = Callable[[str], None]
 """Receives a short message about what the action is doing."""

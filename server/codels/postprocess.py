@@ -378,7 +378,20 @@ def needs_header(context: CompletionContext, text: str) -> bool:
     last = (context.line_prefix + text).split("\n")[-1]
     if following.indent <= indent_width(last):
         return False
+    if _open_brackets(text) or last.rstrip().endswith("\\"):
+        return False  # the deeper line goes on an open bracket or a continued line
     return not last.rstrip().endswith(":")
+
+
+def _open_brackets(text: str) -> int:
+    """How many brackets ``text`` leaves open (strings and comments are not told apart)."""
+    depth = 0
+    for ch in text:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}" and depth:
+            depth -= 1
+    return depth
 
 
 def stop_rule(context: CompletionContext, healed: str) -> StopRule:

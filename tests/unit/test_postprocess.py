@@ -221,4 +221,6 @@ def test_a_blank_line_above_deeper_code_needs_a_block_header():
     assert not needs_header(context, "y = 1\n    for x in xs:")
     assert not needs_header(context, "for x in xs:\n        y = x")
     assert not needs_header(context_at("def f(xs):\n    █\n    print(x)\n"), "")
+    assert not needs_header(context, "y = {")  # the deeper line is inside the braces
+    assert not needs_header(context, "y = 1 + \\")
     assert not needs_header(context_at("def f(xs):\n    y = █\n        print(x)\n"), "1")
