@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 
 from codels.sandbox import run_program
-from codels.syntax import PYTHON, new_parser
+from codels.syntax import PYTHON, PYTHON_PARSER_LOCK, new_parser
 
 EXAMPLES_TIMEOUT_SECONDS = 5.0
 """How long the examples may run (a loop that never ends is a failure)."""
@@ -105,15 +105,13 @@ def _informal(line: str, function: str) -> tuple[str, str] | None:
 
 def _literal_call(call: str) -> bool:
     try:
-        tree = ast.parse(call, mode="eval").body
-    except SyntaxError:
-        return False
-    if not isinstance(tree, ast.Call):
-        return False
-    try:
-        for argument in [*tree.args, *(keyword.value for keyword in tree.keywords)]:
-            ast.literal_eval(argument)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        with PYTHON_PARSER_LOCK:
+            tree = ast.parse(call, mode="eval").body
+            if not isinstance(tree, ast.Call):
+                return False
+            for argument in [*tree.args, *(keyword.value for keyword in tree.keywords)]:
+                ast.literal_eval(argument)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError, SystemError):
         return False
     return True
 
@@ -128,8 +126,9 @@ def _literal(text: str) -> str | None:
         if not candidate:
             continue
         try:
-            ast.literal_eval(candidate)
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            with PYTHON_PARSER_LOCK:
+                ast.literal_eval(candidate)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError, SystemError):
             continue
         return candidate
     return None

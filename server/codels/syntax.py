@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import threading
 from dataclasses import dataclass
 
 import tree_sitter
@@ -78,13 +79,20 @@ def count_syntax_errors(node: tree_sitter.Node) -> int:
     return count
 
 
+PYTHON_PARSER_LOCK = threading.Lock()
+"""Held around every use of Python's own parser (:mod:`ast`): in Python 3.11 two threads
+parsing at once can fail with "AST constructor recursion depth mismatch" (seen here when the
+evaluation scored in two threads)."""
+
+
 def python_error_line(source: str) -> int | None:
     """The line (1-based) of the first error Python's parser finds in ``source``, or None."""
     try:
-        ast.parse(source)
+        with PYTHON_PARSER_LOCK:
+            ast.parse(source)
     except SyntaxError as exc:  # IndentationError is one too
         return exc.lineno or 1
-    except (ValueError, RecursionError, MemoryError):  # a NUL character, absurd nesting
+    except (ValueError, RecursionError, MemoryError, SystemError):  # a NUL, absurd nesting
         return None
     return None
 
