@@ -163,7 +163,7 @@ class ActionRunner:
         examples = job.examples() if settings.check_examples else None
         reasons: list[str] = []
         best: ActionOutcome | None = None
-        number = 0
+        number = retries = 0
         while queue:
             form, attempt = queue.pop(0)
             number += 1
@@ -190,8 +190,8 @@ class ActionRunner:
             if best is None or best.examples is None or result.failed < best.examples.failed:
                 best = outcome
             queue = []
-            if job.example_retries < EXAMPLE_RETRIES and job.can_chat():
-                job.example_retries += 1
+            if retries < EXAMPLE_RETRIES and job.can_chat():
+                retries += 1
                 again = functools.partial(job.chat_stub, _failed_example(result), RETRY_TEMPERATURE)
                 queue = [("chat", again)]
         if best is not None:
@@ -261,7 +261,6 @@ class _Job:
         self.can_create_files = can_create_files
         self.generated = 0
         self.last_answer = ""
-        self.example_retries = 0
 
     # -- planning -----------------------------------------------------------------------------
 

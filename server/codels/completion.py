@@ -397,9 +397,13 @@ class CompletionService:
             max_tokens = min(max_tokens, LINE_MAX_TOKENS)
         stop = info.family.cut_strings if info.family else ()
 
+        def clean(text: str, truncated: bool) -> Cleaned:
+            return clean_completion(
+                text, context, healed=prompt.healed, stop=stop, truncated=truncated
+            )
+
         def showable(text: str) -> bool:
-            cut = clean_completion(text, context, healed=prompt.healed, stop=stop, truncated=True)
-            return bool(cut.text)
+            return bool(clean(text, truncated=True).text)
 
         should_stop = _BudgetedStop(
             stop_rule(context, prompt.healed), settings.time_budget_ms, showable
@@ -428,13 +432,8 @@ class CompletionService:
         if result.cancelled:
             self.stats.record_generation(result, 0.0)
             return CompletionOutcome("", context.kind, result.stop_reason, result, context_ms)
-        cleaned = clean_completion(
-            result.text,
-            context,
-            healed=prompt.healed,
-            stop=stop,
-            truncated=result.stop_reason == "length" or should_stop.budget_hit,
-        )
+        cut_short = result.stop_reason == "length" or should_stop.budget_hit
+        cleaned = clean(result.text, truncated=cut_short)
         retried = None
         if needs_header(context, cleaned.text) and getattr(self.engine, "backend", "local") == (
             "local"
@@ -453,18 +452,11 @@ class CompletionService:
                 self.stats.cancelled += 1
                 raise
             if not retried.cancelled:
-                second = clean_completion(
-                    retried.text,
-                    context,
-                    healed=prompt.healed,
-                    stop=stop,
-                    truncated=retried.stop_reason == "length",
-                )
+                second = clean(retried.text, truncated=retried.stop_reason == "length")
                 if second.text and not needs_header(context, second.text):
                     cleaned = Cleaned(second.text, "a block's header, asked for")
             self.stats.record_generation(retried, 0.0, speculative)
         total_ms = (time.perf_counter() - started) * 1000
-        cut_short = result.stop_reason == "length" or should_stop.budget_hit
         if cleaned.text or not cut_short:
             # An empty answer cut short by a limit is not the model's verdict on this state:
             # asking again must generate again, not serve the empty answer from memory.

@@ -213,12 +213,6 @@ class _Job:
     future: concurrent.futures.Future[Any] = field(default_factory=concurrent.futures.Future)
     stop: threading.Event = field(default_factory=threading.Event)
     submitted: float = field(default_factory=time.perf_counter)
-    temperature: float = 0.0
-    """0: greedy (repeatable); above it, sampled (another attempt that should differ)."""
-    opener_first: bool = False
-    """The answer must begin with a compound statement's keyword (``if``, ``for``, ``else``,
-    ...): the code after the cursor is indented deeper, so the cursor line must open its block
-    (a backend that cannot constrain its tokens ignores it)."""
     background: bool = False
     """Nobody waits for it yet: any request someone waits for supersedes it."""
 

@@ -170,8 +170,8 @@ class ExamplesResult:
 
 def module_skeleton(source: str) -> str:
     """The top-level imports, definitions and plain assignments of ``source``, in order."""
-    tree = new_parser(PYTHON).parse(source.encode("utf-8", "surrogatepass"))
     data = source.encode("utf-8", "surrogatepass")
+    tree = new_parser(PYTHON).parse(data)
     kept: list[str] = []
     for node in tree.root_node.children:
         if node.has_error:

@@ -269,15 +269,19 @@ def _without_suffix_overlap(text: str, context: CompletionContext) -> str:
             candidate = body[: len(body) - size]
             judge = context.judge
             if judge is None:
-                return candidate if _bracket_excess(context.line_prefix + body + rest) > 0 else text
+                excess = _bracket_balance(context.line_prefix + body + rest)[1]
+                return candidate if excess > 0 else text
             if judge.adds_errors(text) and not judge.adds_errors(candidate):
                 return candidate
             return text
     return text
 
 
-def _bracket_excess(text: str) -> int:
-    """How many more closing than opening brackets ``text`` has (0 if balanced or fewer)."""
+def _bracket_balance(text: str) -> tuple[int, int]:
+    """(brackets ``text`` leaves open, closing brackets it has with none open before them).
+
+    Strings and comments are not told apart.
+    """
     depth = 0
     excess = 0
     for ch in text:
@@ -288,7 +292,7 @@ def _bracket_excess(text: str) -> int:
                 depth -= 1
             else:
                 excess += 1
-    return excess
+    return depth, excess
 
 
 def clean_completion(
@@ -378,20 +382,9 @@ def needs_header(context: CompletionContext, text: str) -> bool:
     last = (context.line_prefix + text).split("\n")[-1]
     if following.indent <= indent_width(last):
         return False
-    if _open_brackets(text) or last.rstrip().endswith("\\"):
+    if _bracket_balance(text)[0] or last.rstrip().endswith("\\"):
         return False  # the deeper line goes on an open bracket or a continued line
     return not last.rstrip().endswith(":")
-
-
-def _open_brackets(text: str) -> int:
-    """How many brackets ``text`` leaves open (strings and comments are not told apart)."""
-    depth = 0
-    for ch in text:
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}" and depth:
-            depth -= 1
-    return depth
 
 
 def stop_rule(context: CompletionContext, healed: str) -> StopRule:
