@@ -107,9 +107,11 @@ class BlockRules:
         the cursor (whitespace aside), and before the third of three equal lines. A first line
         that opens a block (``for x in xs:``) whose body is the line after the cursor, one level
         deeper, is the whole completion; a later such line is not (the code after the cursor is
-        as often a later statement of its block as the first). It also ends before a ``return``
-        (or ``raise``, ``break``, ``continue``) after its first line that would leave the
-        following line unreachable: the model finishing the function its own way. When the
+        as often a later statement of its block as the first), unless it is indented less than
+        the floor, where the following line can only be its body (``return 0`` in ``if n == 0:``,
+        then ``if n == 1:`` over the ``return 1`` after the cursor). It also ends before a
+        ``return`` (or ``raise``, ``break``, ``continue``) after its first line that would leave
+        the following line unreachable: the model finishing the function its own way. When the
         following line is an ``elif``, ``else``, ``except`` or ``finally``, a line at its
         indentation must be another such clause: any other statement there would take the
         following clause away from the statement it belongs to.
@@ -153,6 +155,14 @@ class BlockRules:
                     return starts[index] + len(line) - (len(base) if index == 0 else 0)
                 continue
             if width < floor:
+                if (
+                    following is not None
+                    and not clause
+                    and following.indent - width == self.indent_unit
+                    and (opens_block(stripped) if whole else _may_open_block(stripped))
+                ):
+                    # A header whose body is the following line ends the completion there.
+                    return starts[index] + len(line) if whole else None
                 return before
             if (
                 whole
@@ -173,6 +183,15 @@ class BlockRules:
 
 
 _CLAUSES = ("elif", "else", "except", "finally")
+_HEADER_WORDS = ("async", "class", "def", "for", "if", "match", "try", "while", "with", *_CLAUSES)
+
+
+def _may_open_block(partial: str) -> bool:
+    """Whether ``partial``, the start of a line, may still become a block header."""
+    word, *rest = re.split(r"\W", partial, maxsplit=1)
+    if not rest:
+        return any(header.startswith(word) for header in _HEADER_WORDS)
+    return word in _HEADER_WORDS
 
 
 def dedent_floor(context: CompletionContext, unit: int, following: NextLine | None) -> int | None:
