@@ -98,6 +98,9 @@ class BlockRules:
     reachable: int | None = None
     """A ``return``, ``raise``, ``break`` or ``continue`` indented this much or less would make
     the following line dead code (None: no such line; see :func:`block_rules`)."""
+    least_header: int = 0
+    """The least indentation of a header below the floor that takes the following line as its
+    body: the innermost function's body (a completion never leaves its function)."""
 
     def end(self, text: str, *, complete_lines_only: bool) -> int | None:
         """Where the completion should end, as an index into ``text``, or None to go on.
@@ -159,7 +162,8 @@ class BlockRules:
                     following is not None
                     and not clause
                     and following.indent - width == self.indent_unit
-                    and (opens_block(stripped) if whole else _may_open_block(stripped))
+                    and width >= self.least_header
+                    and (_opens_inner_block(stripped) if whole else _may_open_block(stripped))
                 ):
                     # A header whose body is the following line ends the completion there.
                     return starts[index] + len(line) if whole else None
@@ -183,11 +187,17 @@ class BlockRules:
 
 
 _CLAUSES = ("elif", "else", "except", "finally")
-_HEADER_WORDS = ("async", "class", "def", "for", "if", "match", "try", "while", "with", *_CLAUSES)
+_HEADER_WORDS = ("async", "for", "if", "match", "try", "while", "with", *_CLAUSES)
+_DEFINITION = re.compile(r"(async\s+)?(def|class)\b")
+
+
+def _opens_inner_block(line: str) -> bool:
+    """Whether ``line`` (stripped) opens a block of statements: not a ``def`` or ``class``."""
+    return opens_block(line) and not _DEFINITION.match(line)
 
 
 def _may_open_block(partial: str) -> bool:
-    """Whether ``partial``, the start of a line, may still become a block header."""
+    """Whether ``partial``, the start of a line, may still become such a block header."""
     word, *rest = re.split(r"\W", partial, maxsplit=1)
     if not rest:
         return any(header.startswith(word) for header in _HEADER_WORDS)
@@ -206,14 +216,18 @@ def dedent_floor(context: CompletionContext, unit: int, following: NextLine | No
     """
     if context.line_prefix.strip():
         return None
-    body = None
-    for scope in reversed(context.scopes):
-        if scope.kind == "function":
-            body = indent_width(scope.indent) + unit
-            break
+    body = _function_body(context, unit)
     if following is None:
         return body
     return following.indent if body is None else max(following.indent, body)
+
+
+def _function_body(context: CompletionContext, unit: int) -> int | None:
+    """The indentation of the innermost enclosing function's body (None outside functions)."""
+    for scope in reversed(context.scopes):
+        if scope.kind == "function":
+            return indent_width(scope.indent) + unit
+    return None
 
 
 _TERMINAL = re.compile(r"(return|raise|break|continue)\b")
@@ -238,6 +252,7 @@ def block_rules(context: CompletionContext, healed: str) -> BlockRules:
         indent_unit=unit,
         floor=floor,
         reachable=reachable,
+        least_header=_function_body(context, unit) or 0,
     )
 
 

@@ -179,6 +179,12 @@ def test_below_the_code_that_follows_a_header_may_take_it_as_its_body():
     assert clean(source, " return 0\n    elif n == 1:\n") == "return 0\n    elif n == 1:"
     # its body must be the following line: one level deeper, no more, no less
     assert clean(source, " return 0\nif n == 1:\n") == "return 0"
+    # never a definition, and never out of the function (HumanEval/21:0-0, 0.5B)
+    source = "def f(xs):\n    █\n    hi = max(xs)\n    return hi\n"
+    assert clean(source, " lo = min(xs)\n\n\ndef check():\n") == "lo = min(xs)"
+    source = "def f(xs):\n    for x in xs:\n        if x:\n            █\n            go(x)\n"
+    assert clean(source, " y = x\n        def g():\n") == "y = x"
+    assert clean(source, " y = x\n        if y:\n") == "y = x\n        if y:"
     # and the following line must be able to be a body (not an ``else``)
     source = "def f(n):\n    if n == 0:\n        if n:\n            █\n        else:\n"
     assert clean(source, " a = 1\n    for x in n:\n") == "a = 1"
