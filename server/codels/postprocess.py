@@ -111,10 +111,11 @@ class BlockRules:
         that opens a block (``for x in xs:``) whose body is the line after the cursor, one level
         deeper, is the whole completion; a later such line is not (the code after the cursor is
         as often a later statement of its block as the first), unless it is indented less than
-        the floor, where the following line can only be its body (``return 0`` in ``if n == 0:``,
-        then ``if n == 1:`` over the ``return 1`` after the cursor). It also ends before a
-        ``return`` (or ``raise``, ``break``, ``continue``) after its first line that would leave
-        the following line unreachable: the model finishing the function its own way. When the
+        the floor right after a ``return`` (``raise``, ``break``, ``continue``) that would leave
+        the following line unreachable: then that line is its body (``return 0`` in
+        ``if n == 0:``, then ``if n == 1:`` over the ``return 1`` after the cursor). It also ends
+        before such a ``return`` after its first line: the model finishing the function its own
+        way. When the
         following line is an ``elif``, ``else``, ``except`` or ``finally``, a line at its
         indentation must be another such clause: any other statement there would take the
         following clause away from the statement it belongs to.
@@ -134,6 +135,7 @@ class BlockRules:
         clause = following is not None and bool(_CONTINUATION.match(following.text))
         floor = 0
         started = False
+        dead_end = False  # the last line would leave the following line unreachable
         for index, line in enumerate(lines):
             stripped = line.strip()
             if not stripped or (index == 0 and base.strip()):
@@ -156,16 +158,18 @@ class BlockRules:
                     and opens_block(stripped)
                 ):
                     return starts[index] + len(line) - (len(base) if index == 0 else 0)
+                dead_end = _dead_end(stripped, width, following)
                 continue
             if width < floor:
                 if (
                     following is not None
+                    and dead_end
                     and not clause
                     and following.indent - width == self.indent_unit
                     and width >= self.least_header
                     and (_opens_inner_block(stripped) if whole else _may_open_block(stripped))
                 ):
-                    # A header whose body is the following line ends the completion there.
+                    # The following line, unreachable after the line before, is this header's body.
                     return starts[index] + len(line) if whole else None
                 return before
             if (
@@ -183,12 +187,18 @@ class BlockRules:
                 and (whole or not any(word.startswith(stripped) for word in _CLAUSES))
             ):
                 return before
+            dead_end = _dead_end(stripped, width, following)
         return None
 
 
 _CLAUSES = ("elif", "else", "except", "finally")
 _HEADER_WORDS = ("async", "for", "if", "match", "try", "while", "with", *_CLAUSES)
 _DEFINITION = re.compile(r"(async\s+)?(def|class)\b")
+
+
+def _dead_end(line: str, width: int, following: NextLine | None) -> bool:
+    """Whether ``line`` (stripped, indented ``width``) would leave ``following`` unreachable."""
+    return following is not None and width <= following.indent and bool(_TERMINAL.match(line))
 
 
 def _opens_inner_block(line: str) -> bool:

@@ -179,12 +179,15 @@ def test_below_the_code_that_follows_a_header_may_take_it_as_its_body():
     assert clean(source, " return 0\n    elif n == 1:\n") == "return 0\n    elif n == 1:"
     # its body must be the following line: one level deeper, no more, no less
     assert clean(source, " return 0\nif n == 1:\n") == "return 0"
-    # never a definition, and never out of the function (HumanEval/21:0-0, 0.5B)
-    source = "def f(xs):\n    █\n    hi = max(xs)\n    return hi\n"
-    assert clean(source, " lo = min(xs)\n\n\ndef check():\n") == "lo = min(xs)"
+    # only after a line that would leave the following line unreachable: otherwise that line
+    # is more likely the next statement of the cursor's block
     source = "def f(xs):\n    for x in xs:\n        if x:\n            █\n            go(x)\n"
-    assert clean(source, " y = x\n        def g():\n") == "y = x"
-    assert clean(source, " y = x\n        if y:\n") == "y = x\n        if y:"
+    assert clean(source, " y = x\n        else:\n") == "y = x"
+    assert clean(source, " continue\n        else:\n") == "continue\n        else:"
+    # never a definition, and never out of the function (HumanEval/21:0-0, 0.5B)
+    assert clean(source, " continue\n        def g():\n") == "continue"
+    source = "def f(xs):\n    █\n    hi = max(xs)\n    return hi\n"
+    assert clean(source, " return min(xs)\n\n\ndef check():\n") == "return min(xs)"
     # and the following line must be able to be a body (not an ``else``)
     source = "def f(n):\n    if n == 0:\n        if n:\n            █\n        else:\n"
     assert clean(source, " a = 1\n    for x in n:\n") == "a = 1"
@@ -197,6 +200,7 @@ def test_a_dedented_line_that_may_become_a_header_is_read_to_its_end():
     assert not rule(" return 0\n    el")
     assert rule(" return 0\n    elif n == 1:\n")
     assert rule(" return 0\n    x")  # no header starts so
+    assert rule(" n += 1\n    if")  # nothing to take as its body: ``return 1`` is reachable
     assert rule(" return 0\n    if_done = 1")
     assert rule(" return 0\n    if n == 1: return 1\n")  # a header with its own body
 
