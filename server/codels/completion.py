@@ -424,11 +424,7 @@ class CompletionService:
             no_leading_space=bool(prompt.healed) and indent_settled(context),
             background=speculative,
         )
-        try:
-            result = await self.engine.generate(request)
-        except asyncio.CancelledError:
-            self.stats.cancelled += 1
-            raise
+        result = await self._counted(request)
         if result.cancelled:
             self.stats.record_generation(result, 0.0)
             return CompletionOutcome("", context.kind, result.stop_reason, result, context_ms)
@@ -446,11 +442,7 @@ class CompletionService:
                 should_stop=stop_rule(context, prompt.healed),
                 no_leading_space=False,
             )
-            try:
-                retried = await self.engine.generate(retry)
-            except asyncio.CancelledError:
-                self.stats.cancelled += 1
-                raise
+            retried = await self._counted(retry)
             if not retried.cancelled:
                 second = clean(retried.text, truncated=retried.stop_reason == "length")
                 if second.text and not needs_header(context, second.text):
@@ -496,6 +488,14 @@ class CompletionService:
         return CompletionOutcome(
             cleaned.text, context.kind, cleaned.note, result, context_ms, total_ms
         )
+
+    async def _counted(self, request: GenerationRequest) -> GenerationResult:
+        """The engine's answer to ``request``; a cancelled request is counted."""
+        try:
+            return await self.engine.generate(request)
+        except asyncio.CancelledError:
+            self.stats.cancelled += 1
+            raise
 
     def _speculate(
         self, snapshot: DocumentSnapshot, offset: int, suggestion: str, settings: Settings

@@ -158,13 +158,12 @@ class BlockRules:
                     and opens_block(stripped)
                 ):
                     return starts[index] + len(line) - (len(base) if index == 0 else 0)
-                dead_end = _dead_end(stripped, width, following)
+                dead_end = self._leaves_dead_code(stripped, width)
                 continue
             if width < floor:
                 if (
                     following is not None
-                    and dead_end
-                    and not clause
+                    and dead_end  # (never before a clause: then nothing is reachable)
                     and following.indent - width == self.indent_unit
                     and width >= self.least_header
                     and (_opens_inner_block(stripped) if whole else _may_open_block(stripped))
@@ -172,12 +171,7 @@ class BlockRules:
                     # The following line, unreachable after the line before, is this header's body.
                     return starts[index] + len(line) if whole else None
                 return before
-            if (
-                whole
-                and self.reachable is not None
-                and width <= self.reachable
-                and _TERMINAL.match(stripped)
-            ):
+            if whole and self._leaves_dead_code(stripped, width):
                 return before
             if (
                 clause
@@ -187,18 +181,21 @@ class BlockRules:
                 and (whole or not any(word.startswith(stripped) for word in _CLAUSES))
             ):
                 return before
-            dead_end = _dead_end(stripped, width, following)
+            dead_end = self._leaves_dead_code(stripped, width)
         return None
+
+    def _leaves_dead_code(self, line: str, width: int) -> bool:
+        """Whether ``line`` (stripped, indented ``width``) leaves the following line unreachable."""
+        return (
+            self.reachable is not None
+            and width <= self.reachable
+            and _TERMINAL.match(line) is not None
+        )
 
 
 _CLAUSES = ("elif", "else", "except", "finally")
 _HEADER_WORDS = ("async", "for", "if", "match", "try", "while", "with", *_CLAUSES)
 _DEFINITION = re.compile(r"(async\s+)?(def|class)\b")
-
-
-def _dead_end(line: str, width: int, following: NextLine | None) -> bool:
-    """Whether ``line`` (stripped, indented ``width``) would leave ``following`` unreachable."""
-    return following is not None and width <= following.indent and bool(_TERMINAL.match(line))
 
 
 def _opens_inner_block(line: str) -> bool:
