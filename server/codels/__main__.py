@@ -1,5 +1,5 @@
 """``python -m codels``: the same as the ``codels`` command."""
 
-from codels.cli import main
+from codels.tools.cli import main
 
 raise SystemExit(main())

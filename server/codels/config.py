@@ -7,7 +7,7 @@ converter: a value of the wrong type or out of range keeps that key's previous v
 problem is reported as a sentence naming the key and what was expected. Bad settings never stop
 the server.
 
-This module imports cattrs and :mod:`codels.engine` (for :class:`EngineOptions`).
+This module imports cattrs and :mod:`codels.engines.llama` (for :class:`EngineOptions`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any, get_type_hints
 
 import cattrs
 
-from codels.engine import EngineOptions
-from codels.prompt import PromptBudget
+from codels.engines.base import EngineOptions
+from codels.pipeline.prompt import PromptBudget
 
 log = logging.getLogger(__name__)
 

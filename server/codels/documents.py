@@ -11,7 +11,7 @@ the whole tree, about half a second per keystroke on a 10 MB file. Its snapshot 
 demand, around the cursor only (tree-sitter's included ranges: WINDOW_LINES_BEFORE and
 WINDOW_LINES_AFTER lines, with positions still those of the whole document).
 
-This module imports :mod:`codels.positions` and :mod:`codels.syntax`, not LSP types.
+This module imports :mod:`codels.positions` and :mod:`codels.languages.syntax`, not LSP types.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import tree_sitter
 
+from codels.languages.syntax import new_parser, syntax_language
 from codels.positions import LineIndex, PositionEncoding, PositionError, utf8_bytes
-from codels.syntax import new_parser, syntax_language
 
 log = logging.getLogger(__name__)
 

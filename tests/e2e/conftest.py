@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from codels.models import load_catalogue, resolve_catalogue_model
+from codels.models.catalogue import load_catalogue, resolve_catalogue_model
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,9 +10,9 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcRequestCancelled
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from codels.actions import function_at
+from codels.actions.sites import function_at
 from codels.documents import Document
-from codels.syntax import count_syntax_errors, new_parser
+from codels.languages.syntax import count_syntax_errors, new_parser
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

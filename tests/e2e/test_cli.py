@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import REPO, codels_command
 
-from codels.syntax import count_syntax_errors, new_parser
+from codels.languages.syntax import count_syntax_errors, new_parser
 
 SAMPLE = REPO / "tests" / "data" / "sample.py"
 

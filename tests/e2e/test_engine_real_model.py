@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from codels.engine import EngineOptions, GenerationRequest, LlamaEngine
+from codels.engines.base import EngineOptions, GenerationRequest
+from codels.engines.llama import LlamaEngine
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from codels.syntax import count_syntax_errors, new_parser
+from codels.languages.syntax import count_syntax_errors, new_parser
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -40,7 +40,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from codels.syntax import count_syntax_errors, new_parser
+from codels.languages.syntax import count_syntax_errors, new_parser
 
 KEY = "codels-test-key"
 KEY_ENV = "CODELS_TEST_REMOTE_KEY"

@@ -375,7 +375,7 @@ def test_disable_and_enable_commands_show_in_the_status_bar(
 
 
 def server_offers_code_actions() -> bool:
-    from codels.server import create_server
+    from codels.lsp.server import create_server
 
     return "textDocument/codeAction" in create_server().protocol.fm.features
 

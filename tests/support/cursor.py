@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from codels.context import CompletionContext, build_context
 from codels.documents import Document, DocumentSnapshot
+from codels.pipeline.context import CompletionContext, build_context
 
 CURSOR = "█"
 

@@ -8,8 +8,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from codels.engine import EngineOptions, GenerationRequest, GenerationResult, ModelInfo
-from codels.models import Family, ModelError, ProgressCallback, load_catalogue
+from codels.engines.base import EngineOptions, GenerationRequest, GenerationResult, ModelInfo
+from codels.models.catalogue import Family, ModelError, ProgressCallback, load_catalogue
 
 QWEN = load_catalogue().families["qwen2.5-coder"]
 _TOKEN = re.compile(r"\w+|[^\w\s]|\s+")

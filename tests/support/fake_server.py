@@ -13,8 +13,8 @@ import sys
 
 from fake_engine import FakeEngine
 
-from codels.engine import GenerationRequest
-from codels.server import create_server
+from codels.engines.base import GenerationRequest
+from codels.lsp.server import create_server
 
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 logging.getLogger("pygls").setLevel(logging.WARNING)

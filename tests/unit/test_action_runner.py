@@ -8,11 +8,11 @@ import pytest
 from cursor import snapshot_at
 from fake_engine import FakeEngine
 
-from codels.action_runner import ActionError, ActionRunner
-from codels.actions import ActionKind, Problem, Site, find_sites
+from codels.actions.runner import ActionError, ActionRunner
+from codels.actions.sites import ActionKind, Problem, Site, find_sites
 from codels.config import Settings
 from codels.documents import Document, DocumentSnapshot
-from codels.engine import EngineOptions, GenerationRequest
+from codels.engines.base import EngineOptions, GenerationRequest
 
 SETTINGS = Settings()
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from cursor import snapshot_at
 
-from codels.actions import (
+from codels.actions.sites import (
     ActionKind,
     FileChange,
     Problem,
@@ -26,9 +26,9 @@ from codels.actions import (
     named_function,
     parse_code,
     tidy_tests,
-    workspace_edit_json,
 )
 from codels.documents import Document
+from codels.lsp.edits import workspace_edit_json
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "actions"
 URI = "file:///work/example/shapes.py"
@@ -205,7 +205,7 @@ def test_function_end_is_the_first_line_back_at_the_base_indentation():
 def test_workspace_edit_json_uses_utf16_positions_and_creates_files():
     change = FileChange("file:///t/test_m.py", "", (TextEdit(0, 0, "x = 1\n"),), create=True)
     other = FileChange("file:///t/m.py", "s = '𝄞'\ny\n", (TextEdit(6, 7, '"'),), version=3)
-    from codels.actions import ActionEdit
+    from codels.actions.sites import ActionEdit
 
     data = workspace_edit_json(ActionEdit((change, other), shown=""))
     changes = data["documentChanges"]

@@ -5,9 +5,9 @@ import asyncio
 from cursor import snapshot_at
 from fake_engine import FakeEngine
 
-from codels.completion import CompletionService, ends_line, next_line_indent
+from codels.completion.service import CompletionService, ends_line, next_line_indent
 from codels.config import Settings
-from codels.engine import EngineOptions
+from codels.engines.base import EngineOptions
 
 BODY = "def total(items):\n    █\n"
 LOOP = "for item in items:\n        print(item)\n    return None\n"

@@ -1,7 +1,7 @@
 import pytest
 from cursor import context_at
 
-from codels.context import CompletionKind
+from codels.pipeline.context import CompletionKind
 
 BLOCK, LINE, NONE = CompletionKind.BLOCK, CompletionKind.LINE, CompletionKind.NONE
 

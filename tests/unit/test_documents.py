@@ -3,8 +3,8 @@ import random
 import pytest
 
 from codels.documents import Document, DocumentStore, TextChange
+from codels.languages.syntax import new_parser
 from codels.positions import LineIndex
-from codels.syntax import new_parser
 
 SOURCE = '''import os
 
@@ -98,8 +98,8 @@ def test_store_ignores_changes_to_unknown_documents():
 
 
 def test_a_huge_document_is_parsed_around_the_cursor_with_whole_document_positions():
-    from codels.context import build_context
     from codels.documents import HUGE_DOCUMENT_CHARS
+    from codels.pipeline.context import build_context
 
     unit = 'def f{n}(values):\n    """Sum."""\n    return sum(values)\n\n\n'
     count = HUGE_DOCUMENT_CHARS // len(unit.format(n=0)) + 10

@@ -3,7 +3,8 @@
 import asyncio
 import threading
 
-from codels.engine import GenerationRequest, GenerationResult, LlamaEngine
+from codels.engines.base import GenerationRequest, GenerationResult
+from codels.engines.llama import LlamaEngine
 
 
 class _LoadedStub:
@@ -106,7 +107,7 @@ def test_memory_check_loads_beside_frees_first_or_refuses(tmp_path, monkeypatch)
     import pytest
 
     from codels import engine as engine_module
-    from codels.models import ModelError, ResolvedModel
+    from codels.models.catalogue import ModelError, ResolvedModel
 
     new = tmp_path / "new.gguf"
     new.write_bytes(b"GGUF" + b"\0" * 996)  # 1,000 bytes -> 1,100 needed with the margin

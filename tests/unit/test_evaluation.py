@@ -2,7 +2,8 @@ import time
 
 import pytest
 
-from codels.evaluation import (
+from codels.sandbox import run_program
+from codels.tools.evaluation import (
     Attempt,
     SuiteReport,
     TaskResult,
@@ -13,7 +14,6 @@ from codels.evaluation import (
     sample,
     wilson_interval,
 )
-from codels.sandbox import run_program
 
 
 @pytest.fixture(scope="module")
@@ -150,8 +150,8 @@ def test_the_docstring_suite_can_go_through_the_generate_action(problems):
     from fake_engine import FakeEngine
 
     from codels.config import Settings
-    from codels.engine import EngineOptions
-    from codels.evaluation import Evaluator
+    from codels.engines.base import EngineOptions
+    from codels.tools.evaluation import Evaluator
 
     task = build_suite("humaneval-docstring", problems)[0]
     answer = f"```python\n{task.prefix.rstrip()}\n    {task.expected}\n```"

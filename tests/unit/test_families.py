@@ -7,11 +7,11 @@ import pytest
 from cursor import snapshot_at
 from fake_engine import FakeEngine
 
-from codels.completion import CompletionService
+from codels.completion.service import CompletionService
 from codels.config import Settings
-from codels.engine import EngineOptions
-from codels.model_file import ModelFileFacts, choose_family
-from codels.models import load_catalogue
+from codels.engines.base import EngineOptions
+from codels.models.catalogue import load_catalogue
+from codels.models.gguf import ModelFileFacts, choose_family
 
 CATALOGUE = load_catalogue()
 FAMILIES = CATALOGUE.families

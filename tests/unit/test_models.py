@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from codels.models import (
+from codels.models.catalogue import (
     ModelError,
     assemble_from_packages,
     catalogue_path,
@@ -101,7 +101,7 @@ def test_corrupt_cache_file_is_rebuilt_from_packages(tiny, tmp_path):
 def test_corrupt_cache_file_without_packages_is_never_loaded(tiny, tmp_path, monkeypatch):
     path = resolve_model("", tiny).path
     path.write_bytes(b"GGUF" + b"\1" * (len(CONTENT) - 4))
-    monkeypatch.setattr("codels.models.packages_installed", lambda entry: False)
+    monkeypatch.setattr("codels.models.catalogue.packages_installed", lambda entry: False)
     with pytest.raises(ModelError, match="does not match the sha256"):
         resolve_model("", tiny)
 
@@ -116,7 +116,7 @@ def test_chunks_that_do_not_add_up_leave_no_file(tiny, tmp_path):
 
 
 def test_missing_model_says_what_to_install(tiny, monkeypatch):
-    monkeypatch.setattr("codels.models.packages_installed", lambda entry: False)
+    monkeypatch.setattr("codels.models.catalogue.packages_installed", lambda entry: False)
     with pytest.raises(ModelError, match=r"pip install 'codels\[default-model\]'"):
         resolve_model("", tiny)
 

@@ -1,7 +1,7 @@
 import pytest
 from cursor import context_at
 
-from codels.postprocess import (
+from codels.pipeline.postprocess import (
     BlockRules,
     NextLine,
     StopRule,

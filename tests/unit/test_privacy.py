@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from codels.engine import FimParts, GenerationRequest
-from codels.models import load_catalogue
+from codels.engines.base import FimParts, GenerationRequest
+from codels.engines.remote import RemoteEngine
+from codels.models.catalogue import load_catalogue
 from codels.privacy import (
     WITHHELD,
     DocumentTextFilter,
@@ -15,7 +16,6 @@ from codels.privacy import (
     looks_secret,
     withhold_secrets,
 )
-from codels.remote import RemoteEngine
 
 SECRET_LINES = [
     'OPENAI_API_KEY = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCD"',

@@ -1,8 +1,8 @@
 from cursor import context_at
 from fake_engine import QWEN, count_tokens
 
-from codels.models import fill
-from codels.prompt import (
+from codels.models.catalogue import fill
+from codels.pipeline.prompt import (
     WINDOW_STEP_LINES,
     PromptBudget,
     TokenCounter,

@@ -5,7 +5,7 @@ import logging
 
 from fake_engine import FakeEngine
 
-from codels.server import create_server
+from codels.lsp.server import create_server
 
 
 async def test_notification_futures_are_forgotten_and_checked_once(caplog):

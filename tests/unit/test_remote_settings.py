@@ -3,11 +3,11 @@
 from cursor import context_at
 from fake_engine import QWEN, count_tokens
 
-from codels.completion import fim_parts
+from codels.completion.service import fim_parts
 from codels.config import read_settings
-from codels.models import load_catalogue
-from codels.prompt import PromptBudget, TokenCounter, build_prompt
-from codels.remote import estimate_tokens, guess_family
+from codels.engines.remote import estimate_tokens, guess_family
+from codels.models.catalogue import load_catalogue
+from codels.pipeline.prompt import PromptBudget, TokenCounter, build_prompt
 
 
 def test_backend_settings_are_read_and_checked():
@@ -54,8 +54,8 @@ def test_token_estimates_err_on_the_high_side():
 
 
 def test_instructions_go_to_the_chat_endpoint_of_openai_servers():
-    from codels.engine import EngineOptions, GenerationRequest
-    from codels.remote import RemoteEngine
+    from codels.engines.base import EngineOptions, GenerationRequest
+    from codels.engines.remote import RemoteEngine
 
     engine = RemoteEngine()
     engine._options = EngineOptions(backend="openai", endpoint="http://127.0.0.1:9")

@@ -1,4 +1,4 @@
-from codels.reuse import ResultCache, ShownSuggestions
+from codels.completion.caches import ResultCache, ShownSuggestions
 
 TEXT = "def f(x):\n    return \n\nprint(f(2))\n"
 CURSOR = TEXT.index("return ") + len("return ")

@@ -11,7 +11,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcRequestCancelled
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from codels.syntax import count_syntax_errors, new_parser
+from codels.languages.syntax import count_syntax_errors, new_parser
 
 FAKE_SERVER = str(Path(__file__).parents[1] / "support" / "fake_server.py")
 URI = "file:///work/example.py"

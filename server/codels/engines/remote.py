@@ -21,11 +21,11 @@ key, token or password is replaced by a comment first (:func:`codels.privacy.wit
 and when such a line holds the cursor (or a template token), the request is not sent at all.
 
 Failures never hang the editor: requests have timeouts, and after a failure the engine answers
-at once with :class:`~codels.models.ModelError` while it probes the server's health with
+at once with :class:`~codels.models.catalogue.ModelError` while it probes the server's health with
 back-off in the background; ``on_health`` tells the server (which tells the user) when the
 server goes away and when it is back.
 
-This module imports httpx, :mod:`codels.engine` (types) and :mod:`codels.models`.
+This module imports httpx, :mod:`codels.engines.llama` (types) and :mod:`codels.models.catalogue`.
 """
 
 from __future__ import annotations
@@ -42,14 +42,14 @@ from typing import Any
 
 import httpx
 
-from codels.engine import (
+from codels.engines.base import (
     EngineOptions,
     GenerationRequest,
     GenerationResult,
     ModelInfo,
     StopReason,
 )
-from codels.models import Catalogue, Family, ModelError, ProgressCallback, load_catalogue
+from codels.models.catalogue import Catalogue, Family, ModelError, ProgressCallback, load_catalogue
 from codels.privacy import looks_secret, withhold_secrets
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ class _Health:
 
 
 class RemoteEngine:
-    """An :class:`~codels.engine.Engine` backed by an inference server over HTTP."""
+    """An :class:`~codels.engines.base.Engine` backed by an inference server over HTTP."""
 
     def __init__(
         self,

@@ -11,7 +11,7 @@ imports, a syntax judge for the region around the cursor, and the *kind* of comp
   statements) or at the end of a line that opens a block (``def f():``);
 * ``line``: anywhere else in a line (after ``=``, ``(``, ``.``, mid-expression).
 
-This module imports :mod:`codels.documents`, :mod:`codels.positions` and :mod:`codels.syntax`.
+This module imports :mod:`codels.documents`, :mod:`codels.positions` and :mod:`codels.languages.syntax`.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from enum import StrEnum
 import tree_sitter
 
 from codels.documents import DocumentSnapshot
+from codels.languages.syntax import SyntaxJudge, unterminated_string_query
 from codels.positions import LineIndex
-from codels.syntax import SyntaxJudge, unterminated_string_query
 
 PREFIX_WINDOW_CHARS = 24_000
 """Most text before the cursor handed to prompt fitting (well above any token budget)."""

@@ -14,9 +14,9 @@
   with the sha256 the hub gives for the file (its LFS ETag); a mismatching file is deleted,
   never loaded.
 
-Every failure is a :class:`~codels.models.ModelError` with one sentence that says what to do.
+Every failure is a :class:`~codels.models.catalogue.ModelError` with one sentence that says what to do.
 
-This module imports :mod:`codels.models` and, lazily, ``huggingface_hub``.
+This module imports :mod:`codels.models.catalogue` and, lazily, ``huggingface_hub``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from codels.models import (
+from codels.models.catalogue import (
     CatalogueModel,
     ModelError,
     ProgressCallback,
@@ -105,7 +105,7 @@ def pull_model(
 
 
 def _sha_of(path: Path, entry: CatalogueModel) -> str:
-    from codels.models import expected_sha256
+    from codels.models.catalogue import expected_sha256
 
     return expected_sha256(path, entry)[0]
 

@@ -1,6 +1,6 @@
 """``codels bench``: replay typing sessions through the real server and measure latency.
 
-Two runs over the same keystroke timeline (:mod:`codels.replay`):
+Two runs over the same keystroke timeline (:mod:`codels.tools.replay`):
 
 * **codels**: ``codels --stdio`` as a child process, driven over LSP like an editor drives it:
   every keystroke is a ``didChange``; when no key follows within the debounce, the client asks
@@ -42,12 +42,12 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
 from codels import __version__
-from codels.backends import BackendEngine
 from codels.config import Settings, camel_case
-from codels.engine import Engine, GenerationRequest
-from codels.evaluation import git_commit, machine
+from codels.engines.base import Engine, GenerationRequest
+from codels.engines.switch import BackendEngine
 from codels.positions import LineIndex
-from codels.replay import Session, TypingModel, corpus_sessions
+from codels.tools.evaluation import git_commit, machine
+from codels.tools.replay import Session, TypingModel, corpus_sessions
 
 log = logging.getLogger(__name__)
 

@@ -3,13 +3,13 @@
 The server, the ``codels complete`` command and the benchmark and evaluation commands all call
 :meth:`CompletionService.complete`, so what is measured is what users get.
 
-Before the model is asked, two cheaper answers are tried (:mod:`codels.reuse`): the rest of the
+Before the model is asked, two cheaper answers are tried (:mod:`codels.completion.caches`): the rest of the
 suggestion the person is typing into, and a recent result for the same text around the cursor.
 With ``speculate`` on, a suggestion that was generated is followed by one more generation, as
 if the person had accepted it, so that the next suggestion is ready when they do.
 :class:`Stats` counts what happened, for ``codels/stats`` and ``codels bench``.
 
-This module imports the pipeline stages and :mod:`codels.engine`; nothing of LSP.
+This module imports the pipeline stages and :mod:`codels.engines.llama`; nothing of LSP.
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from codels.completion.caches import ResultCache, ShownSuggestions, state_key
 from codels.config import Settings
-from codels.context import CompletionContext, CompletionKind, build_context
 from codels.documents import Document, DocumentSnapshot
-from codels.engine import Engine, FimParts, GenerationRequest, GenerationResult
-from codels.postprocess import (
+from codels.engines.base import Engine, FimParts, GenerationRequest, GenerationResult
+from codels.pipeline.context import CompletionContext, CompletionKind, build_context
+from codels.pipeline.postprocess import (
     Cleaned,
     StopRule,
     clean_completion,
@@ -37,8 +38,7 @@ from codels.postprocess import (
     needs_header,
     stop_rule,
 )
-from codels.prompt import Prompt, TokenCounter, build_prompt
-from codels.reuse import ResultCache, ShownSuggestions, state_key
+from codels.pipeline.prompt import Prompt, TokenCounter, build_prompt
 
 log = logging.getLogger(__name__)
 

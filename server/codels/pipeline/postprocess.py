@@ -16,7 +16,7 @@ suffix. Stopping is the client's job, in this order:
 :class:`BlockRules` is also the generation-time stop rule, so the model stops decoding as soon
 as the block has ended instead of filling the token budget.
 
-This module imports :mod:`codels.context` and :mod:`codels.syntax`.
+This module imports :mod:`codels.pipeline.context` and :mod:`codels.languages.syntax`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from codels.context import CompletionContext, CompletionKind, opens_block
+from codels.pipeline.context import CompletionContext, CompletionKind, opens_block
 
 
 @dataclass(frozen=True)
@@ -346,7 +346,7 @@ def clean_completion(
 ) -> Cleaned:
     """Post-process the model's ``raw`` answer for ``context``; see the module docstring.
 
-    ``healed`` is :attr:`codels.prompt.Prompt.healed`; ``truncated`` says generation ended at
+    ``healed`` is :attr:`codels.pipeline.prompt.Prompt.healed`; ``truncated`` says generation ended at
     the token limit (so the last line may be unfinished).
     """
     text = cut_at_stop_strings(raw, stop)

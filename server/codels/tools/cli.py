@@ -24,14 +24,18 @@ from pathlib import Path
 from typing import BinaryIO
 
 from codels import __version__
-from codels.action_runner import ActionError, ActionRunner
-from codels.actions import ActionKind, find_sites, workspace_edit_json
-from codels.backends import BackendEngine
-from codels.completion import CompletionService
+from codels.actions.runner import ActionError, ActionRunner
+from codels.actions.sites import ActionEdit, ActionKind, find_sites
+from codels.completion.service import CompletionService
 from codels.config import Settings, read_settings
 from codels.documents import Document
-from codels.engine import ModelInfo
-from codels.evaluation import (
+from codels.engines.base import ModelInfo
+from codels.engines.switch import BackendEngine
+from codels.languages.syntax import syntax_language
+from codels.models.catalogue import ModelError
+from codels.positions import PositionError
+from codels.privacy import log_guard
+from codels.tools.evaluation import (
     SUITES,
     EvalError,
     format_table,
@@ -39,11 +43,7 @@ from codels.evaluation import (
     report_json,
     run_evaluation,
 )
-from codels.model_commands import add_models_parser, run_models
-from codels.models import ModelError
-from codels.positions import PositionError
-from codels.privacy import log_guard
-from codels.syntax import syntax_language
+from codels.tools.model_commands import add_models_parser, run_models
 
 log = logging.getLogger("codels")
 
@@ -382,7 +382,7 @@ def run_generate(args: argparse.Namespace) -> int:
                     "examples": (
                         dataclasses.asdict(outcome.examples) if outcome.examples else None
                     ),
-                    "edit": workspace_edit_json(outcome.edit),
+                    "edit": _edit_json(outcome.edit),
                 },
                 indent=2,
             )
@@ -447,8 +447,8 @@ def run_eval(args: argparse.Namespace) -> int:
 
 def run_bench_command(args: argparse.Namespace) -> int:
     """``codels bench``: keystroke replay through the server, and a naive baseline."""
-    from codels.bench import BenchOptions, default_corpus, format_report, run_bench, save
-    from codels.replay import TypingModel
+    from codels.tools.bench import BenchOptions, default_corpus, format_report, run_bench, save
+    from codels.tools.replay import TypingModel
 
     files = tuple(args.files) if args.files else default_corpus()
     if not files:
@@ -536,9 +536,15 @@ def _lsp_stdout() -> BinaryIO:
     return private
 
 
+def _edit_json(edit: ActionEdit) -> dict[str, object]:
+    from codels.lsp.edits import workspace_edit_json  # lsprotocol only when it is needed
+
+    return workspace_edit_json(edit)
+
+
 def run_server(args: argparse.Namespace) -> int:
     """Serve LSP on stdio or TCP."""
-    from codels.server import create_server
+    from codels.lsp.server import create_server
 
     server = create_server()
     try:

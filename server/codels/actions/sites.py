@@ -18,8 +18,8 @@ the :class:`Site` of each action (instant: no model), building the instruction p
 code out of the model's answer, and turning it into :class:`TextEdit` s whose result must parse.
 Offsets are code points of the document; the server converts them to LSP positions.
 
-This module imports :mod:`codels.context`, :mod:`codels.documents`, :mod:`codels.positions`,
-:mod:`codels.postprocess` and :mod:`codels.syntax`; nothing of LSP or of the engine.
+This module imports :mod:`codels.pipeline.context`, :mod:`codels.documents`, :mod:`codels.positions`,
+:mod:`codels.pipeline.postprocess` and :mod:`codels.languages.syntax`; nothing of LSP or of the engine.
 """
 
 from __future__ import annotations
@@ -34,12 +34,12 @@ from urllib.parse import urlparse
 
 import tree_sitter
 
-from codels.context import enclosing_scopes, module_imports
 from codels.documents import DocumentSnapshot
+from codels.languages.syntax import PYTHON, count_syntax_errors, new_parser
+from codels.pipeline.context import enclosing_scopes, module_imports
+from codels.pipeline.postprocess import indent_width
 from codels.positions import LineIndex
-from codels.postprocess import indent_width
 from codels.privacy import path_of
-from codels.syntax import PYTHON, count_syntax_errors, new_parser
 
 
 class ActionKind(StrEnum):
@@ -1015,34 +1015,6 @@ def tidy_tests(code: str, *, exclude: Sequence[str], import_line: str) -> str:
     if " ".join(import_line.split()) not in {" ".join(k.split()) for k in kept}:
         text = import_line + "\n" + text
     return text.strip() + "\n"
-
-
-def workspace_edit_json(edit: ActionEdit) -> dict[str, object]:
-    """The edit as an LSP ``WorkspaceEdit`` (``documentChanges``, UTF-16 positions), as JSON."""
-    changes: list[object] = []
-    for change in edit.changes:
-        if change.create:
-            changes.append(
-                {"kind": "create", "uri": change.uri, "options": {"ignoreIfExists": True}}
-            )
-        lines = LineIndex.of(change.base)
-        edits = []
-        for text_edit in change.edits:
-            start = lines.position_at(text_edit.start, "utf-16")
-            end = lines.position_at(text_edit.end, "utf-16")
-            edits.append(
-                {
-                    "range": {
-                        "start": {"line": start[0], "character": start[1]},
-                        "end": {"line": end[0], "character": end[1]},
-                    },
-                    "newText": text_edit.text,
-                }
-            )
-        changes.append(
-            {"textDocument": {"uri": change.uri, "version": change.version}, "edits": edits}
-        )
-    return {"documentChanges": changes}
 
 
 def function_end_index(answer: str, indent: str) -> int | None:

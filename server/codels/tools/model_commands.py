@@ -1,10 +1,10 @@
 """``codels models …``: list, pull, verify, locate and remove the catalogue's model files.
 
 Output is for people by default and JSON with ``--json`` (``list``, ``verify``). Failures are one
-sentence on stderr and a non-zero exit, through :class:`~codels.models.ModelError` as everywhere
+sentence on stderr and a non-zero exit, through :class:`~codels.models.catalogue.ModelError` as everywhere
 in the command line.
 
-This module imports :mod:`codels.models`, :mod:`codels.pull` and :mod:`codels.model_file`.
+This module imports :mod:`codels.models.catalogue`, :mod:`codels.models.download` and :mod:`codels.models.gguf`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from codels.models import (
+from codels.models.catalogue import (
     Catalogue,
     CatalogueModel,
     ModelError,
@@ -154,7 +154,7 @@ def _list(catalogue: Catalogue, as_json: bool) -> int:
 
 
 def _pull(entry: CatalogueModel, source: str, progress: ProgressCallback) -> int:
-    from codels.pull import pull_model
+    from codels.models.download import pull_model
 
     _warn_about_memory(entry)
     result = pull_model(entry, source, progress)  # type: ignore[arg-type]
@@ -228,7 +228,7 @@ def _verify_entry(entry: CatalogueModel, progress: ProgressCallback) -> dict[str
 
 
 def _verify_path(path: Path, catalogue: Catalogue, progress: ProgressCallback) -> dict[str, Any]:
-    from codels.model_file import choose_family, family_probe, read_model_file
+    from codels.models.gguf import choose_family, family_probe, read_model_file
 
     if not path.is_file():
         raise ModelError(f"{path} is neither a catalogue model nor an existing file")
@@ -272,7 +272,7 @@ def _path(entry: CatalogueModel) -> int:
 
 
 def _remove(entry: CatalogueModel) -> int:
-    from codels.pull import partial_downloads
+    from codels.models.download import partial_downloads
 
     path = models_dir() / entry.file
     partials = partial_downloads(entry)

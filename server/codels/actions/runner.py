@@ -1,13 +1,13 @@
 """Running a code action: ask the model, read its answer, check the edit, retry once.
 
-:class:`ActionRunner` takes a :class:`~codels.actions.Site` (found without the model) and makes
-the :class:`~codels.actions.ActionEdit` for it. Two prompt forms write code:
+:class:`ActionRunner` takes a :class:`~codels.actions.sites.Site` (found without the model) and makes
+the :class:`~codels.actions.sites.ActionEdit` for it. Two prompt forms write code:
 
-* **chat**: the model's instruction template (:meth:`codels.models.Family.chat_prompt`) with the
+* **chat**: the model's instruction template (:meth:`codels.models.catalogue.Family.chat_prompt`) with the
   context (imports, enclosing class, neighbouring signatures) and the comment or function; the
   answer's code block is parsed with tree-sitter and the wanted function (or its body) taken;
-* **fim**: the completion pipeline (:mod:`codels.context`, :mod:`codels.prompt`,
-  :mod:`codels.postprocess`) at a blank line where the code goes, with the action's token limit
+* **fim**: the completion pipeline (:mod:`codels.pipeline.context`, :mod:`codels.pipeline.prompt`,
+  :mod:`codels.pipeline.postprocess`) at a blank line where the code goes, with the action's token limit
   and no time budget.
 
 Generating a function (from a comment or for a stub) uses the form the ``actionPrompt``
@@ -16,15 +16,15 @@ docstring is infilled between the quotes (retry: chat); tests and fixes are chat
 says what was wrong). Every edit is applied to the text and parsed: one that adds a syntax error,
 or that holds no usable code, counts as a failure. After two failures :class:`ActionError` says
 so; nothing broken is ever returned. A body written for a stub whose docstring has examples is
-checked against them (:mod:`codels.examples`, setting ``checkExamples``); while one fails, the
+checked against them (:mod:`codels.actions.examples`, setting ``checkExamples``); while one fails, the
 model is asked again (chat, with the failing example) up to twice, and the attempt with the
 fewest failures is kept.
 
 Generations run under the key ``<uri>#action``, so typing in the document (completions, keyed by
 the URI) does not stop them; cancelling the awaiting task stops the engine within one token.
 
-This module imports the pipeline stages, :mod:`codels.actions`, :mod:`codels.examples` and
-:mod:`codels.engine`; nothing of LSP.
+This module imports the pipeline stages, :mod:`codels.actions.sites`, :mod:`codels.actions.examples` and
+:mod:`codels.engines.llama`; nothing of LSP.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from codels.actions import (
+from codels.actions.examples import ExamplesResult, check_examples, find_examples
+from codels.actions.sites import (
     ActionEdit,
     ActionKind,
     FileChange,
@@ -65,15 +66,14 @@ from codels.actions import (
     tidy_tests,
 )
 from codels.config import Settings
-from codels.context import CompletionKind, build_context
 from codels.documents import Document, DocumentSnapshot
-from codels.engine import Engine, GenerationRequest, GenerationResult
-from codels.examples import ExamplesResult, check_examples, find_examples
-from codels.models import ModelError
-from codels.postprocess import clean_completion, stop_rule
+from codels.engines.base import Engine, GenerationRequest, GenerationResult
+from codels.languages.syntax import PYTHON, count_syntax_errors, new_parser
+from codels.models.catalogue import ModelError
+from codels.pipeline.context import CompletionKind, build_context
+from codels.pipeline.postprocess import clean_completion, stop_rule
+from codels.pipeline.prompt import TokenCounter, build_prompt
 from codels.privacy import path_of
-from codels.prompt import TokenCounter, build_prompt
-from codels.syntax import PYTHON, count_syntax_errors, new_parser
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ instead was measured worse: the model often jumped to the end of the function.)
 Token counts come from the model's own tokenizer, line by line with a cache; the line sums agree
 with whole-text counts to within a few tokens, and the budget keeps a margin for that.
 
-This module imports :mod:`codels.context` and :mod:`codels.models` (for :class:`Family`).
+This module imports :mod:`codels.pipeline.context` and :mod:`codels.models.catalogue` (for :class:`Family`).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from codels.context import CompletionContext
-from codels.models import Family
+from codels.models.catalogue import Family
+from codels.pipeline.context import CompletionContext
 
 WINDOW_STEP_LINES = 32
 """The prefix window starts on a line number divisible by this, so it rarely moves."""

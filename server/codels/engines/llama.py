@@ -13,7 +13,7 @@ cache and evaluates only the rest; that is what makes stable-first prompts cheap
 
 :class:`Engine` is the interface the rest of codels uses; unit tests give the server a fake.
 
-This module imports :mod:`codels.models` and, lazily, ``llama_cpp``.
+This module imports :mod:`codels.models.catalogue` and, lazily, ``llama_cpp``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
-import os
 import re
 import threading
 import time
@@ -30,16 +29,16 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, TypeVar
 
-from codels.model_file import (
-    ModelFileFacts,
-    choose_family,
-    facts_from_llama,
-    family_probe,
-    normalise_token,
+from codels.engines.base import (
+    EngineOptions,
+    GenerationRequest,
+    GenerationResult,
+    ModelInfo,
+    StopReason,
 )
-from codels.models import (
+from codels.models.catalogue import (
     Catalogue,
     Family,
     ModelError,
@@ -47,6 +46,13 @@ from codels.models import (
     ResolvedModel,
     load_catalogue,
     resolve_model,
+)
+from codels.models.gguf import (
+    ModelFileFacts,
+    choose_family,
+    facts_from_llama,
+    family_probe,
+    normalise_token,
 )
 
 log = logging.getLogger(__name__)
@@ -56,152 +62,7 @@ PREFILL_CHUNK = 128
 BACKGROUND_PREFILL_CHUNK = 8
 """Prefill chunk of a background request (a stop waits for at most one chunk)."""
 
-StopReason = Literal["stop_token", "rule", "length", "cancelled", "superseded", "withheld"]
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class EngineOptions:
-    """What to load and how: the settings that need a model reload when they change."""
-
-    model: str = ""
-    """Catalogue name or GGUF path; empty means ``CODELS_MODEL`` or the catalogue default."""
-    threads: int = 0
-    """CPU threads; 0 picks the number of cores, at most 8."""
-    context_size: int = 4096
-    gpu_layers: int = 0
-    """Layers to offload to the GPU (-1 for all) in a CUDA or Metal build."""
-    backend: str = "local"
-    """``local`` (in process), ``llama-server`` or ``openai``."""
-    endpoint: str = ""
-    """The remote server's base address."""
-    api_key_env: str = ""
-    """Name of the environment variable holding the remote server's API key."""
-    remote_model: str = ""
-    """Model name to ask an OpenAI-compatible server for (empty: the first it lists)."""
-    remote_family: str = ""
-    """Family of the served model (empty: guessed from its name)."""
-    request_timeout_ms: int = 10_000
-    """How long a remote request may wait for the server."""
-
-    def resolved_threads(self) -> int:
-        """The thread count to use."""
-        return self.threads if self.threads > 0 else max(1, min(8, os.cpu_count() or 1))
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What the engine has loaded."""
-
-    name: str
-    path: str
-    family: Family | None
-    """The FIM family; None means the model cannot infill (prefix-only completion)."""
-    verified: bool
-    sha256: str
-    context_size: int
-    threads: int
-    gpu_layers: int
-    build: str
-    """The llama.cpp build in use: CPU, CUDA, Metal, ..."""
-    family_reason: str = ""
-    """Why this family was picked (or why there is none), for the user."""
-    architecture: str = ""
-    trained_context: int | None = None
-    """The context length the model was trained for (from the file)."""
-
-
-@dataclass(frozen=True)
-class FimParts:
-    """The pieces of an infilling prompt, for servers that assemble it themselves."""
-
-    prefix: str
-    """Text before the cursor line (stable while typing on one line)."""
-    suffix: str
-    volatile: str
-    """The cursor line up to the cursor (changes with every keystroke)."""
-    extra: tuple[tuple[str, str], ...] = ()
-    """(file name, text) chunks of extra context placed before the prefix."""
-
-
-@dataclass(frozen=True)
-class GenerationRequest:
-    """One completion to generate."""
-
-    prompt: str
-    max_tokens: int
-    key: str = ""
-    """Requests with the same key supersede each other (the document URI)."""
-    stop: tuple[str, ...] = ()
-    """Special tokens that end generation."""
-    should_stop: Callable[[str], bool] | None = None
-    """Called with the text so far after every token; True ends generation (a rule stop)."""
-    reuse_cache: bool = True
-    """Keep what the KV cache holds of earlier prompts (False: evaluate the whole prompt)."""
-    parts: FimParts | None = None
-    """The infilling prompt in pieces (used by ``llama-server``'s ``/infill``)."""
-    chat: tuple[str, str] | None = None
-    """An instruction prompt as (system, user) messages, for servers that apply the model's
-    chat template themselves (``/v1/chat/completions``); :attr:`prompt` holds it templated."""
-    no_leading_space: bool = False
-    """The answer may begin with at most one space or tab (the one the prompt left out): the
-    cursor's indentation is already right, so the model may not indent further (a backend that
-    cannot constrain its tokens leaves it to post-processing)."""
-    temperature: float = 0.0
-    """0: greedy (repeatable); above it, sampled (another attempt that should differ)."""
-    opener_first: bool = False
-    """The answer must begin with a compound statement's keyword (``if``, ``for``, ``else``,
-    ...): the code after the cursor is indented deeper, so the cursor line must open its block
-    (a backend that cannot constrain its tokens ignores it)."""
-    background: bool = False
-    """Nobody waits for it yet (a speculative generation): the prompt is evaluated in smaller
-    chunks, so a request that supersedes it waits less for the stop flag to be read."""
-
-
-@dataclass(frozen=True)
-class GenerationResult:
-    """What came back, with the figures codels logs and benchmarks."""
-
-    text: str
-    stop_reason: StopReason
-    prompt_tokens: int = 0
-    cached_tokens: int = 0
-    """Prompt tokens reused from the KV cache (not evaluated again)."""
-    generated_tokens: int = 0
-    prefill_ms: float = 0.0
-    decode_ms: float = 0.0
-    total_ms: float = 0.0
-    queued_ms: float = 0.0
-
-    @property
-    def cancelled(self) -> bool:
-        """Whether the request was cancelled or superseded before it finished."""
-        return self.stop_reason in ("cancelled", "superseded")
-
-
-class Engine(Protocol):
-    """What codels needs from a model runtime."""
-
-    @property
-    def info(self) -> ModelInfo | None:
-        """The loaded model, or None before :meth:`load` succeeded."""
-        ...
-
-    def load(self, options: EngineOptions, progress: ProgressCallback | None = None) -> ModelInfo:
-        """Resolve and load the model (blocking; call it from a thread)."""
-        ...
-
-    def count_tokens(self, text: str) -> int:
-        """Number of tokens ``text`` takes for the loaded model (thread-safe)."""
-        ...
-
-    async def generate(self, request: GenerationRequest) -> GenerationResult:
-        """Generate a completion; asyncio cancellation stops it within one token."""
-        ...
-
-    def close(self) -> None:
-        """Stop the worker and free the model."""
-        ...
 
 
 @dataclass

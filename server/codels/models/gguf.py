@@ -9,7 +9,7 @@ architecture tells apart families that share FIM tokens (Qwen2.5-Coder and CodeG
 A model without FIM tokens is still usable: it completes from the text before the cursor only,
 and :class:`FamilyChoice` says so.
 
-This module imports :mod:`codels.models` and, lazily, ``llama_cpp``.
+This module imports :mod:`codels.models.catalogue` and, lazily, ``llama_cpp``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codels.models import Catalogue, Family, ModelError, check_gguf
+from codels.models.catalogue import Catalogue, Family, ModelError, check_gguf
 
 FIM_ROLES = ("pre", "suf", "mid", "pad", "rep", "sep")
 """The FIM token roles llama.cpp knows (prefix, suffix, middle, pad, repository, file separator)."""

@@ -1,0 +1,1 @@
+"""Code actions: where they apply, what the model is asked, and the edits they make."""

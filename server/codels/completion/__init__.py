@@ -1,0 +1,1 @@
+"""One completion from request to answer: the service, its caches and statistics."""

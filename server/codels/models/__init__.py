@@ -1,0 +1,1 @@
+"""The model catalogue, model files and their facts, downloads."""

@@ -1,0 +1,1 @@
+"""The stages a completion goes through: context, prompt, post-processing."""

@@ -1,0 +1,1 @@
+"""The ``codels`` command and what it runs: models, eval, bench."""
