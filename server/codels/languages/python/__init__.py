@@ -1,0 +1,1 @@
+"""Python: every rule codels knows about Python code lives in this package."""
