@@ -106,7 +106,7 @@ async def test_a_request_cancelled_while_queued_does_not_break_the_next_one():
 def test_memory_check_loads_beside_frees_first_or_refuses(tmp_path, monkeypatch):
     import pytest
 
-    from codels import engine as engine_module
+    from codels.engines import llama as engine_module
     from codels.models.catalogue import ModelError, ResolvedModel
 
     new = tmp_path / "new.gguf"

@@ -368,7 +368,7 @@ class BenchOptions:
 
 def default_corpus() -> tuple[Path, ...]:
     """The corpus shipped in ``tests/data`` of a checkout (five files of varied shape)."""
-    data = Path(__file__).resolve().parents[2] / "tests" / "data"
+    data = Path(__file__).resolve().parents[3] / "tests" / "data"
     files = [*sorted((data / "corpus").glob("*.py")), data / "inventory.py"]
     return tuple(path for path in files if path.is_file())
 
