@@ -5,7 +5,8 @@ import asyncio
 from cursor import snapshot_at
 from fake_engine import FakeEngine
 
-from codels.completion.service import CompletionService, ends_line, next_line_indent
+from codels.completion.service import CompletionService
+from codels.completion.speculation import ends_line, next_line_indent
 from codels.config import Settings
 from codels.engines.base import EngineOptions
 
