@@ -5,7 +5,8 @@ generation running for :attr:`InFlightGenerations.GRACE_SECONDS`: if the next re
 text before the cursor (the person typed on), it awaits the same generation instead of starting
 one. Otherwise the generation is stopped.
 
-Imports :mod:`codels.completion.caches` and :mod:`codels.completion.outcome`.
+Imports :mod:`codels.completion.caches`, :mod:`codels.completion.outcome` and
+:mod:`codels.pipeline.context`.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ With the ``speculate`` setting on, the state after accepting the suggestion and 
 is guessed, and a generation started for it, so that the next suggestion is ready when the
 person gets there. The service runs the generation; this module decides when and where.
 
-Imports :mod:`codels.completion.caches`, :mod:`codels.completion.inflight`,
-:mod:`codels.documents` and :mod:`codels.config`.
+Imports the completion package's caches, inflight and outcome modules, :mod:`codels.config`
+and :mod:`codels.documents`.
 """
 
 from __future__ import annotations
