@@ -1,13 +1,10 @@
 """Settings: a frozen dataclass with defaults, read from what clients send.
 
-Clients send settings as ``initializationOptions`` and in ``workspace/didChangeConfiguration``
-(or answer ``workspace/configuration`` for the ``codels`` section), in camelCase, either bare or
-under a ``codels`` key. :func:`read_settings` reads each key on its own with a strict cattrs
-converter: a value of the wrong type or out of range keeps that key's previous value, and the
-problem is reported as a sentence naming the key and what was expected. Bad settings never stop
-the server.
+Clients send camelCase keys, bare or under ``codels``. :func:`read_settings` reads each key on its
+own with a strict cattrs converter: a bad value keeps that key's previous value and is reported in
+a sentence naming the key and what was expected. Bad settings never stop the server.
 
-This module imports cattrs and :mod:`codels.engines.llama` (for :class:`EngineOptions`).
+Imports cattrs, :mod:`codels.engines.base` and :mod:`codels.pipeline.prompt`.
 """
 
 from __future__ import annotations
@@ -84,18 +81,13 @@ class Settings:
     and try again, up to twice, when one fails."""
 
     def engine_options(self) -> EngineOptions:
-        """The part of the settings that decides what is loaded and how."""
+        """The part of the settings that decides what is loaded and how.
+
+        Each field of :class:`EngineOptions` is the setting of the same name, so the list of
+        engine settings is kept in one place: that class.
+        """
         return EngineOptions(
-            model=self.model,
-            threads=self.threads,
-            context_size=self.context_size,
-            gpu_layers=self.gpu_layers,
-            backend=self.backend,
-            endpoint=self.endpoint,
-            api_key_env=self.api_key_env,
-            remote_model=self.remote_model,
-            remote_family=self.remote_family,
-            request_timeout_ms=self.request_timeout_ms,
+            **{field.name: getattr(self, field.name) for field in dataclasses.fields(EngineOptions)}
         )
 
     def prompt_budget(self) -> PromptBudget:
@@ -118,6 +110,11 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "backend": ("local", "llama-server", "openai"),
     "action_prompt": ("chat", "fim"),
 }
+
+
+def setting_choices(name: str) -> tuple[str, ...] | None:
+    """The values setting ``name`` (snake_case) may take, for a setting with a few; else None."""
+    return _CHOICES.get(name)
 
 
 def camel_case(name: str) -> str:

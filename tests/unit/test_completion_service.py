@@ -5,11 +5,16 @@ import asyncio
 from cursor import snapshot_at
 from fake_engine import FakeEngine
 
-from codels.completion.service import CompletionService, ends_line, next_line_indent
+from codels.completion.inflight import InFlight, InFlightGenerations, Progress
+from codels.completion.outcome import CompletionOutcome
+from codels.completion.service import CompletionService
+from codels.completion.speculation import ends_line, next_line_indent
 from codels.config import Settings
 from codels.engines.base import EngineOptions
+from codels.pipeline.context import CompletionKind
 
 BODY = "def total(items):\n    █\n"
+NO_CONTEXT = (CompletionKind.NONE, "")
 LOOP = "for item in items:\n        print(item)\n    return None\n"
 JOIN = 'return "\\n".join(\n        str(item)\n        for item in items\n    )\n'
 
@@ -175,3 +180,30 @@ async def test_an_answer_that_opens_the_block_is_not_asked_again():
     outcome = await service.complete(snapshot, offset, Settings())
     assert outcome.text == "for x in xs:"
     assert len(asked(engine)) == 1
+
+
+async def test_a_generation_is_continued_by_typing_on_at_its_cursor_only():
+    text = "def f(x):\n    return \n"
+    cursor = text.index("\n    return ") + len("\n    return ")
+    task = asyncio.ensure_future(asyncio.sleep(0, CompletionOutcome("x", *NO_CONTEXT)))
+    flight = InFlight(text, cursor, task, Progress("x * 2"))
+    typed = text[:cursor] + "x *" + text[cursor:]
+    assert flight.continued_by(text, cursor)
+    assert flight.continued_by(typed, cursor + 3)
+    assert not flight.continued_by(typed, cursor + 2)  # the text after the cursor differs
+    assert not flight.continued_by(text, cursor - 1)
+    flights = InFlightGenerations()
+    flights.track("u", flight)
+    assert flights.answering("u", typed, cursor + 3) is flight
+    other = text[:cursor] + "y" + text[cursor:]
+    assert flights.answering("u", other, cursor + 1) is None  # it wrote "x", not "y"
+    assert (await flights.wait(flight)).text == "x" and flight.suggestion() == "x"
+    flights.forget("u")
+    assert flights.get("u") is None
+
+
+def test_what_a_generation_wrote_agrees_with_the_typed_text_up_to_indentation():
+    progress = Progress("    return x")
+    assert progress.agrees("return")
+    assert progress.agrees("  return x * 2")  # longer than what was written so far
+    assert not progress.agrees("yield")

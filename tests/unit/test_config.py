@@ -1,4 +1,8 @@
+import dataclasses
+
 from codels.config import Settings, camel_case, read_settings, snake_case
+from codels.engines.base import EngineOptions
+from codels.tools.cli import _parser, _settings_from
 
 
 def test_defaults():
@@ -52,3 +56,59 @@ def test_names():
     assert snake_case("completeInStrings") == "complete_in_strings"
     settings, _ = read_settings({"complete_in_strings": True})
     assert settings.complete_in_strings
+
+
+def test_engine_options_are_the_settings_of_the_same_names():
+    defaults = Settings()
+    assert defaults.engine_options() == EngineOptions()
+    settings = Settings(
+        model="m",
+        threads=3,
+        context_size=2048,
+        gpu_layers=-1,
+        backend="openai",
+        endpoint="http://gpu-box:8080",
+        api_key_env="KEY",
+        remote_model="coder",
+        remote_family="qwen",
+        request_timeout_ms=500,
+    )
+    options = settings.engine_options()
+    for field in dataclasses.fields(EngineOptions):
+        assert getattr(options, field.name) == getattr(settings, field.name), field.name
+
+
+def test_the_commands_model_options_set_the_settings_of_their_names():
+    args = _parser().parse_args(
+        [
+            "complete",
+            "a.py:1:1",
+            "--model=m",
+            "--threads=3",
+            "--context-size=2048",
+            "--max-tokens=64",
+            "--gpu-layers=-1",
+            "--backend=openai",
+            "--endpoint=http://gpu-box:8080",
+            "--api-key-env=KEY",
+            "--remote-model=coder",
+            "--remote-family=qwen",
+        ]
+    )
+    assert _settings_from(args) == Settings(
+        model="m",
+        threads=3,
+        context_size=2048,
+        max_tokens=64,
+        gpu_layers=-1,
+        backend="openai",
+        endpoint="http://gpu-box:8080",
+        api_key_env="KEY",
+        remote_model="coder",
+        remote_family="qwen",
+    )
+    given = _parser().parse_args(
+        ["eval", "--settings", '{"threads": 5, "maxTokens": 7}', "--threads=2"]
+    )
+    assert (_settings_from(given).threads, _settings_from(given).max_tokens) == (2, 7)
+    assert _settings_from(_parser().parse_args(["info"])) == Settings()

@@ -42,7 +42,8 @@ from codels.actions.sites import (
     candidate_test_files,
     find_sites,
 )
-from codels.completion.service import CompletionOutcome, CompletionService
+from codels.completion.outcome import CompletionOutcome
+from codels.completion.service import CompletionService
 from codels.config import Settings, read_settings
 from codels.documents import DocumentSnapshot, DocumentStore, TextChange
 from codels.engines.base import Engine, EngineOptions

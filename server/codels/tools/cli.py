@@ -21,13 +21,13 @@ import time
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, get_type_hints
 
 from codels import __version__
 from codels.actions.runner import ActionError, ActionRunner
 from codels.actions.sites import ActionEdit, ActionKind, find_sites
 from codels.completion.service import CompletionService
-from codels.config import Settings, read_settings
+from codels.config import Settings, camel_case, read_settings, setting_choices
 from codels.documents import Document
 from codels.engines.base import ModelInfo
 from codels.engines.switch import BackendEngine
@@ -153,27 +153,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_MODEL_OPTIONS: dict[str, str] = {
+    "model": "catalogue name or GGUF path (default: CODELS_MODEL or the default model)",
+    "threads": "CPU threads (default: number of cores, at most 8)",
+    "context_size": "context window in tokens",
+    "max_tokens": "most tokens generated",
+    "gpu_layers": "layers to offload in a GPU build (-1: all)",
+    "backend": "where the model runs (default local: in process)",
+    "endpoint": "remote server address, e.g. http://127.0.0.1:8080",
+    "api_key_env": "environment variable that holds the remote server's API key",
+    "remote_model": "model name to ask the OpenAI-compatible server for",
+    "remote_family": "family of the remote model (default: guessed)",
+}
+"""The settings a command takes as options, with their help: ``--context-size`` sets
+``contextSize``, with the setting's type and choices."""
+
+_SETTING_TYPES = get_type_hints(Settings)
+
+
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--model", help="catalogue name or GGUF path (default: CODELS_MODEL or the default model)"
-    )
-    parser.add_argument(
-        "--threads", type=int, help="CPU threads (default: number of cores, at most 8)"
-    )
-    parser.add_argument("--context-size", type=int, help="context window in tokens")
-    parser.add_argument("--max-tokens", type=int, help="most tokens generated")
-    parser.add_argument("--gpu-layers", type=int, help="layers to offload in a GPU build (-1: all)")
-    parser.add_argument(
-        "--backend",
-        choices=["local", "llama-server", "openai"],
-        help="where the model runs (default local: in process)",
-    )
-    parser.add_argument("--endpoint", help="remote server address, e.g. http://127.0.0.1:8080")
-    parser.add_argument(
-        "--api-key-env", help="environment variable that holds the remote server's API key"
-    )
-    parser.add_argument("--remote-model", help="model name to ask the OpenAI-compatible server for")
-    parser.add_argument("--remote-family", help="family of the remote model (default: guessed)")
+    for name, help_text in _MODEL_OPTIONS.items():
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            type=_SETTING_TYPES[name],
+            choices=setting_choices(name),
+            help=help_text,
+        )
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
@@ -184,20 +189,9 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         except (ValueError, TypeError) as exc:
             raise UsageError(f"--settings is not a JSON object: {exc}") from None
     raw |= {
-        key: value
-        for key, value in {
-            "model": args.model,
-            "threads": args.threads,
-            "contextSize": args.context_size,
-            "maxTokens": args.max_tokens,
-            "gpuLayers": args.gpu_layers,
-            "backend": getattr(args, "backend", None),
-            "endpoint": getattr(args, "endpoint", None),
-            "apiKeyEnv": getattr(args, "api_key_env", None),
-            "remoteModel": getattr(args, "remote_model", None),
-            "remoteFamily": getattr(args, "remote_family", None),
-        }.items()
-        if value is not None
+        camel_case(name): value
+        for name in _MODEL_OPTIONS
+        if (value := getattr(args, name, None)) is not None
     }
     settings, problems = read_settings(raw)
     if problems:
