@@ -30,15 +30,9 @@ from codels.config import Settings
 from codels.documents import Document, DocumentSnapshot
 from codels.engines.base import Engine, FimParts, GenerationRequest, GenerationResult
 from codels.pipeline.context import CompletionContext, CompletionKind, build_context
-from codels.pipeline.postprocess import (
-    Cleaned,
-    StopRule,
-    clean_completion,
-    indent_settled,
-    needs_header,
-    stop_rule,
-)
-from codels.pipeline.prompt import Prompt, TokenCounter, build_prompt
+from codels.pipeline.fim import prepare_infill
+from codels.pipeline.postprocess import Cleaned, StopRule, indent_settled, needs_header
+from codels.pipeline.prompt import Prompt, TokenCounter
 
 log = logging.getLogger(__name__)
 
@@ -390,35 +384,29 @@ class CompletionService:
         info = self.engine.info
         if info is None:
             return CompletionOutcome("", context.kind, "the model is not loaded", source="none")
-        prompt = build_prompt(context, info.family, self._counter, settings.prompt_budget())
+        infill = prepare_infill(context, info.family, self._counter, settings.prompt_budget())
+        prompt = infill.prompt
         context_ms = (time.perf_counter() - started) * 1000
         max_tokens = settings.max_tokens
         if context.kind is CompletionKind.LINE:
             max_tokens = min(max_tokens, LINE_MAX_TOKENS)
-        stop = info.family.cut_strings if info.family else ()
 
         def clean(text: str, truncated: bool) -> Cleaned:
-            return clean_completion(
-                text, context, healed=prompt.healed, stop=stop, truncated=truncated
-            )
+            return infill.clean(text, truncated=truncated)
 
         def showable(text: str) -> bool:
             return bool(clean(text, truncated=True).text)
 
-        should_stop = _BudgetedStop(
-            stop_rule(context, prompt.healed), settings.time_budget_ms, showable
-        )
+        should_stop = _BudgetedStop(infill.stop_rule(), settings.time_budget_ms, showable)
         healed = prompt.healed
 
         def watched(text: str) -> bool:
             progress.text = text[len(healed) :] if text.startswith(healed) else text
             return should_stop(text)
 
-        request = GenerationRequest(
-            prompt=prompt.text,
+        request = infill.request(
             max_tokens=max_tokens,
             key=snapshot.uri,
-            stop=stop,
             should_stop=watched,
             parts=fim_parts(prompt, snapshot.uri),
             no_leading_space=bool(prompt.healed) and indent_settled(context),
@@ -439,7 +427,7 @@ class CompletionService:
             retry = dataclasses.replace(
                 request,
                 opener_first=True,
-                should_stop=stop_rule(context, prompt.healed),
+                should_stop=infill.stop_rule(),
                 no_leading_space=False,
             )
             retried = await self._counted(retry)
