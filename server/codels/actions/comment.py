@@ -1,10 +1,7 @@
-"""Writing a new function below the comment that describes it.
+"""Writing a new function below the comment that describes it (target ``comment``).
 
-Chat (the named, else the first, function of the answer, with its imports) or FIM (infilled on
-a blank line below the comment, stopped once the function ends), in the order the
-``actionPrompt`` setting names.
-
-This module imports :mod:`codels.actions.job` and the modules below it; nothing of LSP.
+Chat (the answer's function and imports) or FIM (infilled below the comment until the function
+ends), in the order ``actionPrompt`` names. Imports the actions modules below it.
 """
 
 from __future__ import annotations

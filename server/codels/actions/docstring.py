@@ -1,11 +1,7 @@
-"""Adding a docstring to a function.
+"""Adding a docstring to a function: FIM between the quotes, then chat.
 
-First FIM: the docstring's words infilled between opening and closing quotes below the
-signature; then chat, taking the docstring of the function the answer gives back. Either way
-the words are laid out as a triple-quoted docstring at the body's indentation.
-
-This module imports :mod:`codels.actions.job` and the modules below it,
-:mod:`codels.engines.base` and :mod:`codels.languages`; nothing of LSP.
+Either way the words become a triple-quoted docstring at the body's indentation.
+Imports the actions modules below it, :mod:`codels.engines.base` and :mod:`codels.languages`.
 """
 
 from __future__ import annotations

@@ -1,11 +1,7 @@
 """The edits code actions make: text edits, file changes, and where generated code goes.
 
-A :class:`TextEdit` replaces code points of a file's text; a :class:`FileChange` holds the edits
-of one file (or creates it); an :class:`ActionEdit` is everything an action does. The rest put a
-body, a whole function, a new function, a docstring or imports in their place.
-
-This module imports :mod:`codels.actions.sites`, :mod:`codels.documents`,
-:mod:`codels.pipeline.context` and :mod:`codels.languages`; nothing of LSP or of the engine.
+Imports :mod:`codels.actions.sites`, :mod:`codels.documents`, :mod:`codels.pipeline.context`
+and :mod:`codels.languages`; nothing of LSP or of the engine.
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
 """How a code action asks the model: instruction (chat) prompts and fill-in-the-middle.
 
-One :class:`ModelGateway` per action run: it runs the requests under the key ``<uri>#action``
-(typing in the document, whose completions are keyed by the URI, does not stop them), counts
-the tokens generated, and turns engine failures into :class:`~codels.actions.errors.ActionError`.
-
-This module imports :mod:`codels.actions.prompts`, :mod:`codels.actions.errors`, the pipeline
-stages (FIM through :mod:`codels.pipeline.fim`) and :mod:`codels.engines.base`; nothing of LSP.
+Requests run under the key ``<uri>#action`` (typing in the document does not stop them); engine
+failures become :class:`~codels.actions.errors.ActionError`. Imports the actions prompts and
+errors, the pipeline (FIM through :mod:`codels.pipeline.fim`) and :mod:`codels.engines.base`.
 """
 
 from __future__ import annotations

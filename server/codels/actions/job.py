@@ -1,11 +1,7 @@
 """One run of a code action: what every strategy works from, and the helpers they share.
 
-A :class:`Job` holds the snapshot, the site, the settings and the :class:`ModelGateway`; the
-strategies (one module per target) make their attempts from it. An :data:`Attempt` is a named
-prompt form and the coroutine that makes an edit.
-
-This module imports the other actions modules below the strategies, :mod:`codels.documents`
-and :mod:`codels.languages`; nothing of LSP.
+Imports the actions modules below the strategies, :mod:`codels.documents` and
+:mod:`codels.languages`; nothing of LSP.
 """
 
 from __future__ import annotations

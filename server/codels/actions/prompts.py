@@ -1,11 +1,8 @@
 """What the model is asked for a code action, and how its answer is read.
 
-The instruction (chat) prompts for each target, with the context a model should see (imports,
-the enclosing class, neighbouring signatures); the stop rules that end an answer once its code
-is written; and reading the code, its imports and the wanted function out of the answer.
-
-This module imports :mod:`codels.actions.sites`, :mod:`codels.documents`, the pipeline's
-context and post-processing, and :mod:`codels.languages`; nothing of LSP or of the engine.
+Instruction prompts with their context, the stop rules that end an answer, and the code, imports
+and wanted function read out of it. Imports :mod:`codels.actions.sites`, :mod:`codels.documents`,
+the pipeline's context and post-processing, and :mod:`codels.languages`.
 """
 
 from __future__ import annotations

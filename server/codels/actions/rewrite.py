@@ -1,9 +1,7 @@
-"""Rewriting a whole function from the chat answer: for a fix, and a TODO's retry.
+"""Rewriting a whole function from the chat answer: a fix, and a TODO's retry.
 
-The function is replaced by the answer's version of it (with the imports it adds); an answer
-that gives the function back unchanged is no answer. A fix's second try says the first failed.
-
-This module imports :mod:`codels.actions.job` and the modules below it; nothing of LSP.
+An answer that gives the function back unchanged is no answer. Imports the actions modules
+below it.
 """
 
 from __future__ import annotations

@@ -1,16 +1,8 @@
-"""Running a code action: ask the model, check the edit, retry once.
+"""Running a code action: the site's strategy makes attempts until one gives a clean edit.
 
-:class:`ActionRunner` takes a :class:`~codels.actions.sites.Site` (found without the model) and
-makes the :class:`~codels.actions.edits.ActionEdit` for it, through the strategy of the site's
-target (:mod:`~codels.actions.stub`, :mod:`~codels.actions.comment`, :mod:`~codels.actions.todo`,
-:mod:`~codels.actions.docstring`, :mod:`~codels.actions.write_tests`,
-:mod:`~codels.actions.rewrite` for a fix). Every edit is applied and parsed: one that adds a
-syntax error, or that holds no usable code, is a failure; after two, :class:`ActionError` says
-so. A stub's body is checked against its docstring's examples (setting ``checkExamples``) and
-asked for again (chat, sampled, with the failing example) up to twice; the best attempt is kept.
-
-This module imports the other actions modules, :mod:`codels.config` and the pipeline's token
-counter; nothing of LSP.
+An edit that adds a syntax error or holds no usable code is a failure; after two,
+:class:`ActionError` says so. A stub's body is retried while its docstring examples fail.
+Imports the other actions modules, :mod:`codels.config` and the pipeline; nothing of LSP.
 """
 
 from __future__ import annotations

@@ -1,18 +1,8 @@
 """Where each code action is offered: the :class:`Site` s of a range, found without the model.
 
-Four actions, all on Python functions:
-
-* **generate** ("Generate function from comment"): on a comment block that describes code to
-  write (at module or class level, followed by a blank line or the end of its block), on a
-  ``def`` whose body is only a docstring, ``...`` or ``pass`` (a stub), and on a ``# TODO``
-  comment inside a function.
-* **docstring** ("Add docstring"): on the header of a function without a docstring.
-* **tests** ("Write tests for this function"): on the header of a function in a file on disk.
-* **fix** ("Fix with codels"): when the request carries diagnostics from another server that
-  fall in a function.
-
-Offsets are code points of the document. This module imports :mod:`codels.documents`,
-:mod:`codels.pipeline.context` and :mod:`codels.languages`; nothing of LSP or of the engine.
+**generate** on a comment that describes code, a stub or a ``# TODO``; **docstring** and
+**tests** on a function's header; **fix** on a function with the request's diagnostics.
+Imports :mod:`codels.documents`, :mod:`codels.pipeline.context`, :mod:`codels.languages`.
 """
 
 from __future__ import annotations

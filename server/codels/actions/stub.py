@@ -1,11 +1,7 @@
-"""Writing the body of a stub (a ``def`` whose body is only a docstring, ``...`` or ``pass``).
+"""Writing the body of a stub (target ``stub``): chat or FIM, as ``actionPrompt`` orders.
 
-Chat (the function's body from the answer) or FIM (infilled at a blank line where the
-placeholder was), in the order the ``actionPrompt`` setting names. A body for a top-level stub
-whose docstring has examples is checked against them (:mod:`codels.languages.python.examples`).
-
-This module imports :mod:`codels.actions.job` and the modules below it, and
-:mod:`codels.languages`; nothing of LSP.
+A top-level stub's docstring examples check the body (:mod:`codels.languages.python.examples`).
+Imports the actions modules below it and :mod:`codels.languages`.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""Implementing a ``# TODO`` comment inside a function.
+"""Implementing a ``# TODO`` in a function: FIM below the comment, then the chat rewrite.
 
-First FIM: code infilled on a blank line below the comment, which stays; then chat, which
-rewrites the whole function (:mod:`codels.actions.rewrite`).
-
-This module imports :mod:`codels.actions.job` and the modules below it; nothing of LSP.
+Imports the actions modules below it.
 """
 
 from __future__ import annotations

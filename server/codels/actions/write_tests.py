@@ -1,10 +1,7 @@
 """Writing pytest tests for a function, into the module's test file or a new one beside it.
 
-Chat only; the retry says that the first answer held no test function. The tests are tidied
-(no copy of the code under test, no ``__main__`` block, the import of the code under test).
-
-This module imports :mod:`codels.actions.job` and the modules below it, :mod:`codels.privacy`
-and :mod:`codels.languages`; nothing of LSP.
+Chat only; the retry says the first answer held no test. Imports the actions modules below it,
+:mod:`codels.privacy` and :mod:`codels.languages`.
 """
 
 from __future__ import annotations

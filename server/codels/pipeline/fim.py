@@ -1,11 +1,8 @@
 """Fill-in-the-middle generation, shared by completions and code actions.
 
-An :class:`Infill` is the FIM prompt for one completion context with what belongs to it: the
-model family's stop strings, the context's stop rule, the engine request and the cleaning of the
-answer. Each caller runs the request itself (they count and report failures differently).
-
-This module imports the other pipeline stages, :mod:`codels.engines.base` and
-:mod:`codels.models.catalogue`.
+The prompt for a context (with the token counter), stop strings and rule, the engine request and
+the cleaning of the answer; callers run the request. Imports the other pipeline stages,
+:mod:`codels.engines.base` and :mod:`codels.models.catalogue`.
 """
 
 from __future__ import annotations

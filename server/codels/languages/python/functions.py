@@ -1,10 +1,7 @@
-"""Python functions, comments, docstrings and test files as the code actions read and write them.
+"""Python functions, comments, docstrings and test files, as the code actions read and write them.
 
-Tree-sitter node names, docstrings and placeholder bodies, ``#`` comment blocks, indentation of
-generated code, and where pytest tests live. Pure functions over text, trees and
-:class:`~codels.positions.LineIndex`.
-
-This module imports :mod:`codels.positions`, :mod:`codels.languages.syntax` and tree_sitter.
+Node names, docstrings and placeholder bodies, ``#`` comment blocks, indentation of generated
+code, pytest files. Imports :mod:`codels.positions`, :mod:`codels.languages.syntax`, tree_sitter.
 """
 
 from __future__ import annotations
