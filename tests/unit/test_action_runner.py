@@ -8,7 +8,8 @@ import pytest
 from cursor import snapshot_at
 from fake_engine import FakeEngine
 
-from codels.actions.runner import ActionError, ActionRunner
+from codels.actions.errors import ActionError
+from codels.actions.runner import ActionRunner
 from codels.actions.sites import ActionKind, Problem, Site, find_sites
 from codels.config import Settings
 from codels.documents import Document, DocumentSnapshot

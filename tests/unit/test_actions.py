@@ -6,28 +6,29 @@ from pathlib import Path
 import pytest
 from cursor import snapshot_at
 
-from codels.actions.sites import (
-    ActionKind,
+from codels.actions.edits import (
+    ActionEdit,
     FileChange,
-    Problem,
-    Target,
     TextEdit,
     apply_edits,
     body_edit,
-    candidate_test_files,
+    missing_imports,
+)
+from codels.actions.prompts import (
     chat_prompt,
     chat_stop_rule,
     extract_code,
-    find_sites,
-    format_docstring,
-    function_at,
     function_end_index,
-    missing_imports,
-    named_function,
     parse_code,
+)
+from codels.actions.sites import ActionKind, Problem, Target, find_sites, function_at
+from codels.documents import Document
+from codels.languages.python.functions import (
+    candidate_test_files,
+    format_docstring,
+    named_function,
     tidy_tests,
 )
-from codels.documents import Document
 from codels.lsp.edits import workspace_edit_json
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "actions"
@@ -205,8 +206,6 @@ def test_function_end_is_the_first_line_back_at_the_base_indentation():
 def test_workspace_edit_json_uses_utf16_positions_and_creates_files():
     change = FileChange("file:///t/test_m.py", "", (TextEdit(0, 0, "x = 1\n"),), create=True)
     other = FileChange("file:///t/m.py", "s = '𝄞'\ny\n", (TextEdit(6, 7, '"'),), version=3)
-    from codels.actions.sites import ActionEdit
-
     data = workspace_edit_json(ActionEdit((change, other), shown=""))
     changes = data["documentChanges"]
     assert changes[0] == {

@@ -7,12 +7,17 @@ import pytest
 from cursor import snapshot_at
 from fake_engine import FakeEngine
 
-import codels.actions.examples
-from codels.actions.examples import Examples, check_examples, find_examples, module_skeleton
+import codels.languages.python.examples
 from codels.actions.runner import RETRY_TEMPERATURE, ActionRunner
 from codels.actions.sites import ActionKind, find_sites
 from codels.config import Settings
 from codels.engines.base import EngineOptions, GenerationRequest
+from codels.languages.python.examples import (
+    Examples,
+    check_examples,
+    find_examples,
+    module_skeleton,
+)
 
 ADD = '''import math
 
@@ -112,7 +117,7 @@ def test_examples_that_cannot_run_give_no_verdict():
 
 
 def test_an_endless_loop_is_a_failure(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(codels.actions.examples, "EXAMPLES_TIMEOUT_SECONDS", 1.0)
+    monkeypatch.setattr(codels.languages.python.examples, "EXAMPLES_TIMEOUT_SECONDS", 1.0)
     looping = ADD.replace("return a + b", "while True:\n        pass")
     result = check_examples(looping, "add", Examples(2))
     assert result.failing

@@ -19,8 +19,7 @@ import time
 from collections.abc import Callable
 
 from codels.completion.caches import ResultCache, ShownSuggestions, state_key
-from codels.completion.inflight import InFlight, InFlightGenerations
-from codels.completion.inflight import Progress as _Progress  # the name _generate uses
+from codels.completion.inflight import InFlight, InFlightGenerations, Progress
 from codels.completion.outcome import CompletionOutcome
 from codels.completion.speculation import Speculation, ends_line
 from codels.completion.stats import Stats
@@ -28,15 +27,9 @@ from codels.config import Settings
 from codels.documents import DocumentSnapshot
 from codels.engines.base import Engine, FimParts, GenerationRequest, GenerationResult
 from codels.pipeline.context import CompletionContext, CompletionKind, build_context
-from codels.pipeline.postprocess import (
-    Cleaned,
-    StopRule,
-    clean_completion,
-    indent_settled,
-    needs_header,
-    stop_rule,
-)
-from codels.pipeline.prompt import Prompt, TokenCounter, build_prompt
+from codels.pipeline.fim import prepare_infill
+from codels.pipeline.postprocess import Cleaned, StopRule, indent_settled, needs_header
+from codels.pipeline.prompt import Prompt, TokenCounter
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +85,6 @@ class CompletionService:
         self.stats = Stats()
         self.flights = InFlightGenerations()
         self.speculation = Speculation(self.flights, self.results, self.shown, self._generate_ahead)
-        self._guessed = self.speculation.guessed  # the name _generate uses
 
     def forget(self, uri: str) -> None:
         """Drop what was shown in, and stop what is generated for, a document that closed."""
@@ -158,7 +150,7 @@ class CompletionService:
         if context.kind is CompletionKind.NONE:
             self.shown.remember(uri, snapshot.text, offset, "")
             return CompletionOutcome("", context.kind, context.reason, source="none")
-        progress = _Progress()
+        progress = Progress()
         task = asyncio.ensure_future(
             self._generate(snapshot, offset, settings, context, started, progress, waited_ms)
         )
@@ -172,7 +164,7 @@ class CompletionService:
         settings: Settings,
         context: CompletionContext,
         started: float,
-        progress: _Progress,
+        progress: Progress,
         waited_ms: float = 0.0,
         speculative: bool = False,
     ) -> CompletionOutcome:
@@ -185,35 +177,29 @@ class CompletionService:
         info = self.engine.info
         if info is None:
             return CompletionOutcome("", context.kind, "the model is not loaded", source="none")
-        prompt = build_prompt(context, info.family, self._counter, settings.prompt_budget())
+        infill = prepare_infill(context, info.family, self._counter, settings.prompt_budget())
+        prompt = infill.prompt
         context_ms = (time.perf_counter() - started) * 1000
         max_tokens = settings.max_tokens
         if context.kind is CompletionKind.LINE:
             max_tokens = min(max_tokens, LINE_MAX_TOKENS)
-        stop = info.family.cut_strings if info.family else ()
 
         def clean(text: str, truncated: bool) -> Cleaned:
-            return clean_completion(
-                text, context, healed=prompt.healed, stop=stop, truncated=truncated
-            )
+            return infill.clean(text, truncated=truncated)
 
         def showable(text: str) -> bool:
             return bool(clean(text, truncated=True).text)
 
-        should_stop = _BudgetedStop(
-            stop_rule(context, prompt.healed), settings.time_budget_ms, showable
-        )
+        should_stop = _BudgetedStop(infill.stop_rule(), settings.time_budget_ms, showable)
         healed = prompt.healed
 
         def watched(text: str) -> bool:
             progress.text = text[len(healed) :] if text.startswith(healed) else text
             return should_stop(text)
 
-        request = GenerationRequest(
-            prompt=prompt.text,
+        request = infill.request(
             max_tokens=max_tokens,
             key=snapshot.uri,
-            stop=stop,
             should_stop=watched,
             parts=fim_parts(prompt, snapshot.uri),
             no_leading_space=bool(prompt.healed) and indent_settled(context),
@@ -234,7 +220,7 @@ class CompletionService:
             retry = dataclasses.replace(
                 request,
                 opener_first=True,
-                should_stop=stop_rule(context, prompt.healed),
+                should_stop=infill.stop_rule(),
                 no_leading_space=False,
             )
             retried = await self._counted(retry)
@@ -260,11 +246,11 @@ class CompletionService:
         )
         if speculative:
             key = state_key(snapshot.text, offset)
-            guessed = self._guessed.get(snapshot.uri)
+            guessed = self.speculation.guessed.get(snapshot.uri)
             if guessed is not None and guessed[0] == key:
-                self._guessed[snapshot.uri] = (key, line_ended)
+                self.speculation.guessed[snapshot.uri] = (key, line_ended)
         elif settings.speculate and line_ended:
-            self._speculate(snapshot, offset, cleaned.text, settings)
+            self.speculation.start(snapshot, offset, cleaned.text, settings)
         log.info(
             "%s %s: %s, prompt %d tokens (%d reused), generated %d, prefill %.0f ms, "
             "decode %.0f ms, total %.0f ms, stop %s%s",
@@ -292,12 +278,6 @@ class CompletionService:
             self.stats.cancelled += 1
             raise
 
-    def _speculate(
-        self, snapshot: DocumentSnapshot, offset: int, suggestion: str, settings: Settings
-    ) -> None:
-        """The name _generate uses for :meth:`Speculation.start`."""
-        self.speculation.start(snapshot, offset, suggestion, settings)
-
     def _generate_ahead(
         self, guess: DocumentSnapshot, text: str, at: int, settings: Settings, started: float
     ) -> InFlight | None:
@@ -305,7 +285,7 @@ class CompletionService:
         context = _context_at(guess, at, settings)
         if context.kind is CompletionKind.NONE:
             return None
-        progress = _Progress()
+        progress = Progress()
         task = asyncio.ensure_future(
             self._generate(guess, at, settings, context, started, progress, speculative=True)
         )

@@ -10,7 +10,7 @@ from typing import Any
 from lsprotocol import types
 from lsprotocol.converters import get_converter
 
-from codels.actions.sites import ActionEdit
+from codels.actions.edits import ActionEdit
 from codels.positions import LineIndex, PositionEncoding
 
 

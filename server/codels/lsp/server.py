@@ -32,22 +32,17 @@ from pygls.exceptions import JsonRpcContentModified, JsonRpcException, JsonRpcIn
 from pygls.lsp.server import LanguageServer
 
 from codels import __version__
-from codels.actions.runner import ActionError, ActionRunner, read_from_disk
-from codels.actions.sites import (
-    ActionEdit,
-    ActionKind,
-    Problem,
-    Site,
-    action_for_command,
-    candidate_test_files,
-    find_sites,
-)
+from codels.actions.edits import ActionEdit
+from codels.actions.errors import ActionError
+from codels.actions.runner import ActionRunner, read_from_disk
+from codels.actions.sites import ActionKind, Problem, Site, action_for_command, find_sites
 from codels.completion.outcome import CompletionOutcome
 from codels.completion.service import CompletionService
 from codels.config import Settings, read_settings
 from codels.documents import DocumentSnapshot, DocumentStore, TextChange
 from codels.engines.base import Engine, EngineOptions
 from codels.engines.switch import BackendEngine
+from codels.languages.python.functions import candidate_test_files
 from codels.lsp.edits import workspace_edit
 from codels.lsp.protocol import CodelsProtocol, is_unreadable
 from codels.models.catalogue import ModelError

@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import BinaryIO, get_type_hints
 
 from codels import __version__
-from codels.actions.runner import ActionError, ActionRunner
-from codels.actions.sites import ActionEdit, ActionKind, find_sites
+from codels.actions.edits import ActionEdit
+from codels.actions.errors import ActionError
+from codels.actions.runner import ActionRunner
+from codels.actions.sites import ActionKind, find_sites
 from codels.completion.service import CompletionService
 from codels.config import Settings, camel_case, read_settings, setting_choices
 from codels.documents import Document

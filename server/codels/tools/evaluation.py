@@ -343,7 +343,8 @@ class Evaluator:
         The document is the problem's prompt; one attempt with the prompt form under test
         (no retry with the other form), so each form is measured alone.
         """
-        from codels.actions.runner import ActionError, ActionRunner
+        from codels.actions.errors import ActionError
+        from codels.actions.runner import ActionRunner
         from codels.actions.sites import ActionKind, find_sites
 
         indent = task.prefix[len(task.prefix.rstrip(" \t")) :]

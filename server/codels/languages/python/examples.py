@@ -1,19 +1,10 @@
 """Checking a written function against the examples in its docstring.
 
-A docstring's examples say what the function must do: doctest examples (``>>> add(2, 3)`` and
-``5`` below it), and the informal lines people write (``add(2, 3) == 5``, ``add(2, 3) ➞ 5``,
-``add(2, 3) returns 5``), read only when the call's arguments and the result are Python
-literals. After the generate action has written a body, codels runs those examples on the edited
-module in the scoring sandbox (:mod:`codels.sandbox`: its own process and temporary folder, no
-network, no processes, no writes outside that folder, CPU, memory and time limits). Only the
-module's imports, function and class definitions and plain assignments are run, never its other
-top-level statements (a script's work, ``if __name__ == "__main__":``).
+Finds doctest examples (``>>> add(2, 3)``) and informal ones (``add(2, 3) == 5``, ``add(2, 3)
+➞ 5``: literal arguments and result only), and runs them on a module's definitions (never its
+other top-level statements) in :mod:`codels.sandbox`. Examples that cannot run give no verdict.
 
-The result tells the action whether to try again with what went wrong, and tells the user how
-the examples fared. Examples that cannot run at all (an import the server's Python lacks, a
-definition that needs the rest of the project) give no verdict: nothing is retried for them.
-
-This module imports :mod:`codels.sandbox` and :mod:`codels.languages.syntax`; nothing of the model.
+This module imports :mod:`codels.sandbox` and :mod:`codels.languages.syntax`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,249 @@
+"""What the model is asked for a code action, and how its answer is read.
+
+Instruction prompts with their context, the stop rules that end an answer, and the code, imports
+and wanted function read out of it. Imports :mod:`codels.actions.sites`, :mod:`codels.documents`,
+the pipeline's context and post-processing, and :mod:`codels.languages`.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from urllib.parse import urlparse
+
+from codels.actions.sites import ActionKind, Site, Target, function_at, functions_in
+from codels.documents import DocumentSnapshot
+from codels.languages.python.functions import (
+    comment_prose,
+    definition_pattern,
+    line_start_text,
+    parse,
+    read_function,
+)
+from codels.pipeline.context import enclosing_scopes, module_imports
+from codels.pipeline.postprocess import indent_width
+from codels.positions import LineIndex
+
+SYSTEM = (
+    "You are an expert Python programmer. Answer with Python code in one ```python code block "
+    "and nothing else."
+)
+MAX_NEIGHBOURS = 8
+"""Most signatures of neighbouring functions given as context."""
+
+
+@dataclass(frozen=True)
+class ChatPrompt:
+    """An instruction prompt: the system text and the user's message."""
+
+    system: str
+    user: str
+
+
+def context_text(snapshot: DocumentSnapshot, site: Site) -> str:
+    """What the model should see besides the target: imports, class, neighbour signatures."""
+    tree = snapshot.tree
+    if tree is None:
+        return ""
+    lines = snapshot.lines
+    parts: list[str] = []
+    imports = [snippet.text for snippet in module_imports(tree, lines)]
+    if imports:
+        parts.append("\n".join(imports))
+    scopes = enclosing_scopes(tree, lines, site.start)
+    classes = [scope for scope in scopes if scope.kind == "class"]
+    neighbours = [
+        shape
+        for shape in functions_in(snapshot)
+        if not (shape.start <= site.start < shape.end) and not shape.name.startswith("test_")
+    ]
+    neighbours.sort(key=lambda shape: abs(shape.start - site.start))
+    chosen = sorted(neighbours[:MAX_NEIGHBOURS], key=lambda shape: shape.start)
+    if classes:
+        parts.append(classes[-1].indent + classes[-1].header.text)
+    if chosen:
+        parts.append(
+            "\n".join(
+                f"{textwrap.dedent(line_start_text(lines, s.start, s.header_end))} ..."
+                for s in chosen
+            )
+        )
+    return "\n\n".join(parts)
+
+
+def _fence(code: str) -> str:
+    return f"```python\n{code.rstrip()}\n```"
+
+
+def chat_prompt(
+    snapshot: DocumentSnapshot,
+    site: Site,
+    *,
+    retry_note: str = "",
+    module: str = "",
+    with_context: bool = True,
+) -> ChatPrompt:
+    """The instruction prompt for ``site``; ``retry_note`` says what was wrong last time.
+
+    ``module`` is the importable name of the file (for tests); ``with_context`` False leaves
+    out the imports and neighbouring signatures (when the prompt would not fit).
+    """
+    lines = snapshot.lines
+    text = snapshot.text
+    context = context_text(snapshot, site) if with_context else ""
+    reference = ""
+    if context:
+        name = PurePosixPath(urlparse(snapshot.uri).path).name or "the module"
+        reference = (
+            f"\n\nFor reference only (do not repeat it), {name} also has:\n{_fence(context)}"
+        )
+    if site.target is Target.COMMENT:
+        comment = comment_prose(text[site.start : site.end])
+        naming = f" Name it `{site.name}`." if site.name else ""
+        task = (
+            "Write the Python function that this comment describes:\n"
+            f"{_fence(textwrap.indent(comment, '# '))}\n"
+            f"Reply with the complete function (def line and body) in one ```python code "
+            f"block.{naming}"
+        )
+    elif site.target is Target.TODO:
+        shape = function_at(snapshot, site.start)
+        span = (shape.start, shape.end) if shape is not None else (site.start, site.end)
+        function = textwrap.dedent(line_start_text(lines, *span))
+        todo = comment_prose(text[site.start : site.end])
+        task = (
+            f"Implement this TODO in the function below: {todo}\n{_fence(function)}\nKeep the "
+            "rest of the function as it is. Reply with the complete function in one ```python "
+            "code block."
+        )
+    else:
+        function = textwrap.dedent(line_start_text(lines, site.start, site.end))
+        if site.action is ActionKind.GENERATE:
+            task = (
+                "Complete this Python function: keep its signature and docstring and write "
+                f"its body.\n{_fence(function)}\nReply with the complete function in one "
+                "```python code block."
+            )
+        elif site.action is ActionKind.DOCSTRING:
+            task = (
+                "Add a docstring to this Python function (a summary line, then the arguments "
+                f"and what it returns).\n{_fence(function)}\nReply with the function and its "
+                "new docstring in one ```python code block."
+            )
+        elif site.action is ActionKind.FIX:
+            problems = "\n".join(f"- {problem}" for problem in site.diagnostics)
+            task = (
+                f"A checker reported these problems in the function below:\n{problems}\n\n"
+                f"{_fence(function)}\nRewrite the function so that the problems are gone and "
+                "it still does what it is meant to. Reply with the corrected function in one "
+                "```python code block."
+            )
+        else:
+            subject = site.name
+            target = _import_target(site, snapshot)
+            task = (
+                f"Write pytest tests for the function `{subject}` of the module `{module}`:\n"
+                f"{_fence(function)}\nStart with `from {module} import {target}`. Write a few "
+                "small test functions named test_..., with plain assert statements. Do not "
+                "repeat the function itself. Reply with the test code in one ```python code "
+                "block."
+            )
+    if retry_note:
+        task += f"\n{retry_note}"
+    return ChatPrompt(SYSTEM, task + reference)
+
+
+def _import_target(site: Site, snapshot: DocumentSnapshot) -> str:
+    shape = function_at(snapshot, site.start)
+    return shape.class_name if shape is not None and shape.class_name else site.name
+
+
+def chat_should_stop(text: str) -> bool:
+    """Generation-time rule for a chat answer: stop once the code block is closed."""
+    opened = text.find("```")
+    return opened != -1 and text.find("```", opened + 3) != -1
+
+
+def chat_stop_rule(function: str | None) -> Callable[[str], bool]:
+    """Stop a chat answer when its code block closes, or once a function is written out.
+
+    ``function`` names the function ("" for the first one); None waits for the block's end.
+    """
+    if function is None:
+        return chat_should_stop
+    pattern = definition_pattern(function)
+
+    def should_stop(text: str) -> bool:
+        if chat_should_stop(text):
+            return True
+        match = pattern.search(text)
+        if match is None:
+            return False
+        indent = match.group(1)
+        return function_end_index(text[match.start() + len(indent) :], indent) is not None
+
+    return should_stop
+
+
+# -- reading answers ---------------------------------------------------------------------------
+
+_FENCE_OPEN = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n", re.IGNORECASE)
+
+
+def extract_code(answer: str) -> str:
+    """The code in a model's answer: the first fenced block (closed or not), else all of it."""
+    match = _FENCE_OPEN.search(answer)
+    if match is None:
+        stripped = answer.strip()
+        return stripped.strip("`") if stripped.startswith("```") else answer
+    rest = answer[match.end() :]
+    close = rest.find("```")
+    return rest if close == -1 else rest[:close]
+
+
+@dataclass(frozen=True)
+class CodeParts:
+    """What a piece of generated code holds: its imports and the wanted function."""
+
+    imports: tuple[str, ...]
+    function: str
+    """The whole function (decorators, signature, body), dedented; "" if none was found."""
+    body: str
+    """The function's statements after its docstring, dedented; "" if none."""
+    docstring: str
+    """The function's docstring statement as written ("" if none)."""
+    name: str
+
+
+def parse_code(code: str, name: str = "") -> CodeParts:
+    """Find the function ``name`` (with no name, the first function) and the imports."""
+    tree = parse(code)
+    lines = LineIndex.of(code)
+    imports = tuple(snippet.text for snippet in module_imports(tree, lines))
+    found = read_function(tree, lines, name)
+    return CodeParts(imports, found.function, found.body, found.docstring, found.name)
+
+
+def function_end_index(answer: str, indent: str) -> int | None:
+    """Where the first function in ``answer`` ends, or None while it goes on.
+
+    That is before a whole line indented at most ``indent`` that follows a deeper line (the
+    answer begins right after ``indent``).
+    """
+    floor = indent_width(indent)
+    lines = (indent + answer).split("\n")
+    position = -len(indent)
+    seen_body = False
+    for index, line in enumerate(lines):
+        complete = index < len(lines) - 1
+        if line.strip() and index > 0:
+            width = indent_width(line)
+            if width > floor:
+                seen_body = True
+            elif seen_body and complete and not line.lstrip().startswith(")"):
+                return max(0, position - 1)
+        position += len(line) + 1
+    return None
