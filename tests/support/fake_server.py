@@ -10,11 +10,16 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
 
-from fake_engine import FakeEngine
+# The server of the checkout these tests belong to, not whichever codels is installed: the
+# clients start this script with an environment of their own (no PYTHONPATH of the caller).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "server"))
 
-from codels.engines.base import GenerationRequest
-from codels.lsp.server import create_server
+from fake_engine import FakeEngine  # noqa: E402
+
+from codels.engines.base import GenerationRequest  # noqa: E402
+from codels.lsp.server import create_server  # noqa: E402
 
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 logging.getLogger("pygls").setLevel(logging.WARNING)

@@ -197,7 +197,7 @@ def catalogue_path() -> Path:
     packaged = Path(str(importlib.resources.files("codels"))) / "models.toml"
     if packaged.is_file():
         return packaged
-    return Path(__file__).resolve().parents[2] / "models.toml"
+    return Path(__file__).resolve().parents[3] / "models.toml"
 
 
 def load_catalogue(path: Path | None = None) -> Catalogue:
