@@ -16,10 +16,10 @@ from pathlib import Path
 # clients start this script with an environment of their own (no PYTHONPATH of the caller).
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "server"))
 
-from fake_engine import FakeEngine  # noqa: E402
+from fake_engine import FakeEngine
 
-from codels.engines.base import GenerationRequest  # noqa: E402
-from codels.lsp.server import create_server  # noqa: E402
+from codels.engines.base import GenerationRequest
+from codels.lsp.server import create_server
 
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 logging.getLogger("pygls").setLevel(logging.WARNING)
