@@ -10,6 +10,11 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
+
+# The server of the checkout these tests belong to, not whichever codels is installed: the
+# clients start this script with an environment of their own (no PYTHONPATH of the caller).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "server"))
 
 from fake_engine import FakeEngine
 

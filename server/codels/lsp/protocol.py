@@ -1,24 +1,9 @@
 """The JSON-RPC layer, hardened: every request gets an answer, garbage never reaches the user.
 
-pygls answers a request whose parameters it cannot read with nothing at all (the editor waits
-forever), and reports unreadable messages to the user as "Error in server" pop-ups. Here:
-
-- a request whose message cannot be read (wrong types, missing fields, a ``jsonrpc`` other than
-  "2.0") is answered with an ``InvalidParams`` or ``InvalidRequest`` error for its id;
-- a message that is not JSON (or not UTF-8) is answered with a ``ParseError`` for id null, as
-  JSON-RPC 2.0 says, and logged;
-- neither shows a pop-up: they are the client's bugs, not something the user can act on.
-
-pygls also keeps its own copy of every open document, updated by splitting the whole text into
-lines on every change (a quarter of a second per keystroke on a 10 MB file); codels keeps its
-documents itself (:mod:`codels.documents`), so the copy is not made.
-
-It also plugs two of pygls's leaks that a server running for days would feel: the future of
-every notification handled by a coroutine or a generator (``didOpen``, ``didChange``, ...) stays
-in ``_request_futures`` under a fresh uuid forever, and work-done progress tokens are never
-dropped when their progress ends.
-
-This module imports pygls.
+A request that cannot be read is answered with ``InvalidParams`` or ``InvalidRequest``, bytes
+that are not JSON with a ``ParseError`` for id null, and neither shows a pop-up (they are the
+client's bugs). pygls's own copy of open documents is skipped, and two of its leaks plugged.
+This module imports pygls and lsprotocol.
 """
 
 from __future__ import annotations
@@ -73,6 +58,8 @@ class CodelsProtocol(LanguageServerProtocol):
         args: tuple[Any, ...] | None = None,
         kwargs: dict[str, Any] | None = None,
     ) -> None:
+        # pygls keeps the future of every notification handled by a coroutine or a generator
+        # (didOpen, didChange, ...) under a fresh uuid forever: a server running for days feels it.
         if callback == self._check_handler_result:  # a notification: nobody can cancel it
             futures = self._request_futures
             check = callback
@@ -85,7 +72,8 @@ class CodelsProtocol(LanguageServerProtocol):
             return
         super()._execute_handler(msg_id, handler, callback, args, kwargs)
 
-    # codels's DocumentStore follows the documents: pygls's workspace copy is skipped.
+    # codels's DocumentStore follows the documents: pygls's workspace copy is skipped (it splits
+    # the whole text into lines on every change, which a keystroke in a big file feels).
 
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> Any:
@@ -107,6 +95,8 @@ class CodelsProtocol(LanguageServerProtocol):
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         """Read a message (pygls calls this for every JSON object); answer what fails."""
+        # pygls answers a request whose parameters it cannot read with nothing at all, and the
+        # editor waits forever.
         if "jsonrpc" not in data:
             return data  # a nested object, or a message without "jsonrpc" (see handle_message)
         if data.get("jsonrpc") != "2.0":
