@@ -76,7 +76,7 @@ export function describeStatus(view: ServerView): StatusText {
   }
 }
 
-/** The phase from a `codels/status` answer (see server/codels/server.py). */
+/** The phase from a `codels/status` answer (see server/codels/lsp/handlers/status.py). */
 export function phaseOf(status: {
   model?: string;
   enabled?: boolean;
