@@ -141,8 +141,7 @@ class CodelsLanguageServer(LanguageServer):
         self.private_files = PrivateFiles(settings.ignore_files, settings.respect_gitignore)
         self._warned_private: set[str] = set()
         log_guard.allow_text = settings.log_document_text
-        if isinstance(engine, BackendEngine):
-            engine.on_health = self._remote_health
+        engine.on_health = self._remote_health
         self.loading_model: str | None = None
         """The model being loaded (while another may still serve), for ``codels/status``."""
         self.pending_problems: list[str] = []

@@ -29,7 +29,7 @@ from codels.actions.sites import ActionEdit, ActionKind, find_sites
 from codels.completion.service import CompletionService
 from codels.config import Settings, read_settings
 from codels.documents import Document
-from codels.engines.base import ModelInfo
+from codels.engines.base import BACKENDS, ModelInfo
 from codels.engines.switch import BackendEngine
 from codels.languages.syntax import syntax_language
 from codels.models.catalogue import ModelError
@@ -165,7 +165,7 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gpu-layers", type=int, help="layers to offload in a GPU build (-1: all)")
     parser.add_argument(
         "--backend",
-        choices=["local", "llama-server", "openai"],
+        choices=list(BACKENDS),
         help="where the model runs (default local: in process)",
     )
     parser.add_argument("--endpoint", help="remote server address, e.g. http://127.0.0.1:8080")
