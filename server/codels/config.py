@@ -18,7 +18,7 @@ from typing import Any, get_type_hints
 
 import cattrs
 
-from codels.engines.base import EngineOptions
+from codels.engines.base import BACKENDS, EngineOptions
 from codels.pipeline.prompt import PromptBudget
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ _RANGES: dict[str, tuple[int, int]] = {
     "action_max_tokens": (16, 4096),
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
-    "backend": ("local", "llama-server", "openai"),
+    "backend": BACKENDS,
     "action_prompt": ("chat", "fim"),
 }
 

@@ -7,6 +7,7 @@ import pytest
 
 from codels.engines.base import EngineOptions, GenerationRequest
 from codels.engines.llama import LlamaEngine
+from codels.languages.python.keywords import BLOCK_OPENER_WORDS
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def test_an_answer_asked_to_open_a_block_starts_with_a_keyword(engine):
         prompt=family.fim_prompt(prefix, suffix),
         max_tokens=12,
         stop=family.cut_strings,
-        opener_first=True,
+        first_token_words=BLOCK_OPENER_WORDS,
     )
     text = asyncio.run(engine.generate(request)).text
     keywords = "if|elif|else|for|while|with|try|except|finally|def|class|async|match|case"

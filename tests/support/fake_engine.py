@@ -8,7 +8,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from codels.engines.base import EngineOptions, GenerationRequest, GenerationResult, ModelInfo
+from codels.engines.base import (
+    LOCAL,
+    EngineCapabilities,
+    EngineOptions,
+    GenerationRequest,
+    GenerationResult,
+    ModelInfo,
+)
 from codels.models.catalogue import Family, ModelError, ProgressCallback, load_catalogue
 
 QWEN = load_catalogue().families["qwen2.5-coder"]
@@ -41,6 +48,9 @@ class FakeEngine:
         """The latest requests (bounded: storm tests measure the server's memory)."""
         self._info: ModelInfo | None = None
         self.closed = False
+        self.on_health: Callable[[str, bool], None] | None = None
+        self.capabilities = EngineCapabilities(LOCAL, in_process=True, constrains_tokens=True)
+        """Like the in-process engine's, so the block-header retry is asked for."""
 
     @property
     def info(self) -> ModelInfo | None:

@@ -11,6 +11,7 @@ from codels.completion.service import CompletionService
 from codels.completion.speculation import ends_line, next_line_indent
 from codels.config import Settings
 from codels.engines.base import EngineOptions
+from codels.languages.python.keywords import BLOCK_OPENER_WORDS
 from codels.pipeline.context import CompletionKind
 
 BODY = "def total(items):\n    █\n"
@@ -164,14 +165,14 @@ HEADLESS = "def f(xs):\n    total = 0\n    █\n        total += x\n    return t
 async def test_a_line_above_deeper_code_is_asked_again_for_a_block_header():
     # ``total += x`` is indented deeper than the cursor: the answer must open its block.
     def respond(request):
-        return " for x in xs:\n" if request.opener_first else " total = 1\n"
+        return " for x in xs:\n" if request.first_token_words else " total = 1\n"
 
     service, engine = service_for("")
     engine._respond = respond
     snapshot, offset = snapshot_at(HEADLESS)
     outcome = await service.complete(snapshot, offset, Settings())
     assert outcome.text == "for x in xs:"
-    assert [request.opener_first for request in asked(engine)] == [False, True]
+    assert [request.first_token_words for request in asked(engine)] == [(), BLOCK_OPENER_WORDS]
 
 
 async def test_an_answer_that_opens_the_block_is_not_asked_again():

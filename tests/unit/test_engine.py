@@ -7,9 +7,14 @@ from codels.engines.base import GenerationRequest, GenerationResult
 from codels.engines.llama import LlamaEngine
 
 
-class _LoadedStub:
+class _LlamaStub:
     def close(self) -> None:
         pass
+
+
+class _LoadedStub:
+    llm = _LlamaStub()
+    info = None
 
 
 class ScriptedEngine(LlamaEngine):
@@ -17,7 +22,7 @@ class ScriptedEngine(LlamaEngine):
 
     def __init__(self) -> None:
         super().__init__()
-        self._llm = _LoadedStub()
+        self._model = _LoadedStub()
         self.release = threading.Event()
         self.started: list[str] = []
 
@@ -106,7 +111,7 @@ async def test_a_request_cancelled_while_queued_does_not_break_the_next_one():
 def test_memory_check_loads_beside_frees_first_or_refuses(tmp_path, monkeypatch):
     import pytest
 
-    from codels.engines import llama as engine_module
+    from codels.engines import llama_loader
     from codels.models.catalogue import ModelError, ResolvedModel
 
     new = tmp_path / "new.gguf"
@@ -115,10 +120,10 @@ def test_memory_check_loads_beside_frees_first_or_refuses(tmp_path, monkeypatch)
     old.write_bytes(b"GGUF" + b"\0" * 596)
     resolved = ResolvedModel(new, "new", None, verified=False, source="setting")
 
-    monkeypatch.setattr(engine_module, "_available_memory", lambda: 2_000)
-    assert engine_module._check_memory(resolved, old) is True
-    monkeypatch.setattr(engine_module, "_available_memory", lambda: 800)
-    assert engine_module._check_memory(resolved, old) is False  # fits once the old one is freed
-    monkeypatch.setattr(engine_module, "_available_memory", lambda: 300)
+    monkeypatch.setattr(llama_loader, "available_memory", lambda: 2_000)
+    assert llama_loader.check_memory(resolved, old) is True
+    monkeypatch.setattr(llama_loader, "available_memory", lambda: 800)
+    assert llama_loader.check_memory(resolved, old) is False  # fits once the old one is freed
+    monkeypatch.setattr(llama_loader, "available_memory", lambda: 300)
     with pytest.raises(ModelError, match=r"needs about .* GB of memory .* pick a smaller model"):
-        engine_module._check_memory(resolved, old)
+        llama_loader.check_memory(resolved, old)

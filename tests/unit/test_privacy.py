@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from codels.engines.base import FimParts, GenerationRequest
-from codels.engines.remote import RemoteEngine
+from codels.engines.remote_llama_server import LlamaServerEngine
 from codels.models.catalogue import load_catalogue
 from codels.privacy import (
     WITHHELD,
@@ -110,8 +110,8 @@ def test_outside_a_repository_nothing_is_git_ignored(tmp_path: Path):
     assert PrivateFiles().why_private((tmp_path / "app.py").as_uri()) is None
 
 
-def remote_engine() -> RemoteEngine:
-    engine = RemoteEngine(load_catalogue())
+def remote_engine() -> LlamaServerEngine:
+    engine = LlamaServerEngine(load_catalogue())
     engine._family = load_catalogue().families["qwen2.5-coder"]
     return engine
 

@@ -54,11 +54,12 @@ def test_token_estimates_err_on_the_high_side():
 
 
 def test_instructions_go_to_the_chat_endpoint_of_openai_servers():
-    from codels.engines.base import EngineOptions, GenerationRequest
-    from codels.engines.remote import RemoteEngine
+    from codels.engines.base import GenerationRequest
+    from codels.engines.remote_http import event_piece
+    from codels.engines.remote_llama_server import LlamaServerEngine
+    from codels.engines.remote_openai import OpenAIEngine
 
-    engine = RemoteEngine()
-    engine._options = EngineOptions(backend="openai", endpoint="http://127.0.0.1:9")
+    engine = OpenAIEngine()
     engine._remote_model = "coder"
     request = GenerationRequest(prompt="<templated>", max_tokens=7, chat=("sys", "write f"))
     path, body = engine._request_body(request)
@@ -68,9 +69,9 @@ def test_instructions_go_to_the_chat_endpoint_of_openai_servers():
         {"role": "user", "content": "write f"},
     ]
     assert body["model"] == "coder" and body["max_tokens"] == 7 and "prompt" not in body
-    assert engine._piece({"choices": [{"delta": {"content": "def"}}]}) == "def"
+    assert event_piece({"choices": [{"delta": {"content": "def"}}]}) == "def"
     path, body = engine._request_body(GenerationRequest(prompt="p", max_tokens=3))
     assert path == "/v1/completions" and body["prompt"] == "p"
-    engine._options = EngineOptions(backend="llama-server", endpoint="http://127.0.0.1:9")
+    engine = LlamaServerEngine()
     path, body = engine._request_body(request)
     assert path == "/completion" and body["prompt"] == "<templated>"

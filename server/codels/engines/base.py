@@ -1,6 +1,7 @@
-"""What every engine is: the request and result types, load options and the Engine protocol.
+"""What every engine is: requests and results, load options, backend names, the protocol.
 
-This module imports :mod:`codels.models` only.
+Engines declare what they can do in :class:`EngineCapabilities`, so callers ask rather than
+test types. This module imports :mod:`codels.models` only.
 """
 
 from __future__ import annotations
@@ -11,6 +12,15 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from codels.models.catalogue import Family, ProgressCallback
+
+LOCAL = "local"
+"""The backend that runs the model in process (llama-cpp-python)."""
+LLAMA_SERVER = "llama-server"
+"""The backend that asks llama.cpp's ``llama-server``."""
+OPENAI = "openai"
+"""The backend that asks an OpenAI-compatible completion server."""
+BACKENDS = (LOCAL, LLAMA_SERVER, OPENAI)
+"""The values of the ``backend`` setting."""
 
 StopReason = Literal["stop_token", "rule", "length", "cancelled", "superseded", "withheld"]
 
@@ -104,10 +114,10 @@ class GenerationRequest:
     cannot constrain its tokens leaves it to post-processing)."""
     temperature: float = 0.0
     """0: greedy (repeatable); above it, sampled (another attempt that should differ)."""
-    opener_first: bool = False
-    """The answer must begin with a compound statement's keyword (``if``, ``for``, ``else``,
-    ...): the code after the cursor is indented deeper, so the cursor line must open its block
-    (a backend that cannot constrain its tokens ignores it)."""
+    first_token_words: tuple[str, ...] = ()
+    """Words the answer's first token must begin (after at most one space or tab), as a whole
+    word; empty: no constraint. The caller passes, say, a language's block keywords when the
+    cursor line must open a block (a backend that cannot constrain its tokens ignores it)."""
     background: bool = False
     """Nobody waits for it yet (a speculative generation): the prompt is evaluated in smaller
     chunks, so a request that supersedes it waits less for the stop flag to be read."""
@@ -134,12 +144,41 @@ class GenerationResult:
         return self.stop_reason in ("cancelled", "superseded")
 
 
+@dataclass(frozen=True)
+class EngineCapabilities:
+    """What an engine can do, so callers ask it rather than its type."""
+
+    backend: str = "none"
+    """One of :data:`BACKENDS`, or ``none`` while nothing is loaded."""
+    in_process: bool = False
+    """The model runs in this process (not on a server)."""
+    constrains_tokens: bool = False
+    """It honours :attr:`GenerationRequest.first_token_words` and
+    :attr:`GenerationRequest.no_leading_space` by ruling tokens out while it samples."""
+    background_sequence: bool = False
+    """Background (speculative) generations run in a KV sequence of their own, beside the one
+    that requests reuse."""
+
+
+NOTHING_LOADED = EngineCapabilities()
+"""The capabilities of an engine with no model or server yet."""
+
+
 class Engine(Protocol):
     """What codels needs from a model runtime."""
+
+    on_health: Callable[[str, bool], None] | None
+    """Told (message, back?) when a remote server goes away or comes back; an engine in process
+    never calls it."""
 
     @property
     def info(self) -> ModelInfo | None:
         """The loaded model, or None before :meth:`load` succeeded."""
+        ...
+
+    @property
+    def capabilities(self) -> EngineCapabilities:
+        """What the engine in use can do (:data:`NOTHING_LOADED` before a load)."""
         ...
 
     def load(self, options: EngineOptions, progress: ProgressCallback | None = None) -> ModelInfo:

@@ -1,11 +1,11 @@
 """The engine the server and the commands use: in process or remote, as the settings say.
 
 :class:`BackendEngine` is an :class:`~codels.engines.base.Engine` that hands every call to the
-in-process :class:`~codels.engines.llama.LlamaEngine` or to a :class:`~codels.engines.remote.RemoteEngine`,
-according to the ``backend`` setting at the last successful :meth:`~BackendEngine.load`. A load
-that fails leaves the previous backend serving.
+in-process :class:`~codels.engines.llama.LlamaEngine` or to the remote engine of the dialect the
+``backend`` setting names at the last successful :meth:`~BackendEngine.load`. A load that fails
+leaves the previous backend serving.
 
-This module imports :mod:`codels.engines.llama` and :mod:`codels.engines.remote`.
+This module imports :mod:`codels.engines.llama` and the remote engines.
 """
 
 from __future__ import annotations
@@ -14,7 +14,12 @@ import logging
 from collections.abc import Callable
 
 from codels.engines.base import (
+    LLAMA_SERVER,
+    LOCAL,
+    NOTHING_LOADED,
+    OPENAI,
     Engine,
+    EngineCapabilities,
     EngineOptions,
     GenerationRequest,
     GenerationResult,
@@ -22,9 +27,17 @@ from codels.engines.base import (
 )
 from codels.engines.llama import LlamaEngine
 from codels.engines.remote import RemoteEngine
+from codels.engines.remote_llama_server import LlamaServerEngine
+from codels.engines.remote_openai import OpenAIEngine
 from codels.models.catalogue import Catalogue, ProgressCallback
 
 log = logging.getLogger(__name__)
+
+REMOTE_ENGINES: dict[str, type[RemoteEngine]] = {
+    LLAMA_SERVER: LlamaServerEngine,
+    OPENAI: OpenAIEngine,
+}
+"""The remote engine of each remote backend."""
 
 
 class BackendEngine:
@@ -44,15 +57,13 @@ class BackendEngine:
         return self._current.info if self._current is not None else None
 
     @property
-    def backend(self) -> str:
-        """``local``, ``llama-server`` or ``openai`` (``none`` before a load)."""
-        if self._current is None:
-            return "none"
-        return "local" if self._current is self._local else self._options_backend
+    def capabilities(self) -> EngineCapabilities:
+        """What the engine in use can do (:data:`NOTHING_LOADED` before a load)."""
+        return self._current.capabilities if self._current is not None else NOTHING_LOADED
 
     def load(self, options: EngineOptions, progress: ProgressCallback | None = None) -> ModelInfo:
         """Load the model in process, or connect to the server; the old one serves on failure."""
-        if options.backend == "local":
+        if options.backend == LOCAL:
             local = self._local or LlamaEngine(self._catalogue)
             try:
                 info = local.load(options, progress)
@@ -65,10 +76,11 @@ class BackendEngine:
                 self._remote.close()
                 self._remote = None
             return info
-        remote = RemoteEngine(self._catalogue, self._tell_health)
+        # Settings validation admits only BACKENDS; anything else is spoken to as OpenAI.
+        remote_engine = REMOTE_ENGINES.get(options.backend, OpenAIEngine)
+        remote = remote_engine(self._catalogue, self._tell_health)
         info = remote.load(options, progress)
         previous_remote, self._remote = self._remote, remote
-        self._options_backend = options.backend
         self._current = remote
         if previous_remote is not None:
             previous_remote.close()
@@ -77,8 +89,6 @@ class BackendEngine:
             self._local.close()
             self._local = None
         return info
-
-    _options_backend = "local"
 
     def _tell_health(self, message: str, ok: bool) -> None:
         if self.on_health is not None:

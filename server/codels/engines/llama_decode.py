@@ -1,0 +1,145 @@
+"""One generation on the worker thread: tokenize, prefill the KV cache, decode token by token.
+
+The stop flag is read between prefill chunks and before every decoded token, so a cancel or a
+supersession ends a generation within one token. This module imports :mod:`codels.models`, the
+``llama_*`` modules of this package and, through them, ``llama_cpp``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from codels.engines.base import GenerationRequest, GenerationResult, StopReason
+from codels.engines.llama_kv import (
+    BACKGROUND_PREFILL_CHUNK,
+    PREFILL_CHUNK,
+    KvCache,
+    KvSequences,
+)
+from codels.engines.llama_loader import LoadedModel
+from codels.engines.llama_tokens import ModelTokens, ban
+from codels.models.catalogue import ModelError
+
+log = logging.getLogger(__name__)
+
+
+def generate_on_worker(
+    model: LoadedModel,
+    kv: KvSequences,
+    request: GenerationRequest,
+    stop: threading.Event,
+    submitted: float,
+) -> GenerationResult:
+    """Generate ``request`` with ``model``, whose cache sequences ``kv`` tracks."""
+    llm = model.llm
+    started = time.perf_counter()
+    tokens = model.tokens.tokenize_prompt(llm, request.prompt)
+    room = llm.n_ctx() - request.max_tokens
+    if len(tokens) > room:
+        raise ModelError(
+            f"the prompt takes {len(tokens)} tokens but the context holds {llm.n_ctx()} "
+            f"with {request.max_tokens} for the answer; lower promptTokens or raise contextSize"
+        )
+    run = _Run(model, tokens, request, stop, started, submitted)
+    if request.background and kv.background is not None:
+        # A guess works in its own sequence, beside the one requests reuse: it starts from
+        # what that one holds and leaves it as it was.
+        try:
+            return run.into(kv.background, source=kv.foreground)
+        except RuntimeError as exc:  # no room left in the cache beside the requests' cells
+            log.info("speculative generation dropped: %s", exc)
+            return GenerationResult("", "cancelled")
+        finally:
+            kv.background.clear()
+    return run.into(kv.foreground, source=None)
+
+
+class _Run:
+    """A prompt's tokens and a request, brought into a cache sequence and decoded there."""
+
+    def __init__(
+        self,
+        model: LoadedModel,
+        tokens: list[int],
+        request: GenerationRequest,
+        stop: threading.Event,
+        started: float,
+        submitted: float,
+    ) -> None:
+        self.llm = model.llm
+        self.model_tokens = model.tokens
+        self.tokens = tokens
+        self.request = request
+        self.stop = stop
+        self.started = started
+        self.submitted = submitted
+
+    def into(self, kv: KvCache, source: KvCache | None) -> GenerationResult:
+        """Prefill the prompt into ``kv`` (starting from ``source``'s, if given) and decode."""
+        request = self.request
+        chunk = BACKGROUND_PREFILL_CHUNK if request.background else PREFILL_CHUNK
+        reused = kv.prepare(
+            self.tokens, self.stop, reuse=request.reuse_cache, chunk=chunk, source=source
+        )
+        prefill_end = time.perf_counter()
+        if reused is None:
+            return self._result("", "cancelled", 0, 0, prefill_end)
+        text, reason, generated = _decode(self.llm, self.model_tokens, kv, request, self.stop)
+        return self._result(text, reason, generated, reused, prefill_end)
+
+    def _result(
+        self, text: str, reason: StopReason, generated: int, reused: int, prefill_end: float
+    ) -> GenerationResult:
+        now = time.perf_counter()
+        return GenerationResult(
+            text=text,
+            stop_reason=reason,
+            prompt_tokens=len(self.tokens),
+            cached_tokens=reused,
+            generated_tokens=generated,
+            prefill_ms=(prefill_end - self.started) * 1000,
+            decode_ms=(now - prefill_end) * 1000,
+            total_ms=(now - self.started) * 1000,
+            queued_ms=(self.started - self.submitted) * 1000,
+        )
+
+
+def _decode(
+    llm: Any,
+    model_tokens: ModelTokens,
+    kv: KvCache,
+    request: GenerationRequest,
+    stop: threading.Event,
+) -> tuple[str, StopReason, int]:
+    """Sample up to ``request.max_tokens`` tokens after what ``kv`` holds: (text, why, count)."""
+    vocabulary = model_tokens.vocabulary
+    generated: list[int] = []
+    text = ""
+    reason: StopReason = "length"
+    while len(generated) < request.max_tokens:
+        if stop.is_set():
+            reason = "cancelled"
+            break
+        banned = None
+        if request.no_leading_space and not text.strip(" \t") and "\n" not in text:
+            banned = vocabulary.after(text)
+        if request.first_token_words and not generated:
+            banned = vocabulary.not_beginning_with(request.first_token_words)
+        token = llm.sample(
+            temp=request.temperature,
+            repeat_penalty=1.0,
+            logits_processor=ban(banned) if banned is not None and len(banned) else None,
+        )
+        if token in model_tokens.stop_ids:
+            reason = "stop_token"
+            break
+        generated.append(token)
+        text = llm.detokenize(generated).decode("utf-8", "ignore")
+        if request.should_stop is not None and request.should_stop(text):
+            reason = "rule"
+            break
+        kv.append(token)
+    return text, reason, len(generated)
