@@ -11,7 +11,9 @@ the whole tree, about half a second per keystroke on a 10 MB file. Its snapshot 
 demand, around the cursor only (tree-sitter's included ranges: WINDOW_LINES_BEFORE and
 WINDOW_LINES_AFTER lines, with positions still those of the whole document).
 
-This module imports :mod:`codels.positions` and :mod:`codels.languages.syntax`, not LSP types.
+Each document reads in the :class:`~codels.languages.base.Language` its language id or file
+name picks (None: no grammar, no tree). This module imports :mod:`codels.positions` and
+:mod:`codels.languages`, not LSP types.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from dataclasses import dataclass
 
 import tree_sitter
 
-from codels.languages.syntax import new_parser, syntax_language
+from codels.languages.base import Language
+from codels.languages.registry import syntax_language
+from codels.languages.syntax import new_parser
 from codels.positions import LineIndex, PositionEncoding, PositionError, utf8_bytes
 
 log = logging.getLogger(__name__)
@@ -51,8 +55,8 @@ class DocumentSnapshot:
     version: int
     language_id: str
     text: str
-    language: str | None
-    """The tree-sitter language name, or None when codels cannot read this language."""
+    language: Language | None
+    """The language codels reads the document in, or None when it reads none."""
     tree: tree_sitter.Tree | None
 
     @functools.cached_property
@@ -171,7 +175,7 @@ class Document:
         """
         tree = self.tree.copy() if self.tree is not None else None
         if tree is None and self.huge and self.language is not None:
-            tree = self._window_tree(len(self.text) if around is None else around)
+            tree = self._window_tree(self.language, len(self.text) if around is None else around)
         snapshot = DocumentSnapshot(
             uri=self.uri,
             version=self.version,
@@ -209,7 +213,7 @@ class Document:
         )
         return document.snapshot(around=offset + len(inserted))
 
-    def _window_tree(self, around: int) -> tree_sitter.Tree:
+    def _window_tree(self, language: Language, around: int) -> tree_sitter.Tree:
         """A tree of the lines around ``around`` only, in the whole document's coordinates."""
         lines = self.lines
         row = lines.position_at(around, "utf-32")[0]
@@ -219,7 +223,7 @@ class Document:
         end = lines.starts[last + 1] if last + 1 < lines.line_count else len(self.text)
         data = utf8_bytes(self.text)
         start_byte, end_byte = lines.byte_offset(start), lines.byte_offset(end)
-        parser = new_parser(self.language or "python")
+        parser = new_parser(language)
         parser.included_ranges = [
             tree_sitter.Range((first, 0), lines.point_at(end), start_byte, end_byte)
         ]

@@ -35,9 +35,9 @@ from urllib.parse import urlparse
 import tree_sitter
 
 from codels.documents import DocumentSnapshot
+from codels.languages.lines import indent_width
+from codels.languages.python.scopes import enclosing_scopes, module_imports
 from codels.languages.syntax import PYTHON, count_syntax_errors, new_parser
-from codels.pipeline.context import enclosing_scopes, module_imports
-from codels.pipeline.postprocess import indent_width
 from codels.positions import LineIndex
 from codels.privacy import path_of
 

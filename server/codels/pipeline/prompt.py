@@ -24,7 +24,8 @@ instead was measured worse: the model often jumped to the end of the function.)
 Token counts come from the model's own tokenizer, line by line with a cache; the line sums agree
 with whole-text counts to within a few tokens, and the budget keeps a margin for that.
 
-This module imports :mod:`codels.pipeline.context` and :mod:`codels.models.catalogue` (for :class:`Family`).
+This module imports :mod:`codels.pipeline.context` and :mod:`codels.models.catalogue` (for
+:class:`Family`).
 """
 
 from __future__ import annotations
