@@ -1,19 +1,9 @@
 """Open documents: their text, version and tree-sitter tree, kept in step with the editor.
 
-Every incremental change is applied to the text and, as a tree-sitter ``InputEdit``, to the old
-tree; the document is then re-parsed with the old tree, so a keystroke costs a re-parse of the
-edited region only. Handlers take a :class:`DocumentSnapshot` (immutable, with its own copy of
-the tree) on the event loop and hand that to background work; nothing else reads a live
-:class:`Document`.
-
-A huge document (over HUGE_DOCUMENT_CHARS) is not kept parsed: even an incremental re-parse walks
-the whole tree, about half a second per keystroke on a 10 MB file. Its snapshot is parsed on
-demand, around the cursor only (tree-sitter's included ranges: WINDOW_LINES_BEFORE and
-WINDOW_LINES_AFTER lines, with positions still those of the whole document).
-
-Each document reads in the :class:`~codels.languages.base.Language` its language id or file
-name picks (None: no grammar, no tree). This module imports :mod:`codels.positions` and
-:mod:`codels.languages`, not LSP types.
+Changes are applied to the text and, as ``InputEdit``s, to the tree, then re-parsed
+incrementally; background work reads only an immutable :class:`DocumentSnapshot`. A document
+reads in the :class:`~codels.languages.base.Language` its id or file name picks. Imports
+:mod:`codels.positions` and :mod:`codels.languages`, not LSP types.
 """
 
 from __future__ import annotations
@@ -32,10 +22,15 @@ from codels.positions import LineIndex, PositionEncoding, PositionError, utf8_by
 
 log = logging.getLogger(__name__)
 
+# Even an incremental re-parse walks the whole tree (about half a second per keystroke on a
+# 10 MB file), so a huge document is not kept parsed: each snapshot parses the lines around the
+# cursor only (tree-sitter's included ranges, positions still those of the whole document).
 HUGE_DOCUMENT_CHARS = 1_000_000
 """Above this size a document is parsed per snapshot, around the cursor, not kept parsed."""
 WINDOW_LINES_BEFORE = 2000
+"""Lines before the cursor that a huge document's snapshot parses."""
 WINDOW_LINES_AFTER = 200
+"""Lines after the cursor that a huge document's snapshot parses."""
 
 
 @dataclass(frozen=True)

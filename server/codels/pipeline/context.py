@@ -1,19 +1,9 @@
-"""What the model needs to know at the cursor, read with tree-sitter.
+"""What the model needs to know at the cursor: :func:`build_context` makes the context.
 
-:func:`build_context` turns a document snapshot and a cursor offset into a
-:class:`CompletionContext`: bounded prefix and suffix windows, the enclosing functions and
-classes (decorators, signature, docstring), the comment block above the cursor, the module's
-imports, a syntax judge for the region around the cursor, and the *kind* of completion that fits:
-
-* ``none``: inside a string or a comment, or with text (other than closing brackets and
-  quotes) right of the cursor;
-* ``block``: on a blank line (an empty body, after a comment that describes code, between
-  statements) or at the end of a line that opens a block (``def f():`` in Python);
-* ``line``: anywhere else in a line (after ``=``, ``(``, ``.``, mid-expression).
-
-What is language-specific (strings, comments, scopes, imports, block headers) is asked of the
-snapshot's :class:`~codels.languages.base.Language`. This module imports :mod:`codels.documents`,
-:mod:`codels.languages` and :mod:`codels.positions`.
+Bounded prefix and suffix windows, enclosing scopes, the comment above, imports, a syntax judge
+and the kind of completion that fits; what is language-specific is asked of the snapshot's
+:class:`~codels.languages.base.Language`. Imports :mod:`codels.documents`, :mod:`codels.languages`
+and :mod:`codels.positions`.
 """
 
 from __future__ import annotations
@@ -167,6 +157,12 @@ def classify(
     complete_in_comments: bool = False,
 ) -> tuple[CompletionKind, str]:
     """Decide what kind of completion fits, from the cursor line and what the cursor is in.
+
+    * ``none``: inside a string or a comment, or with text (other than closing brackets and
+      quotes) right of the cursor;
+    * ``block``: on a blank line (an empty body, after a comment that describes code, between
+      statements) or at the end of a line that opens a block (``def f():`` in Python);
+    * ``line``: anywhere else in a line (after ``=``, ``(``, ``.``, mid-expression).
 
     ``inside`` is ``"string"``, ``"comment"`` or None, as found in the syntax tree; the
     ``language``'s block model says which lines open a block.

@@ -1,24 +1,8 @@
-"""Turning what the model wrote into a completion worth showing.
+"""Turning what the model wrote into a completion worth showing: :func:`clean_completion`.
 
-Small code models rarely stop by themselves: asked to fill the middle, they go on and rewrite the
-suffix. Stopping is the client's job, in this order:
-
-1. cut at any stop token that came through as text;
-2. single line: cut at the first line break; block: where the language's block model ends it
-   (:meth:`~codels.languages.base.BlockModel.block_end`); a block cut short by the token limit
-   loses its unfinished last line;
-3. take back the whitespace character that prompt building cut from the end of the prefix (the
-   model writes it again as part of its first token; an answer that starts on a new line
-   indented less than the cursor is dropped);
-4. drop what repeats the text right of the cursor (``foo(|)`` answered with ``x)``);
-5. drop trailing block headers without a body (the block model's rule);
-6. let the syntax judge cut the completion back to its longest prefix, at line ends, that adds
-   no ERROR or MISSING node to the tree; drop what is left blank.
-
-The block end is also the generation-time stop rule (:class:`StopRule`), so the model stops
-decoding as soon as the block has ended instead of filling the token budget.
-
-This module imports :mod:`codels.pipeline.context` and :mod:`codels.languages`.
+Small code models rarely stop by themselves (asked to fill the middle, they go on and rewrite
+the suffix), so stopping is the client's job; :class:`StopRule` applies the same block end at
+generation time. Imports :mod:`codels.pipeline.context` and :mod:`codels.languages`.
 """
 
 from __future__ import annotations
@@ -111,7 +95,18 @@ def clean_completion(
     stop: Sequence[str] = (),
     truncated: bool = False,
 ) -> Cleaned:
-    """Post-process the model's ``raw`` answer for ``context``; see the module docstring.
+    """Post-process the model's ``raw`` answer for ``context``, in this order.
+
+    1. cut at any stop token that came through as text;
+    2. single line: cut at the first line break; block: where the language's block model ends
+       it; a block cut short by the token limit loses its unfinished last line;
+    3. take back the whitespace character that prompt building cut from the end of the prefix
+       (the model writes it again as part of its first token; an answer that starts on a new
+       line indented less than the cursor is dropped);
+    4. drop what repeats the text right of the cursor (``foo(|)`` answered with ``x)``);
+    5. drop trailing block headers without a body (the block model's rule);
+    6. let the syntax judge cut the completion back to its longest prefix, at line ends, that
+       adds no ERROR or MISSING node to the tree; drop what is left blank.
 
     ``healed`` is :attr:`codels.pipeline.prompt.Prompt.healed`; ``truncated`` says generation
     ended at the token limit (so the last line may be unfinished).
