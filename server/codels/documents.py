@@ -1,17 +1,9 @@
 """Open documents: their text, version and tree-sitter tree, kept in step with the editor.
 
-Every incremental change is applied to the text and, as a tree-sitter ``InputEdit``, to the old
-tree; the document is then re-parsed with the old tree, so a keystroke costs a re-parse of the
-edited region only. Handlers take a :class:`DocumentSnapshot` (immutable, with its own copy of
-the tree) on the event loop and hand that to background work; nothing else reads a live
-:class:`Document`.
-
-A huge document (over HUGE_DOCUMENT_CHARS) is not kept parsed: even an incremental re-parse walks
-the whole tree, about half a second per keystroke on a 10 MB file. Its snapshot is parsed on
-demand, around the cursor only (tree-sitter's included ranges: WINDOW_LINES_BEFORE and
-WINDOW_LINES_AFTER lines, with positions still those of the whole document).
-
-This module imports :mod:`codels.positions` and :mod:`codels.languages.syntax`, not LSP types.
+Changes are applied to the text and, as ``InputEdit``s, to the tree, then re-parsed
+incrementally; background work reads only an immutable :class:`DocumentSnapshot`. A document
+reads in the :class:`~codels.languages.base.Language` its id or file name picks. Imports
+:mod:`codels.positions` and :mod:`codels.languages`, not LSP types.
 """
 
 from __future__ import annotations
@@ -23,15 +15,22 @@ from dataclasses import dataclass
 
 import tree_sitter
 
-from codels.languages.syntax import new_parser, syntax_language
+from codels.languages.base import Language
+from codels.languages.registry import syntax_language
+from codels.languages.syntax import new_parser
 from codels.positions import LineIndex, PositionEncoding, PositionError, utf8_bytes
 
 log = logging.getLogger(__name__)
 
+# Even an incremental re-parse walks the whole tree (about half a second per keystroke on a
+# 10 MB file), so a huge document is not kept parsed: each snapshot parses the lines around the
+# cursor only (tree-sitter's included ranges, positions still those of the whole document).
 HUGE_DOCUMENT_CHARS = 1_000_000
 """Above this size a document is parsed per snapshot, around the cursor, not kept parsed."""
 WINDOW_LINES_BEFORE = 2000
+"""Lines before the cursor that a huge document's snapshot parses."""
 WINDOW_LINES_AFTER = 200
+"""Lines after the cursor that a huge document's snapshot parses."""
 
 
 @dataclass(frozen=True)
@@ -51,8 +50,8 @@ class DocumentSnapshot:
     version: int
     language_id: str
     text: str
-    language: str | None
-    """The tree-sitter language name, or None when codels cannot read this language."""
+    language: Language | None
+    """The language codels reads the document in, or None when it reads none."""
     tree: tree_sitter.Tree | None
 
     @functools.cached_property
@@ -171,7 +170,7 @@ class Document:
         """
         tree = self.tree.copy() if self.tree is not None else None
         if tree is None and self.huge and self.language is not None:
-            tree = self._window_tree(len(self.text) if around is None else around)
+            tree = self._window_tree(self.language, len(self.text) if around is None else around)
         snapshot = DocumentSnapshot(
             uri=self.uri,
             version=self.version,
@@ -209,7 +208,7 @@ class Document:
         )
         return document.snapshot(around=offset + len(inserted))
 
-    def _window_tree(self, around: int) -> tree_sitter.Tree:
+    def _window_tree(self, language: Language, around: int) -> tree_sitter.Tree:
         """A tree of the lines around ``around`` only, in the whole document's coordinates."""
         lines = self.lines
         row = lines.position_at(around, "utf-32")[0]
@@ -219,7 +218,7 @@ class Document:
         end = lines.starts[last + 1] if last + 1 < lines.line_count else len(self.text)
         data = utf8_bytes(self.text)
         start_byte, end_byte = lines.byte_offset(start), lines.byte_offset(end)
-        parser = new_parser(self.language or "python")
+        parser = new_parser(language)
         parser.included_ranges = [
             tree_sitter.Range((first, 0), lines.point_at(end), start_byte, end_byte)
         ]

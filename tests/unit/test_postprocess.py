@@ -1,9 +1,9 @@
 import pytest
 from cursor import context_at
 
+from codels.languages.lines import NextLine
+from codels.languages.python.blocks import BlockRules
 from codels.pipeline.postprocess import (
-    BlockRules,
-    NextLine,
     StopRule,
     clean_completion,
     needs_header,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from codels.actions.sites import Site
 from codels.documents import DocumentSnapshot
 from codels.languages.python.functions import FunctionShape, after_module_docstring, indent_block
-from codels.pipeline.context import module_imports
+from codels.languages.python.scopes import module_imports
 
 
 @dataclass(frozen=True)

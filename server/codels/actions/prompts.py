@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 from codels.actions.sites import ActionKind, Site, Target, function_at, functions_in
 from codels.documents import DocumentSnapshot
+from codels.languages.lines import indent_width
 from codels.languages.python.functions import (
     comment_prose,
     definition_pattern,
@@ -23,8 +24,7 @@ from codels.languages.python.functions import (
     parse,
     read_function,
 )
-from codels.pipeline.context import enclosing_scopes, module_imports
-from codels.pipeline.postprocess import indent_width
+from codels.languages.python.scopes import enclosing_scopes, module_imports
 from codels.positions import LineIndex
 
 SYSTEM = (

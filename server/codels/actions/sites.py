@@ -25,8 +25,8 @@ from codels.languages.python.functions import (
     named_function,
     on_header,
 )
+from codels.languages.python.scopes import enclosing_scopes
 from codels.languages.syntax import PYTHON
-from codels.pipeline.context import enclosing_scopes
 from codels.positions import LineIndex
 from codels.privacy import path_of
 

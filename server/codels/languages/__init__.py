@@ -1,1 +1,5 @@
-"""What codels knows of each language: grammars, node kinds, the syntax judge's parsers."""
+"""What codels knows of each language, behind one :class:`~codels.languages.base.Language` object.
+
+:mod:`.base` defines it, :mod:`.registry` finds a document's, :mod:`.syntax` holds the parsers
+and the syntax judge; each language's rules live in its own package (:mod:`.python`).
+"""

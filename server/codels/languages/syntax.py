@@ -1,68 +1,42 @@
-"""tree-sitter for codels: which languages it can read, parsers, and the syntax judge.
+"""tree-sitter parsers and the syntax judge, the same for every language.
 
 The syntax judge answers one question for post-processing: does inserting a completion add
 ERROR or MISSING nodes that were not there before? It parses a window of the document around
 the cursor (not the whole file, which may be megabytes) with and without the completion and
-compares the counts, so code the user is still typing (already broken) is judged fairly. For
-Python it also asks Python's own parser whether the first error comes earlier than before.
+compares the counts, so code the user is still typing (already broken) is judged fairly. A
+language with its own validator is asked too whether the first error comes earlier than before.
 
-This module imports tree-sitter, its grammars and :mod:`codels.positions`; nothing of LSP or
-of the model.
+This module imports tree-sitter, :mod:`codels.languages` and :mod:`codels.positions`.
 """
 
 from __future__ import annotations
 
-import ast
 import functools
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import tree_sitter
-import tree_sitter_python
 
+# PYTHON, PYTHON_PARSER_LOCK, python_error_line and syntax_language stay importable from here
+# for the modules of other branches (actions, tools.cli, tools.evaluation) until they import
+# them from codels.languages.python and codels.languages.registry.
+from codels.languages.base import Language
+from codels.languages.python import PYTHON as PYTHON
+from codels.languages.python.validator import PYTHON_PARSER_LOCK as PYTHON_PARSER_LOCK
+from codels.languages.python.validator import python_error_line as python_error_line
+from codels.languages.registry import language_named
+from codels.languages.registry import syntax_language as syntax_language
 from codels.positions import utf8_bytes
 
-PYTHON = "python"
-"""The one language codels reads today."""
 
-_LANGUAGE_IDS = {"python": PYTHON, "py": PYTHON}
-_SUFFIXES = {".py": PYTHON, ".pyi": PYTHON, ".pyw": PYTHON}
+def new_parser(language: Language | str) -> tree_sitter.Parser:
+    """A new parser for ``language``, or for the language of that name.
 
-
-def syntax_language(language_id: str, uri: str) -> str | None:
-    """Return the tree-sitter language codels uses for a document, or None if it has none.
-
-    The LSP ``languageId`` decides; a file name ending such as ``.py`` is the fallback for
-    clients that send a generic id.
+    Parsers are not thread-safe: one per user.
     """
-    if (name := _LANGUAGE_IDS.get(language_id.lower())) is not None:
-        return name
-    if language_id.lower() not in ("", "plaintext", "text"):
-        return None
-    lowered = uri.lower()
-    for suffix, name in _SUFFIXES.items():
-        if lowered.endswith(suffix):
-            return name
-    return None
-
-
-@functools.cache
-def ts_language(name: str) -> tree_sitter.Language:
-    """Return the tree-sitter ``Language`` object for ``name``."""
-    if name == PYTHON:
-        return tree_sitter.Language(tree_sitter_python.language())
-    raise ValueError(f"codels has no tree-sitter grammar for {name!r}")
-
-
-@functools.cache
-def unterminated_string_query(language: tree_sitter.Language) -> tree_sitter.Query:
-    """Matches the ``string_start`` of a string that tree-sitter could not close."""
-    return tree_sitter.Query(language, "(ERROR (string_start) @start)")
-
-
-def new_parser(name: str) -> tree_sitter.Parser:
-    """Return a new parser for ``name`` (parsers are not thread-safe: one per user)."""
-    return tree_sitter.Parser(ts_language(name))
+    if isinstance(language, str):
+        language = language_named(language)
+    return tree_sitter.Parser(language.tree_sitter_language)
 
 
 def count_syntax_errors(node: tree_sitter.Node) -> int:
@@ -79,29 +53,11 @@ def count_syntax_errors(node: tree_sitter.Node) -> int:
     return count
 
 
-PYTHON_PARSER_LOCK = threading.Lock()
-"""Held around every use of Python's own parser (:mod:`ast`): in Python 3.11 two threads
-parsing at once can fail with "AST constructor recursion depth mismatch" (seen here when the
-evaluation scored in two threads)."""
-
-
-def python_error_line(source: str) -> int | None:
-    """The line (1-based) of the first error Python's parser finds in ``source``, or None."""
-    try:
-        with PYTHON_PARSER_LOCK:
-            ast.parse(source)
-    except SyntaxError as exc:  # IndentationError is one too
-        return exc.lineno or 1
-    except (ValueError, RecursionError, MemoryError, SystemError):  # a NUL, absurd nesting
-        return None
-    return None
-
-
 @dataclass(frozen=True)
 class SyntaxJudge:
     """Judges completions by parsing a window of the document around the cursor."""
 
-    language: str
+    language: Language
     before: str
     """The window's text before the cursor."""
     after: str
@@ -120,28 +76,31 @@ class SyntaxJudge:
     def adds_errors(self, insertion: str) -> bool:
         """Whether inserting ``insertion`` adds syntax errors to the window.
 
-        For Python, Python's own parser is asked too: tree-sitter accepts code that Python
-        refuses, such as a line indented deeper than the block it is in ("unexpected indent").
+        The language's own validator is asked too, where it has one: tree-sitter accepts code
+        that Python refuses, such as a line indented deeper than the block it is in.
         """
         if self.errors_with(insertion) > self.baseline_errors:
             return True
-        return self.language == PYTHON and self._adds_python_error(insertion)
+        return self.language.first_error_line is not None and self._adds_validator_error(
+            insertion, self.language.first_error_line
+        )
 
     @functools.cached_property
-    def _baseline_python_error(self) -> int | None:
-        return python_error_line(self.before + self.after)
+    def _baseline_validator_error(self) -> int | None:
+        validate = self.language.first_error_line
+        return validate(self.before + self.after) if validate is not None else None
 
-    def _adds_python_error(self, insertion: str) -> bool:
-        """Whether Python's first syntax error in the window comes earlier with ``insertion``.
+    def _adds_validator_error(self, insertion: str, validate: Callable[[str], int | None]) -> bool:
+        """Whether the validator's first error in the window comes earlier with ``insertion``.
 
         Errors are compared by line, in the window without the insertion: one inside the
         insertion, or before the window's own first error, is new; the same or a later one is
         the user's (code being typed is often broken further on).
         """
-        line = python_error_line(self.before + insertion + self.after)
+        line = validate(self.before + insertion + self.after)
         if line is None:
             return False
-        original = self._baseline_python_error
+        original = self._baseline_validator_error
         if original is None:
             return True
         cursor_line = self.before.count("\n") + 1

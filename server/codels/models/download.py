@@ -14,7 +14,8 @@
   with the sha256 the hub gives for the file (its LFS ETag); a mismatching file is deleted,
   never loaded.
 
-Every failure is a :class:`~codels.models.catalogue.ModelError` with one sentence that says what to do.
+Every failure is a :class:`~codels.models.catalogue.ModelError` whose one sentence says
+what to do.
 
 This module imports :mod:`codels.models.catalogue` and, lazily, ``huggingface_hub``.
 """

@@ -1,29 +1,21 @@
-"""What the model needs to know at the cursor, read with tree-sitter.
+"""What the model needs to know at the cursor: :func:`build_context` makes the context.
 
-:func:`build_context` turns a document snapshot and a cursor offset into a
-:class:`CompletionContext`: bounded prefix and suffix windows, the enclosing functions and
-classes (decorators, signature, docstring), the comment block above the cursor, the module's
-imports, a syntax judge for the region around the cursor, and the *kind* of completion that fits:
-
-* ``none``: inside a string or a comment, or with text (other than closing brackets and
-  quotes) right of the cursor;
-* ``block``: on a blank line (an empty body, after a comment that describes code, between
-  statements) or at the end of a line that opens a block (``def f():``);
-* ``line``: anywhere else in a line (after ``=``, ``(``, ``.``, mid-expression).
-
-This module imports :mod:`codels.documents`, :mod:`codels.positions` and :mod:`codels.languages.syntax`.
+Bounded prefix and suffix windows, enclosing scopes, the comment above, imports, a syntax judge
+and the kind of completion that fits; what is language-specific is asked of the snapshot's
+:class:`~codels.languages.base.Language`. Imports :mod:`codels.documents`, :mod:`codels.languages`
+and :mod:`codels.positions`.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 import tree_sitter
 
 from codels.documents import DocumentSnapshot
-from codels.languages.syntax import SyntaxJudge, unterminated_string_query
+from codels.languages.base import Language, Scope, Snippet
+from codels.languages.syntax import SyntaxJudge
 from codels.positions import LineIndex
 
 PREFIX_WINDOW_CHARS = 24_000
@@ -37,19 +29,10 @@ JUDGE_LINES_AFTER = 100
 JUDGE_MAX_CHARS_BEFORE = 20_000
 JUDGE_MAX_CHARS_AFTER = 5_000
 """Most characters on either side of the cursor that the syntax judge parses."""
-MAX_IMPORTS = 60
-"""Most import statements collected as extra context."""
-MAX_TOP_LEVEL_SCANNED = 400
-"""Imports are looked for among this many top-level statements from the top of the file."""
 
 # Characters that may stand right of the cursor without ruling a completion out: an editor
 # that pairs brackets and quotes leaves ")", "):" or '")' there while the user types inside.
 _CLOSING = frozenset(")]}:;,'\"")
-_BLOCK_OPENER = re.compile(
-    r"^\s*(?:async\s+)?(?:def|class|if|elif|else|for|while|try|except|finally|with|match|case)\b"
-)
-_SCOPE_TYPES = {"function_definition": "function", "class_definition": "class"}
-_IMPORT_TYPES = frozenset({"import_statement", "import_from_statement", "future_import_statement"})
 
 
 class CompletionKind(StrEnum):
@@ -58,28 +41,6 @@ class CompletionKind(StrEnum):
     NONE = "none"
     LINE = "line"
     BLOCK = "block"
-
-
-@dataclass(frozen=True)
-class Snippet:
-    """A piece of the document used as extra context, with where it starts."""
-
-    start: int
-    """Code-point offset of the snippet's first character in the document."""
-    text: str
-
-
-@dataclass(frozen=True)
-class Scope:
-    """An enclosing function or class."""
-
-    kind: str
-    """``function`` or ``class``."""
-    name: str
-    header: Snippet
-    """Decorators, signature and docstring (without the rest of the body)."""
-    indent: str
-    """Indentation of the ``def``/``class`` line."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +70,8 @@ class CompletionContext:
     """Module-level import statements."""
     judge: SyntaxJudge | None = None
     """Judge for completions at this cursor; None when the language has no grammar."""
+    language: Language | None = None
+    """The document's language (None: codels reads none, so no block model either)."""
 
     @property
     def indent(self) -> str:
@@ -139,11 +102,15 @@ def build_context(
     suffix_end = max(suffix_end, line_start + len(line_text))
 
     tree = snapshot.tree
-    inside = _inside_string_or_comment(tree, lines, offset) if tree is not None else None
+    language = snapshot.language
+    inside = None
+    if tree is not None and language is not None:
+        inside = language.inside_string_or_comment(tree, lines, offset)
     kind, reason = classify(
         line_prefix,
         line_suffix,
         inside=inside,
+        language=language,
         complete_in_strings=complete_in_strings,
         complete_in_comments=complete_in_comments,
     )
@@ -151,14 +118,17 @@ def build_context(
     scopes: tuple[Scope, ...] = ()
     imports: tuple[Snippet, ...] = ()
     judge: SyntaxJudge | None = None
-    if tree is not None and snapshot.language is not None:
-        scopes = enclosing_scopes(tree, lines, offset)
-        imports = module_imports(tree, lines)
-        judge = _judge_for(snapshot.language, tree, lines, offset, line_number)
-    anchor_line = line_number
-    if scopes and not _comment_lines_above(lines, line_number):
-        anchor_line, _ = lines.position_at(scopes[-1].header.start, "utf-32")
-    comment_above = "\n".join(_comment_lines_above(lines, anchor_line))
+    comment_above = ""
+    if tree is not None and language is not None:
+        scopes = language.enclosing_scopes(tree, lines, offset)
+        imports = language.module_imports(tree, lines)
+        judge = _judge_for(language, tree, lines, offset, line_number)
+    if language is not None:
+        marker = language.line_comment
+        anchor_line = line_number
+        if scopes and not _comment_lines_above(lines, line_number, marker):
+            anchor_line, _ = lines.position_at(scopes[-1].header.start, "utf-32")
+        comment_above = "\n".join(_comment_lines_above(lines, anchor_line, marker))
 
     return CompletionContext(
         kind=kind,
@@ -173,6 +143,7 @@ def build_context(
         comment_above=comment_above,
         imports=imports,
         judge=judge,
+        language=language,
     )
 
 
@@ -181,12 +152,20 @@ def classify(
     line_suffix: str,
     *,
     inside: str | None,
+    language: Language | None,
     complete_in_strings: bool = False,
     complete_in_comments: bool = False,
 ) -> tuple[CompletionKind, str]:
     """Decide what kind of completion fits, from the cursor line and what the cursor is in.
 
-    ``inside`` is ``"string"``, ``"comment"`` or None, as found in the syntax tree.
+    * ``none``: inside a string or a comment, or with text (other than closing brackets and
+      quotes) right of the cursor;
+    * ``block``: on a blank line (an empty body, after a comment that describes code, between
+      statements) or at the end of a line that opens a block (``def f():`` in Python);
+    * ``line``: anywhere else in a line (after ``=``, ``(``, ``.``, mid-expression).
+
+    ``inside`` is ``"string"``, ``"comment"`` or None, as found in the syntax tree; the
+    ``language``'s block model says which lines open a block.
     """
     if inside == "comment" and not complete_in_comments:
         return CompletionKind.NONE, "inside a comment"
@@ -199,14 +178,9 @@ def classify(
         if rest:
             return CompletionKind.LINE, "blank line before closing brackets"
         return CompletionKind.BLOCK, "blank line"
-    if not rest and opens_block(line_prefix):
+    if not rest and language is not None and language.blocks.opens_block(line_prefix):
         return CompletionKind.BLOCK, "end of a line that opens a block"
     return CompletionKind.LINE, "mid-line"
-
-
-def opens_block(line: str) -> bool:
-    """Whether ``line`` is the header of a compound statement (``if x:``, ``def f():``...)."""
-    return line.rstrip().endswith(":") and _BLOCK_OPENER.match(line) is not None
 
 
 def _line_start_at_or_after(lines: LineIndex, offset: int) -> int:
@@ -225,137 +199,13 @@ def _line_end_at_or_before(lines: LineIndex, offset: int) -> int:
     return lines.starts[line - 1] + len(lines.line_text(line - 1))
 
 
-def _node_before(tree: tree_sitter.Tree, lines: LineIndex, offset: int) -> tree_sitter.Node | None:
-    """The smallest node that covers the character just before ``offset``."""
-    if offset <= 0:
-        return None
-    byte = lines.byte_offset(offset)
-    return tree.root_node.descendant_for_byte_range(byte - 1, byte - 1)
-
-
-def _inside_string_or_comment(tree: tree_sitter.Tree, lines: LineIndex, offset: int) -> str | None:
-    """Return ``"comment"`` or ``"string"`` when the cursor is inside one, else None."""
-    node = _node_before(tree, lines, offset)
-    cursor_byte = lines.byte_offset(offset)
-    while node is not None:
-        if node.type == "comment":
-            return "comment"
-        if node.type == "interpolation":
-            return None  # code inside an f-string's braces
-        if node.type == "string":
-            last = node.children[-1] if node.children else None
-            terminated = last is not None and last.type == "string_end" and not last.is_missing
-            if cursor_byte < node.end_byte or not terminated:
-                return "string"
-            return None
-        node = node.parent
-    return "string" if _after_unterminated_string(tree, lines, offset) else None
-
-
-def _after_unterminated_string(tree: tree_sitter.Tree, lines: LineIndex, offset: int) -> bool:
-    """Whether an unterminated string opens before the cursor and runs on to it.
-
-    tree-sitter does not make a ``string`` node of a string the user is still typing: it leaves
-    an ERROR holding the ``string_start``. A single-quoted one runs to the end of its line; a
-    triple-quoted one to the end of the file (looked for up to JUDGE_LINES_BEFORE lines back).
-    """
-    cursor_byte = lines.byte_offset(offset)
-    row, _ = lines.point_at(offset)
-    first_byte = lines.byte_offset(lines.starts[max(0, row - JUDGE_LINES_BEFORE)])
-    query_cursor = tree_sitter.QueryCursor(unterminated_string_query(tree.language))
-    query_cursor.set_byte_range(first_byte, cursor_byte)
-    for start in query_cursor.captures(tree.root_node).get("start", []):
-        if start.end_byte > cursor_byte:
-            continue
-        quote = (start.text or b"").lstrip(b"rRbBuUfFtT")
-        if quote in (b'"""', b"'''") or start.start_point.row == row:
-            return True
-    return False
-
-
-def _text_between(lines: LineIndex, start: tree_sitter.Point, end: tree_sitter.Point) -> Snippet:
-    start_offset = lines.offset_of_point(start.row, start.column)
-    end_offset = lines.offset_of_point(end.row, end.column)
-    return Snippet(start_offset, lines.text[start_offset:end_offset])
-
-
-def enclosing_scopes(tree: tree_sitter.Tree, lines: LineIndex, offset: int) -> tuple[Scope, ...]:
-    """Return the functions and classes that enclose the cursor, outermost first.
-
-    On a blank line a body has ended in the tree's eyes; a scope still encloses the cursor when
-    its ``def``/``class`` line is indented less than the cursor, so the anchor is the last
-    non-blank character before the cursor.
-    """
-    text = lines.text
-    line_number, _ = lines.position_at(offset, "utf-32")
-    line_prefix = text[lines.starts[line_number] : offset]
-    if line_prefix.strip():
-        cursor_column = len(line_prefix) - len(line_prefix.lstrip(" \t"))
-    else:
-        cursor_column = len(line_prefix)
-    anchor = offset  # the end of the last non-blank text (no copy of a long prefix)
-    while anchor > 0 and text[anchor - 1].isspace():
-        anchor -= 1
-    node = _node_before(tree, lines, anchor)
-    found: list[Scope] = []
-    while node is not None:
-        kind = _SCOPE_TYPES.get(node.type)
-        if kind is not None and node.start_point.column < cursor_column:
-            found.append(_scope_of(node, kind, lines))
-        node = node.parent
-    return tuple(reversed(found))
-
-
-def _scope_of(node: tree_sitter.Node, kind: str, lines: LineIndex) -> Scope:
-    outer = (
-        node.parent
-        if node.parent is not None and node.parent.type == "decorated_definition"
-        else node
-    )
-    header_end = node.end_point
-    body = node.child_by_field_name("body")
-    if body is not None:
-        header_end = body.start_point
-        first = body.named_children[0] if body.named_children else None
-        if (
-            first is not None
-            and first.type == "expression_statement"
-            and first.named_children
-            and first.named_children[0].type == "string"
-        ):
-            header_end = first.end_point
-    name_node = node.child_by_field_name("name")
-    name = name_node.text.decode("utf-8", "replace") if name_node and name_node.text else ""
-    header = _text_between(lines, outer.start_point, header_end)
-    indent_line = lines.line_text(outer.start_point.row)
-    return Scope(
-        kind=kind,
-        name=name,
-        header=Snippet(header.start, header.text.rstrip()),
-        indent=indent_line[: len(indent_line) - len(indent_line.lstrip(" \t"))],
-    )
-
-
-def module_imports(tree: tree_sitter.Tree, lines: LineIndex) -> tuple[Snippet, ...]:
-    """Return the module-level import statements near the top of the file, in order."""
-    found: list[Snippet] = []
-    root = tree.root_node
-    for index in range(min(root.child_count, MAX_TOP_LEVEL_SCANNED)):
-        child = root.child(index)
-        if child is not None and child.type in _IMPORT_TYPES and not child.has_error:
-            found.append(_text_between(lines, child.start_point, child.end_point))
-            if len(found) >= MAX_IMPORTS:
-                break
-    return tuple(found)
-
-
-def _comment_lines_above(lines: LineIndex, line_number: int) -> list[str]:
-    """The contiguous ``#`` comment lines directly above ``line_number``."""
+def _comment_lines_above(lines: LineIndex, line_number: int, marker: str) -> list[str]:
+    """The contiguous comment lines (starting with ``marker``) directly above ``line_number``."""
     found: list[str] = []
     row = line_number - 1
     while row >= 0:
         stripped = lines.line_text(row).strip()
-        if not stripped.startswith("#"):
+        if not stripped.startswith(marker):
             break
         found.append(stripped)
         row -= 1
@@ -363,7 +213,7 @@ def _comment_lines_above(lines: LineIndex, line_number: int) -> list[str]:
 
 
 def _judge_for(
-    language: str,
+    language: Language,
     tree: tree_sitter.Tree,
     lines: LineIndex,
     offset: int,

@@ -1,30 +1,7 @@
 """The prompt: a completion context laid out in the model family's FIM template, within budget.
 
-Layout, stable material first so that consecutive keystrokes reuse the KV cache (the engine
-keeps the longest common token prefix of two prompts):
-
-    FIM prefix marker
-      extra context  imports and enclosing signatures/docstrings, only when they lie before the
-                     prefix window (stable while the user types in one function)
-      prefix window  whole lines up to the cursor; its first line moves only in steps of
-                     WINDOW_STEP_LINES, so it stays put while the user types
-    FIM suffix marker
-      suffix         the rest of the cursor line and the lines after it, capped short: every
-                     suffix token is evaluated again after each keystroke
-    FIM middle marker
-
-Whitespace at the end of the prefix (an editor leaves the cursor after the indentation of a new
-line) is a trap: the tokenizer merges the last space of a run into the word that follows
-(``"            result"`` is an 11-space token and ``" result"``), so a prompt that ends in the
-whole run ends in a token the model never saw there. The prompt keeps all but the last
-whitespace character, recorded in :attr:`Prompt.healed`; the model writes it again as the start
-of its first token, and post-processing strips it. (Ending the prompt at the start of the line
-instead was measured worse: the model often jumped to the end of the function.)
-
-Token counts come from the model's own tokenizer, line by line with a cache; the line sums agree
-with whole-text counts to within a few tokens, and the budget keeps a margin for that.
-
-This module imports :mod:`codels.pipeline.context` and :mod:`codels.models.catalogue` (for :class:`Family`).
+:func:`build_prompt` puts stable material first, so that consecutive keystrokes reuse the KV
+cache. Imports :mod:`codels.pipeline.context` and :mod:`codels.models.catalogue`.
 """
 
 from __future__ import annotations
@@ -93,8 +70,29 @@ def build_prompt(
 ) -> Prompt:
     """Lay ``context`` out in ``family``'s FIM template within ``budget``.
 
-    With no family (a model that cannot infill), the prompt is the prefix alone.
+    Stable material comes first (the engine keeps the longest common token prefix of two
+    prompts)::
+
+        FIM prefix marker
+          extra context  imports and enclosing signatures/docstrings, only when they lie before
+                         the prefix window (stable while the user types in one function)
+          prefix window  whole lines up to the cursor; its first line moves only in steps of
+                         WINDOW_STEP_LINES, so it stays put while the user types
+        FIM suffix marker
+          suffix         the rest of the cursor line and the lines after it, capped short:
+                         every suffix token is evaluated again after each keystroke
+        FIM middle marker
+
+    Token counts come line by line from ``count``; the line sums agree with whole-text counts
+    to within a few tokens, and TEMPLATE_MARGIN_TOKENS keeps a margin for that. With no family
+    (a model that cannot infill), the prompt is the prefix alone.
     """
+    # Whitespace at the end of the prefix (an editor leaves the cursor after the indentation of
+    # a new line) is a trap: the tokenizer merges the last space of a run into the word that
+    # follows, so a prompt ending in the whole run ends in a token the model never saw there.
+    # Keep all but the last whitespace character (Prompt.healed); the model writes it again as
+    # the start of its first token and post-processing strips it. (Ending the prompt at the line
+    # start instead was measured worse: the model often jumped to the end of the function.)
     line_prefix = context.line_prefix
     healed = line_prefix[-1] if line_prefix[-1:] in (" ", "\t") else ""
     prefix_text = context.prefix[: len(context.prefix) - len(healed)]

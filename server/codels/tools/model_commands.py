@@ -1,10 +1,12 @@
 """``codels models …``: list, pull, verify, locate and remove the catalogue's model files.
 
 Output is for people by default and JSON with ``--json`` (``list``, ``verify``). Failures are one
-sentence on stderr and a non-zero exit, through :class:`~codels.models.catalogue.ModelError` as everywhere
+sentence on stderr and a non-zero exit, through
+:class:`~codels.models.catalogue.ModelError` as everywhere
 in the command line.
 
-This module imports :mod:`codels.models.catalogue`, :mod:`codels.models.download` and :mod:`codels.models.gguf`.
+This module imports :mod:`codels.models.catalogue`, :mod:`codels.models.download` and
+:mod:`codels.models.gguf`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ at a human pace with some jitter, and lines end with a longer pause.
 :func:`plan_session` is pure: the same file, typing model and seed give the same keystrokes, so
 two runs (codels and the baseline) replay exactly the same session.
 
-This module imports :mod:`codels.languages.syntax` and :mod:`codels.positions`.
+This module imports :mod:`codels.languages` and :mod:`codels.positions`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from codels.languages.syntax import PYTHON, new_parser
+from codels.languages.python import PYTHON
+from codels.languages.syntax import new_parser
 from codels.positions import LineIndex, utf8_bytes
 
 

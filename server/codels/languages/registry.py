@@ -1,0 +1,41 @@
+"""The languages codels reads, found by LSP language id or file name ending.
+
+This module imports :mod:`codels.languages` (base and each language's package).
+"""
+
+from __future__ import annotations
+
+from codels.languages.base import Language
+from codels.languages.python import PYTHON
+
+LANGUAGES: tuple[Language, ...] = (PYTHON,)
+"""Every language codels reads."""
+
+_BY_ID = {language_id: language for language in LANGUAGES for language_id in language.language_ids}
+_BY_NAME = {language.name: language for language in LANGUAGES}
+_GENERIC_IDS = ("", "plaintext", "text")
+
+
+def syntax_language(language_id: str, uri: str) -> Language | None:
+    """Return the language codels reads a document in, or None if it reads none.
+
+    The LSP ``languageId`` decides; a file name ending such as ``.py`` is the fallback for
+    clients that send a generic id.
+    """
+    if (language := _BY_ID.get(language_id.lower())) is not None:
+        return language
+    if language_id.lower() not in _GENERIC_IDS:
+        return None
+    lowered = uri.lower()
+    for candidate in LANGUAGES:
+        if lowered.endswith(candidate.suffixes):
+            return candidate
+    return None
+
+
+def language_named(name: str) -> Language:
+    """The language called ``name`` (``"python"``); a ValueError if codels has none."""
+    language = _BY_NAME.get(name)
+    if language is None:
+        raise ValueError(f"codels has no tree-sitter grammar for {name!r}")
+    return language
