@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from codels.documents import DocumentSnapshot
+from codels.languages.python import PYTHON
 from codels.languages.python import functions as python
 from codels.languages.python.functions import (
     CommentBlock,
@@ -26,7 +27,6 @@ from codels.languages.python.functions import (
     on_header,
 )
 from codels.languages.python.scopes import enclosing_scopes
-from codels.languages.syntax import PYTHON
 from codels.positions import LineIndex
 from codels.privacy import path_of
 

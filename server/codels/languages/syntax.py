@@ -17,15 +17,8 @@ from dataclasses import dataclass
 
 import tree_sitter
 
-# PYTHON, PYTHON_PARSER_LOCK, python_error_line and syntax_language stay importable from here
-# for the modules of other branches (actions, tools.cli, tools.evaluation) until they import
-# them from codels.languages.python and codels.languages.registry.
 from codels.languages.base import Language
-from codels.languages.python import PYTHON as PYTHON
-from codels.languages.python.validator import PYTHON_PARSER_LOCK as PYTHON_PARSER_LOCK
-from codels.languages.python.validator import python_error_line as python_error_line
 from codels.languages.registry import language_named
-from codels.languages.registry import syntax_language as syntax_language
 from codels.positions import utf8_bytes
 
 

@@ -22,7 +22,6 @@ from pygls.progress import Progress
 
 from codels.config import Settings
 from codels.engines.base import Engine, EngineOptions, ModelInfo
-from codels.engines.switch import BackendEngine
 from codels.models.catalogue import ModelError
 
 log = logging.getLogger(__name__)
@@ -70,8 +69,7 @@ class ModelLifecycle:
         """The model being loaded (while another may still serve), for ``codels/status``."""
         self._loaded_options: EngineOptions | None = None
         self._load_task: asyncio.Task[None] | None = None
-        if isinstance(engine, BackendEngine):
-            engine.on_health = self.remote_health
+        engine.on_health = self.remote_health
 
     def start_loading(self) -> None:
         """Load (or reload) the model in the background unless it is loaded or loading."""

@@ -33,7 +33,7 @@ from codels.config import Settings, camel_case, read_settings, setting_choices
 from codels.documents import Document
 from codels.engines.base import ModelInfo
 from codels.engines.switch import BackendEngine
-from codels.languages.syntax import syntax_language
+from codels.languages.registry import syntax_language
 from codels.models.catalogue import ModelError
 from codels.positions import PositionError
 from codels.privacy import log_guard

@@ -50,7 +50,9 @@ from codels.completion.service import CompletionService
 from codels.config import Settings
 from codels.documents import Document
 from codels.engines.base import Engine, GenerationRequest, ModelInfo
-from codels.languages.syntax import PYTHON, count_syntax_errors, new_parser, python_error_line
+from codels.languages.python import PYTHON
+from codels.languages.python.validator import python_error_line
+from codels.languages.syntax import count_syntax_errors, new_parser
 from codels.sandbox import run_program
 
 log = logging.getLogger(__name__)

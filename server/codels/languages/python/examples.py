@@ -15,7 +15,9 @@ import json
 import re
 from dataclasses import dataclass
 
-from codels.languages.syntax import PYTHON, PYTHON_PARSER_LOCK, new_parser
+from codels.languages.python import PYTHON
+from codels.languages.python.validator import PYTHON_PARSER_LOCK
+from codels.languages.syntax import new_parser
 from codels.sandbox import run_program
 
 EXAMPLES_TIMEOUT_SECONDS = 5.0

@@ -14,7 +14,8 @@ from pathlib import Path, PurePath
 
 import tree_sitter
 
-from codels.languages.syntax import PYTHON, count_syntax_errors, new_parser
+from codels.languages.python import PYTHON
+from codels.languages.syntax import count_syntax_errors, new_parser
 from codels.positions import LineIndex
 
 _DIRECTIVE = re.compile(
