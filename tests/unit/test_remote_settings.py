@@ -3,10 +3,10 @@
 from cursor import context_at
 from fake_engine import QWEN, count_tokens
 
-from codels.completion.service import fim_parts
 from codels.config import read_settings
 from codels.engines.remote import estimate_tokens, guess_family
 from codels.models.catalogue import load_catalogue
+from codels.pipeline.fim import fim_parts
 from codels.pipeline.prompt import PromptBudget, TokenCounter, build_prompt
 
 

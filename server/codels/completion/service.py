@@ -25,12 +25,12 @@ from codels.completion.speculation import Speculation, ends_line
 from codels.completion.stats import Stats
 from codels.config import Settings
 from codels.documents import DocumentSnapshot
-from codels.engines.base import Engine, FimParts, GenerationRequest, GenerationResult
+from codels.engines.base import Engine, GenerationRequest, GenerationResult
 from codels.languages.python.keywords import BLOCK_OPENER_WORDS
 from codels.pipeline.context import CompletionContext, CompletionKind, build_context
-from codels.pipeline.fim import prepare_infill
+from codels.pipeline.fim import fim_parts, prepare_infill
 from codels.pipeline.postprocess import Cleaned, StopRule, indent_settled, needs_header
-from codels.pipeline.prompt import Prompt, TokenCounter
+from codels.pipeline.prompt import TokenCounter
 
 log = logging.getLogger(__name__)
 
@@ -185,11 +185,8 @@ class CompletionService:
         if context.kind is CompletionKind.LINE:
             max_tokens = min(max_tokens, LINE_MAX_TOKENS)
 
-        def clean(text: str, truncated: bool) -> Cleaned:
-            return infill.clean(text, truncated=truncated)
-
         def showable(text: str) -> bool:
-            return bool(clean(text, truncated=True).text)
+            return bool(infill.clean(text, truncated=True).text)
 
         should_stop = _BudgetedStop(infill.stop_rule(), settings.time_budget_ms, showable)
         healed = prompt.healed
@@ -211,7 +208,7 @@ class CompletionService:
             self.stats.record_generation(result, 0.0)
             return CompletionOutcome("", context.kind, result.stop_reason, result, context_ms)
         cut_short = result.stop_reason == "length" or should_stop.budget_hit
-        cleaned = clean(result.text, truncated=cut_short)
+        cleaned = infill.clean(result.text, truncated=cut_short)
         retried = None
         if needs_header(context, cleaned.text) and self.engine.capabilities.constrains_tokens:
             # The code after the cursor is indented deeper and the answer opens no block for
@@ -224,7 +221,7 @@ class CompletionService:
             )
             retried = await self._counted(retry)
             if not retried.cancelled:
-                second = clean(retried.text, truncated=retried.stop_reason == "length")
+                second = infill.clean(retried.text, truncated=retried.stop_reason == "length")
                 if second.text and not needs_header(context, second.text):
                     cleaned = Cleaned(second.text, "a block's header, asked for")
             self.stats.record_generation(retried, 0.0, speculative)
@@ -298,16 +295,4 @@ def _context_at(snapshot: DocumentSnapshot, offset: int, settings: Settings) -> 
         offset,
         complete_in_strings=settings.complete_in_strings,
         complete_in_comments=settings.complete_in_comments,
-    )
-
-
-def fim_parts(prompt: Prompt, uri: str) -> FimParts:
-    """The prompt's pieces for a server that assembles the infilling prompt itself."""
-    cut = prompt.prefix.rfind("\n") + 1
-    name = uri.rsplit("/", 1)[-1]
-    return FimParts(
-        prefix=prompt.prefix[:cut],
-        suffix=prompt.suffix,
-        volatile=prompt.prefix[cut:],
-        extra=((name, prompt.extra),) if prompt.extra else (),
     )

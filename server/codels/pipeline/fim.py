@@ -59,6 +59,18 @@ class Infill:
         )
 
 
+def fim_parts(prompt: Prompt, uri: str) -> FimParts:
+    """The prompt's pieces for a server that assembles the infilling prompt itself."""
+    cut = prompt.prefix.rfind("\n") + 1
+    name = uri.rsplit("/", 1)[-1]
+    return FimParts(
+        prefix=prompt.prefix[:cut],
+        suffix=prompt.suffix,
+        volatile=prompt.prefix[cut:],
+        extra=((name, prompt.extra),) if prompt.extra else (),
+    )
+
+
 def prepare_infill(
     context: CompletionContext, family: Family | None, count: TokenCounter, budget: PromptBudget
 ) -> Infill:
