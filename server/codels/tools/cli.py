@@ -38,8 +38,10 @@ from codels.models.catalogue import ModelError
 from codels.positions import PositionError
 from codels.privacy import log_guard
 from codels.tools.evaluation import (
+    REAL_CODE_SUITES,
     SUITES,
     EvalError,
+    fetch_sources,
     format_table,
     load_problems,
     report_json,
@@ -391,11 +393,15 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    """``codels eval``: pass@1 of codels and of the raw-FIM baseline on HumanEval suites."""
+    """``codels eval``: codels against the raw-FIM baseline on HumanEval and real-code suites."""
     suites = args.suite or ["humaneval-single"]
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    load_problems()  # fail before loading the model when the data set is missing
+    # Fail before loading the model when a data set is missing.
+    if any(suite not in REAL_CODE_SUITES for suite in suites):
+        load_problems()
+    if any(suite in REAL_CODE_SUITES for suite in suites):
+        fetch_sources()
     settings = _settings_from(args)
     engine, info = _load(settings)
     started = time.monotonic()

