@@ -1,4 +1,12 @@
-"""codels: inline code completion from a small local code model, over LSP."""
+"""codels: inline code completion from a small local code model, over LSP.
+
+The packages are layers, each importing only those below it (import-linter contracts in
+pyproject.toml, checked by tests/unit/test_layers.py): tools → lsp → completion | actions →
+config → pipeline → documents → languages | engines → models → positions | privacy | sandbox.
+Layers joined by ``|`` do not import each other. pygls and lsprotocol are imported only in
+:mod:`codels.lsp` (and the bench's client), ``llama_cpp`` only in the llama engine and the GGUF
+reader. This module imports only the standard library.
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 

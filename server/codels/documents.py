@@ -3,7 +3,7 @@
 Changes are applied to the text and, as ``InputEdit``s, to the tree, then re-parsed
 incrementally; background work reads only an immutable :class:`DocumentSnapshot`. A document
 reads in the :class:`~codels.languages.base.Language` its id or file name picks. Imports
-:mod:`codels.positions` and :mod:`codels.languages`, not LSP types.
+tree-sitter, :mod:`codels.positions` and :mod:`codels.languages`; not LSP types.
 """
 
 from __future__ import annotations

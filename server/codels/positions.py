@@ -1,14 +1,8 @@
 r"""Conversions between LSP positions, Python string offsets and tree-sitter byte offsets.
 
-LSP positions count columns in the code units of the negotiated position encoding (UTF-16 unless
-the client offered something else); Python strings index code points; tree-sitter wants UTF-8
-bytes. Every conversion in codels goes through this module, so that a character outside the
-Basic Multilingual Plane (two UTF-16 units, four UTF-8 bytes, one code point) is counted right
-everywhere.
-
-Lines end at ``\n``, ``\r\n`` or a lone ``\r``, as the LSP specification says (Python's
-``str.splitlines`` also splits at form feeds and other separators, which LSP does not).
-
+LSP counts columns in the code units of the negotiated encoding (UTF-16 unless the client offered
+another), Python strings index code points, tree-sitter wants UTF-8 bytes: every conversion in
+codels goes through this module. Lines end at ``\n``, ``\r\n`` or a lone ``\r``, as LSP says.
 This module imports only the standard library.
 """
 

@@ -1,20 +1,10 @@
 """What codels keeps to itself: files it never reads into a prompt, lines it never sends away.
 
-Two guards:
-
-- :class:`PrivateFiles` decides, per document, whether codels may use its text at all. Files that
-  usually hold secrets (``.env``, ``*.pem``, ``id_rsa*``, ``*.key`` and a few more), files that
-  match the user's ``codels.ignoreFiles`` patterns (gitignore syntax, read with ``pathspec``) and,
-  unless ``codels.respectGitignore`` is off, files that git ignores (``git check-ignore``, which
-  knows nested ``.gitignore`` files and the user's global excludes) get no completions: their
-  text never reaches a prompt, local or remote.
-- :func:`withhold_secrets` replaces every line that looks like a key, token or password with a
-  placeholder comment before a prompt leaves the machine for a remote backend. Patterns are the
-  common token formats (cloud and forge keys, JWTs, private-key blocks), secret-named variables
-  assigned a string literal, and long high-entropy string literals. A false positive costs one
-  line of context; a false negative would send a secret away, so the patterns lean wide.
-
-This module imports pathspec; nothing of LSP or the engine.
+:class:`PrivateFiles` decides whether a document's text may reach a prompt at all: not for files
+that usually hold secrets, files matching ``codels.ignoreFiles`` (gitignore syntax) or, unless
+``codels.respectGitignore`` is off, files that git ignores. :func:`withhold_secrets` replaces
+each line that looks like a key, token or password with a placeholder comment before a prompt
+goes to a remote backend. This module imports pathspec; nothing of LSP or the engine.
 """
 
 from __future__ import annotations
@@ -118,6 +108,8 @@ class PrivateFiles:
         directory = path.parent
         while not directory.is_dir() and directory != directory.parent:
             directory = directory.parent
+        # git itself rather than a reading of .gitignore: it knows nested .gitignore files and
+        # the user's global excludes.
         try:
             answer = subprocess.run(
                 ["git", "check-ignore", "--quiet", "--", str(path)],
@@ -148,6 +140,9 @@ def _as_relative(path: Path) -> str:
 
 
 # -- secret-looking lines ------------------------------------------------------------------------
+# The common token formats (cloud and forge keys, JWTs, private-key blocks), secret-named
+# variables assigned a string literal, and long high-entropy literals. A false positive costs
+# one line of context; a false negative would send a secret away: the patterns lean wide.
 
 _TOKEN_FORMATS = re.compile(
     r"""

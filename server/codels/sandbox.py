@@ -1,15 +1,10 @@
 """Running untrusted generated code to score it: a separate process, limits, a temporary folder.
 
-:func:`run_program` writes the program into a fresh temporary directory and runs it with the
-same Python in isolated mode, in its own process group (killed whole on timeout), with an empty
-environment. Before the program runs, a guard in the child sets resource limits (address space,
-CPU time, file size, open files) and disables what a test program never needs: sockets and DNS,
-starting processes, and writing, deleting or renaming files outside its directory.
-
-This is defence in depth for scoring benchmark completions on a developer machine, not a
-security boundary against a determined attacker.
-
-This module imports only the standard library.
+:func:`run_program` runs the program with the same Python in isolated mode, in a fresh temporary
+directory, its own process group (killed whole on timeout) and an empty environment; a guard in
+the child sets resource limits and disables sockets, starting processes and writes outside that
+directory. This is defence in depth for scoring completions on a developer machine, not a
+security boundary. This module imports only the standard library.
 """
 
 from __future__ import annotations

@@ -171,7 +171,7 @@ def test_never_below_the_code_that_follows():
 def test_below_the_code_that_follows_a_header_may_take_it_as_its_body():
     # HumanEval/55: the ``return 1`` after the cursor is the body of the ``if n == 1:`` the
     # span took out, not dead code after ``return 0``. Measured (multi-line, 150 tasks,
-    # seed 7): see the README's "What moved humaneval-multi".
+    # seed 7): see the README of commit 95c2d4e, "What moved humaneval-multi".
     source = "def f(n):\n    if n == 0:\n        █\n        return 1\n    return 2\n"
     assert clean(source, " return 0\n    if n == 1:\n        return 1\n") == (
         "return 0\n    if n == 1:"

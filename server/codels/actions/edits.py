@@ -1,7 +1,7 @@
 """The edits code actions make: text edits, file changes, and where generated code goes.
 
-Imports :mod:`codels.actions.sites`, :mod:`codels.documents`, :mod:`codels.pipeline.context`
-and :mod:`codels.languages`; nothing of LSP or of the engine.
+Imports :mod:`codels.actions.sites`, :mod:`codels.documents` and :mod:`codels.languages`;
+nothing of LSP or of the engine.
 """
 
 from __future__ import annotations

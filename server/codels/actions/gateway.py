@@ -2,7 +2,8 @@
 
 Requests run under the key ``<uri>#action`` (typing in the document does not stop them); engine
 failures become :class:`~codels.actions.errors.ActionError`. Imports the actions prompts and
-errors, the pipeline (FIM through :mod:`codels.pipeline.fim`) and :mod:`codels.engines.base`.
+errors, config, documents, the pipeline (FIM through :mod:`codels.pipeline.fim`),
+:mod:`codels.engines.base` and :mod:`codels.models.catalogue`.
 """
 
 from __future__ import annotations

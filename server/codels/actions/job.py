@@ -1,7 +1,7 @@
 """One run of a code action: what every strategy works from, and the helpers they share.
 
-Imports the actions modules below the strategies, :mod:`codels.documents` and
-:mod:`codels.languages`; nothing of LSP.
+Imports the actions modules below the strategies, :mod:`codels.config`, :mod:`codels.documents`
+and :mod:`codels.languages`; nothing of LSP.
 """
 
 from __future__ import annotations

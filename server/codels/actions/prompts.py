@@ -2,7 +2,7 @@
 
 Instruction prompts with their context, the stop rules that end an answer, and the code, imports
 and wanted function read out of it. Imports :mod:`codels.actions.sites`, :mod:`codels.documents`,
-the pipeline's context and post-processing, and :mod:`codels.languages`.
+:mod:`codels.languages` and :mod:`codels.positions`.
 """
 
 from __future__ import annotations

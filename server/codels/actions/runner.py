@@ -2,7 +2,8 @@
 
 An edit that adds a syntax error or holds no usable code is a failure; after two,
 :class:`ActionError` says so. A stub's body is retried while its docstring examples fail.
-Imports the other actions modules, :mod:`codels.config` and the pipeline; nothing of LSP.
+Imports the other actions modules, config, documents, the pipeline's prompt,
+:mod:`codels.engines.base`, :mod:`codels.languages` and :mod:`codels.privacy`; nothing of LSP.
 """
 
 from __future__ import annotations

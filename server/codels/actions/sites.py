@@ -2,7 +2,8 @@
 
 **generate** on a comment that describes code, a stub or a ``# TODO``; **docstring** and
 **tests** on a function's header; **fix** on a function with the request's diagnostics.
-Imports :mod:`codels.documents`, :mod:`codels.pipeline.context`, :mod:`codels.languages`.
+Imports :mod:`codels.documents`, :mod:`codels.languages`, :mod:`codels.positions` and
+:mod:`codels.privacy`.
 """
 
 from __future__ import annotations

@@ -1,14 +1,9 @@
 """Answers that need no model: typing ahead into the suggestion shown, and recent results.
 
-* **Typing ahead.** When the person types the first characters of the suggestion that is shown,
-  the rest of it is still the answer: :class:`ShownSuggestions` remembers the last suggestion per
-  document with the text around it, and serves its remainder while the typed text matches.
-* **Result cache.** :class:`ResultCache` keeps recent completions keyed by the text around the
-  cursor, so returning to a recent state (a backspace, the same spot asked again) is free.
-
-Both compare bounded windows of text around the cursor, never whole documents.
-
-This module imports only the standard library.
+:class:`ShownSuggestions` serves the rest of the suggestion shown while what is typed matches
+it; :class:`ResultCache` keeps recent completions keyed by the text around the cursor (a
+backspace, the same spot asked again). Both compare bounded windows of text around the cursor,
+never whole documents. This module imports only the standard library.
 """
 
 from __future__ import annotations

@@ -1,11 +1,9 @@
 """Generations under way, one per document, that a later request may continue.
 
-A generation runs in a task of its own. A request that is cancelled while it waits leaves the
-generation running for :attr:`InFlightGenerations.GRACE_SECONDS`: if the next request only adds
-text before the cursor (the person typed on), it awaits the same generation instead of starting
-one. Otherwise the generation is stopped.
-
-Imports :mod:`codels.completion.caches`, :mod:`codels.completion.outcome` and
+A request cancelled while it waits leaves its generation running for
+:attr:`InFlightGenerations.GRACE_SECONDS`: a next request that only adds text before the cursor
+(the person typed on) awaits it instead of starting one; otherwise it is stopped. Imports
+:mod:`codels.completion.caches`, :mod:`codels.completion.outcome` and
 :mod:`codels.pipeline.context`.
 """
 

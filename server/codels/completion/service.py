@@ -1,12 +1,10 @@
 """One completion through the whole pipeline: context, prompt, engine, post-processing.
 
-The server, the ``codels complete`` command and the benchmark and evaluation commands all call
+The server, ``codels complete``, ``codels bench`` and ``codels eval`` all call
 :meth:`CompletionService.complete`, so what is measured is what users get. Cheaper answers come
 first (:mod:`~codels.completion.caches`), then a generation already under way
-(:mod:`~codels.completion.inflight`), then a new one; :mod:`~codels.completion.speculation`
-generates ahead and :mod:`~codels.completion.stats` counts.
-
-Imports the completion package's modules, the pipeline stages and :mod:`codels.engines.base`;
+(:mod:`~codels.completion.inflight`), then a new one. Imports the completion package's modules,
+config, documents, the pipeline stages, :mod:`codels.engines.base` and :mod:`codels.languages`;
 nothing of LSP.
 """
 

@@ -1,14 +1,10 @@
 """The in-process engine: one resident ``llama_cpp.Llama``, owned by one worker thread.
 
-llama.cpp contexts are not thread-safe, so every generation and every model swap runs as a job
-of a :class:`~codels.engines.worker.WorkerQueue`; a newer request with the same key (the
-document URI) supersedes a queued one and stops a running one. The prompt is tokenized with
-special tokens (the FIM markers) and evaluated by hand rather than through
-``create_completion(suffix=...)``, whose FIM path is broken in llama-cpp-python; the KV cache
-keeps the longest common token prefix of the previous prompt (:mod:`codels.engines.llama_kv`).
-
-This module imports :mod:`codels.models`, :mod:`codels.engines.worker` and the ``llama_*``
-modules of this package (which import ``llama_cpp`` lazily).
+llama.cpp contexts are not thread-safe, so every generation and every model swap is a job of a
+:class:`~codels.engines.worker.WorkerQueue`; a newer request with the same key (the document
+URI) supersedes a queued one and stops a running one. This module imports :mod:`codels.models`,
+:mod:`codels.engines.base`, :mod:`codels.engines.worker` and the ``llama_*`` modules of this
+package (which import ``llama_cpp`` lazily).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """One generation on the worker thread: tokenize, prefill the KV cache, decode token by token.
 
 The stop flag is read between prefill chunks and before every decoded token, so a cancel or a
-supersession ends a generation within one token. This module imports :mod:`codels.models`, the
-``llama_*`` modules of this package and, through them, ``llama_cpp``.
+supersession ends a generation within one token. This module imports :mod:`codels.models`,
+:mod:`codels.engines.base`, the ``llama_*`` modules of this package and, through them,
+``llama_cpp``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ def generate_on_worker(
     """Generate ``request`` with ``model``, whose cache sequences ``kv`` tracks."""
     llm = model.llm
     started = time.perf_counter()
+    # The prompt is tokenized and evaluated here rather than through
+    # Llama.create_completion(suffix=...), whose FIM path is broken in llama-cpp-python.
     tokens = model.tokens.tokenize_prompt(llm, request.prompt)
     room = llm.n_ctx() - request.max_tokens
     if len(tokens) > room:

@@ -1,7 +1,8 @@
 """Loading a model into llama-cpp-python: the memory check, building the ``Llama`` and its tokens.
 
-This module imports :mod:`codels.models`, :mod:`codels.engines.llama_kv` and
-:mod:`codels.engines.llama_tokens`, and, lazily, ``llama_cpp``.
+This module imports :mod:`codels.models`, :mod:`codels.engines.base`,
+:mod:`codels.engines.llama_kv` and :mod:`codels.engines.llama_tokens`, and, lazily,
+``llama_cpp``.
 """
 
 from __future__ import annotations

@@ -1,22 +1,12 @@
 """Remote engines: what every inference server codels is a client of shares.
 
-A team points codels at an inference server that already exists; codels stays a client of it.
 :class:`RemoteEngine` holds what the dialects share: loading (the server's model and family),
-streaming with supersession by key, secret withholding and health; each dialect
-(:mod:`codels.engines.remote_llama_server`, :mod:`codels.engines.remote_openai`) says how to
-probe the server and what to send.
-
-Every request streams (server-sent events), so cancelling it — a newer keystroke, the editor's
-``$/cancelRequest``, a stop rule — closes the connection and the server stops generating.
-
-Nothing that looks like a secret leaves the machine: every line of a prompt that looks like a
-key, token or password is replaced by a comment first (:func:`codels.privacy.withhold_secrets`),
-and when such a line holds the cursor (or a template token), the request is not sent at all.
-
-Failures never hang the editor: requests have timeouts, and after a failure the engine answers
-at once with :class:`~codels.models.catalogue.ModelError` while it probes the server's health with
-back-off in the background; ``on_health`` tells the server (which tells the user) when the
-server goes away and when it is back.
+streaming with supersession by key (closing the stream stops the server generating), withholding
+secret-looking lines (:func:`codels.privacy.withhold_secrets`; a request whose cursor line looks
+like one is not sent) and health (after a failure it answers at once with
+:class:`~codels.models.catalogue.ModelError` while it probes the server with back-off). Each
+dialect (:mod:`codels.engines.remote_llama_server`, :mod:`codels.engines.remote_openai`) says
+how to probe the server and what to send.
 
 This module imports httpx, :mod:`codels.engines.base`, :mod:`codels.engines.remote_http`,
 :mod:`codels.models.catalogue` and :mod:`codels.privacy`.

@@ -1,12 +1,9 @@
 """llama.cpp's ``llama-server``: infilling through ``/infill``, the rest through ``/completion``.
 
 ``/infill`` gets the stable context in ``input_extra`` and ``input_prefix`` and the cursor line
-(the part that changes with every keystroke) in ``prompt``, which the server places after its
-FIM middle token, so the server's prompt cache keeps everything before it. Prompts without FIM
-parts (instructions, baselines) go to ``/completion``. ``/health`` and ``/props`` tell readiness
-and the model.
-
-This module imports httpx, :mod:`codels.engines.base`, :mod:`codels.engines.remote` and
+in ``prompt``, which the server places after its FIM middle token, so that its prompt cache keeps
+all the rest; ``/health`` and ``/props`` tell readiness and the model. This module imports
+httpx, :mod:`codels.engines.base`, :mod:`codels.engines.remote` and
 :mod:`codels.models.catalogue`.
 """
 

@@ -1,11 +1,9 @@
 """OpenAI-compatible servers (vLLM, llama-cpp-python's server, Ollama's OpenAI API, ...).
 
-``/v1/completions`` gets the FIM prompt codels builds for the model's family, and
+``/v1/completions`` gets the FIM prompt codels builds for the model's family,
 ``/v1/chat/completions`` the instructions of code actions (the server applies the model's chat
-template); ``/v1/models`` tells readiness and the model name.
-
-This module imports httpx, :mod:`codels.engines.base`, :mod:`codels.engines.remote` and
-:mod:`codels.models.catalogue`.
+template), and ``/v1/models`` tells readiness and the model name. This module imports httpx,
+:mod:`codels.engines.base`, :mod:`codels.engines.remote` and :mod:`codels.models.catalogue`.
 """
 
 from __future__ import annotations

@@ -3,9 +3,8 @@
 :class:`BackendEngine` is an :class:`~codels.engines.base.Engine` that hands every call to the
 in-process :class:`~codels.engines.llama.LlamaEngine` or to the remote engine of the dialect the
 ``backend`` setting names at the last successful :meth:`~BackendEngine.load`. A load that fails
-leaves the previous backend serving.
-
-This module imports :mod:`codels.engines.llama` and the remote engines.
+leaves the previous backend serving. This module imports :mod:`codels.engines.base`, the llama
+engine, the remote engines and :mod:`codels.models.catalogue`.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """What codels knows of each language, behind one :class:`~codels.languages.base.Language` object.
 
 :mod:`.base` defines it, :mod:`.registry` finds a document's, :mod:`.syntax` holds the parsers
-and the syntax judge; each language's rules live in its own package (:mod:`.python`).
+and the syntax judge; each language's rules live in its own package (:mod:`.python`). A layer
+below :mod:`codels.documents`, beside :mod:`codels.engines` (neither imports the other): it may
+import :mod:`codels.models` and the support modules (positions, privacy, sandbox).
 """

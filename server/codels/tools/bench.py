@@ -1,25 +1,11 @@
 """``codels bench``: replay typing sessions through the real server and measure latency.
 
-Two runs over the same keystroke timeline (:mod:`codels.tools.replay`):
-
-* **codels**: ``codels --stdio`` as a child process, driven over LSP like an editor drives it:
-  every keystroke is a ``didChange``; when no key follows within the debounce, the client asks
-  for an inline completion; a keystroke that arrives while a request is in flight cancels it
-  (``$/cancelRequest``), as VS Code does.
-* **baseline**: what a naive client of a local model gets, in this process with the same model
-  and threads: at the same moments it sends the raw FIM prompt of the document (no KV cache
-  reuse, no result cache, no cancellation, stop at a blank line or the end token) and waits for
-  the answer; while one is in flight it asks nothing more. Its latency is pure service time, so
-  the ratio to it is conservative (a queueing naive client would look worse).
-
-Reported per run: latency percentiles from request to answer, requests answered and cancelled,
-answers served from the typing-ahead or result cache, the share of prompt tokens reused from the
-KV cache, decode speed, time spent outside the model, peak resident memory of the server, and
-how often the suggestion shown was what the person typed next. ``--json`` writes the figures with
-the machine, model, sha256, settings and git commit; a PNG of the latency distribution goes
-beside it when matplotlib is installed.
-
-This module imports the pipeline, the engine and pygls's LSP client.
+The same keystroke timeline (:mod:`codels.tools.replay`) goes through ``codels --stdio``, driven
+over LSP as an editor drives it (a ``didChange`` per key, a request after the debounce,
+``$/cancelRequest`` when a key comes meanwhile), and through a naive client of the same model in
+this process (raw FIM prompt, no caches, no cancellation, one request at a time). ``--json``
+records the figures with machine, model, sha256, settings and git commit. This module imports
+config, engines, positions, the eval's report header, the replay, lsprotocol and pygls's client.
 """
 
 from __future__ import annotations
@@ -303,7 +289,14 @@ async def _replay_session(
 async def replay_baseline(
     sessions: Sequence[Session], debounce: float, engine: Engine
 ) -> RunFigures:
-    """Replay ``sessions`` as a naive client would use the same model; see the module doc."""
+    """Replay ``sessions`` as a naive client of the same model in this process would.
+
+    At the same moments as the codels run it sends the raw FIM prompt of the document (no KV
+    cache reuse, no result cache, no cancellation; stopped at a blank line or the end token) and
+    waits for the answer, asking nothing more while one is in flight.
+    """
+    # Its latency is pure service time, so the ratio to it is conservative: a naive client that
+    # queued its requests would look worse.
     figures = RunFigures("baseline")
     info = engine.info
     if info is None:

@@ -1,11 +1,10 @@
 """The ``codels`` command: the language server, and completions and facts from the terminal.
 
-``codels --stdio`` (or ``--tcp``) serves LSP; ``codels complete PATH:LINE:COL`` prints the
-completion the server would offer there; ``codels info`` says which model, build and settings
-are in use. Errors go to stderr as one sentence, with a non-zero exit status.
-
-In ``--stdio`` mode the LSP stream gets its own copy of the stdout file descriptor and
-descriptor 1 is pointed at stderr, so nothing a library prints can corrupt the protocol.
+``codels --stdio`` (or ``--tcp``) serves LSP; ``complete``, ``generate``, ``info``, ``eval``,
+``bench`` and ``models`` work from the terminal; errors are one sentence on stderr with a non-zero
+exit status. In ``--stdio`` mode the LSP stream gets its own copy of the stdout descriptor and
+descriptor 1 points at stderr, so nothing a library prints can corrupt the protocol. This module
+may import every layer; the LSP server and the bench only when a command needs them.
 """
 
 from __future__ import annotations

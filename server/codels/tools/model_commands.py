@@ -1,11 +1,8 @@
 """``codels models …``: list, pull, verify, locate and remove the catalogue's model files.
 
-Output is for people by default and JSON with ``--json`` (``list``, ``verify``). Failures are one
-sentence on stderr and a non-zero exit, through
-:class:`~codels.models.catalogue.ModelError` as everywhere
-in the command line.
-
-This module imports :mod:`codels.models.catalogue`, :mod:`codels.models.download` and
+Output is for people, or JSON with ``--json`` (``list``, ``verify``); failures are a
+:class:`~codels.models.catalogue.ModelError`: one sentence on stderr and a non-zero exit. This
+module imports :mod:`codels.models.catalogue` and, lazily, :mod:`codels.models.download` and
 :mod:`codels.models.gguf`.
 """
 

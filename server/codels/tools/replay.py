@@ -1,14 +1,10 @@
 """Editing sessions to replay: which code gets typed, keystroke by keystroke, and when.
 
-A session starts from a real file with some function bodies taken out and types them back in,
-one character per keystroke, the way a person does in an editor: the editor indents a new line
-itself (so a line break keystroke inserts the break and the next line's indentation), keys come
-at a human pace with some jitter, and lines end with a longer pause.
-
-:func:`plan_session` is pure: the same file, typing model and seed give the same keystrokes, so
-two runs (codels and the baseline) replay exactly the same session.
-
-This module imports :mod:`codels.languages` and :mod:`codels.positions`.
+A session starts from a real file with some function bodies taken out and types them back, one
+character per keystroke, as a person does in an editor that indents new lines itself, at a human
+pace with jitter and longer pauses at line ends. :func:`plan_session` is pure: the same file,
+typing model and seed give the same keystrokes. This module imports :mod:`codels.languages` and
+:mod:`codels.positions`.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 :data:`PYTHON` is the :class:`~codels.languages.base.Language` the pipeline asks; its parts are
 the grammar and node types (:mod:`.grammar`), strings and comments (:mod:`.strings`), scopes
 and imports (:mod:`.scopes`), the indentation block model (:mod:`.blocks`) and Python's own
-parser as the extra validator (:mod:`.validator`). Imports :mod:`codels.languages` only.
+parser as the extra validator (:mod:`.validator`). What the code actions read and check lives in
+:mod:`.functions` and :mod:`.examples`. Imports :mod:`codels.languages` only.
 """
 
 from __future__ import annotations

@@ -3,8 +3,7 @@
 Finds doctest examples (``>>> add(2, 3)``) and informal ones (``add(2, 3) == 5``, ``add(2, 3)
 ➞ 5``: literal arguments and result only), and runs them on a module's definitions (never its
 other top-level statements) in :mod:`codels.sandbox`. Examples that cannot run give no verdict.
-
-This module imports :mod:`codels.sandbox` and :mod:`codels.languages.syntax`.
+This module imports :mod:`codels.sandbox`, :mod:`codels.languages.syntax` and this package.
 """
 
 from __future__ import annotations

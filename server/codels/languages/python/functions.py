@@ -1,7 +1,8 @@
 """Python functions, comments, docstrings and test files, as the code actions read and write them.
 
 Node names, docstrings and placeholder bodies, ``#`` comment blocks, indentation of generated
-code, pytest files. Imports :mod:`codels.positions`, :mod:`codels.languages.syntax`, tree_sitter.
+code, pytest files. Imports tree-sitter, :mod:`codels.positions`, :mod:`codels.languages.syntax`
+and this package's :data:`~codels.languages.python.PYTHON`.
 """
 
 from __future__ import annotations

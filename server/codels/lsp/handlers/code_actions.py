@@ -3,7 +3,8 @@
 Listing finds the sites that apply (tree-sitter only, no model); resolving finds its site again
 from the action's ``data`` and runs the model with work-done progress. Both pass the shared
 document check; files on disk are read in a worker thread, never on the event loop. This
-module imports pygls's errors, lsprotocol, actions, documents, positions and privacy.
+module imports pygls's errors, lsprotocol, :mod:`codels.lsp.model`, actions, documents,
+languages, positions and privacy.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 ``textDocument/completion`` serves clients without inline completion: one item holding the
 whole suggestion. Both go through :func:`complete_at`: the shared document check, then the
 completion service on an immutable snapshot; an answer for a document that moved on meanwhile
-is dropped. This module imports lsprotocol, the completion service, documents, models and
-positions.
+is dropped. This module imports lsprotocol, :mod:`codels.lsp.model`, the completion outcome,
+documents, models and positions.
 """
 
 from __future__ import annotations
