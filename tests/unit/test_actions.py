@@ -24,11 +24,11 @@ from codels.actions.prompts import (
 from codels.actions.sites import ActionKind, Problem, Target, find_sites, function_at
 from codels.documents import Document
 from codels.languages.python.functions import (
-    candidate_test_files,
     format_docstring,
     named_function,
     tidy_tests,
 )
+from codels.languages.python.testfiles import candidate_test_files
 from codels.lsp.edits import workspace_edit_json
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "actions"

@@ -8,9 +8,10 @@ from fake_engine import FakeEngine
 from codels.completion.inflight import InFlight, InFlightGenerations, Progress
 from codels.completion.outcome import CompletionOutcome
 from codels.completion.service import CompletionService
-from codels.completion.speculation import ends_line, next_line_indent
+from codels.completion.speculation import ends_line
 from codels.config import Settings
 from codels.engines.base import EngineOptions
+from codels.languages.python import PYTHON
 from codels.languages.python.keywords import BLOCK_OPENER_WORDS
 from codels.pipeline.context import CompletionKind
 
@@ -149,7 +150,7 @@ def test_the_model_ended_the_line_only_if_it_wrote_a_break_or_its_end_token_next
 
 def test_the_next_line_is_indented_as_an_editor_indents_it():
     def indent(line: str) -> str:
-        return next_line_indent(line, len(line))
+        return PYTHON.blocks.next_line_indent(line, len(line))
 
     assert indent("    total = 0") == "    "
     assert indent("    for item in items:") == "        "

@@ -12,13 +12,8 @@ from codels.actions.edits import ActionEdit, FileChange, TextEdit
 from codels.actions.errors import ActionError, Unusable
 from codels.actions.job import Attempt, Job
 from codels.actions.sites import function_at
-from codels.languages.python.functions import (
-    candidate_test_files,
-    module_name,
-    new_test_file,
-    tidy_tests,
-    without_present_imports,
-)
+from codels.languages.python.functions import module_name, tidy_tests, without_present_imports
+from codels.languages.python.testfiles import new_test_file
 from codels.privacy import path_of
 
 RETRY_NOTE = "Your previous answer held no test function. Write functions named test_... only."
@@ -68,7 +63,9 @@ async def chat_tests(job: Job, retry: bool = False) -> ActionEdit:
 
 def test_destination(job: Job, module_path: Path) -> TestFile | None:
     """The test file's URI and, if it exists, its text and version; None if impossible."""
-    for candidate in candidate_test_files(module_path):
+    language = job.snapshot.language
+    find = language.candidate_test_files if language is not None else None
+    for candidate in find(module_path) if find is not None else ():
         uri = candidate.as_uri()
         found = job.read_file(uri)
         if found is not None:

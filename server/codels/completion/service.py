@@ -24,7 +24,6 @@ from codels.completion.stats import Stats
 from codels.config import Settings
 from codels.documents import DocumentSnapshot
 from codels.engines.base import Engine, GenerationRequest, GenerationResult
-from codels.languages.python.keywords import BLOCK_OPENER_WORDS
 from codels.pipeline.context import CompletionContext, CompletionKind, build_context
 from codels.pipeline.fim import fim_parts, prepare_infill
 from codels.pipeline.postprocess import Cleaned, StopRule, indent_settled, needs_header
@@ -208,12 +207,17 @@ class CompletionService:
         cut_short = result.stop_reason == "length" or should_stop.budget_hit
         cleaned = infill.clean(result.text, truncated=cut_short)
         retried = None
-        if needs_header(context, cleaned.text) and self.engine.capabilities.constrains_tokens:
+        language = context.language
+        if (
+            language is not None
+            and needs_header(context, cleaned.text)
+            and self.engine.capabilities.constrains_tokens
+        ):
             # The code after the cursor is indented deeper and the answer opens no block for
             # it: ask once more for an answer that starts with a block's keyword.
             retry = dataclasses.replace(
                 request,
-                first_token_words=BLOCK_OPENER_WORDS,
+                first_token_words=language.block_opener_words,
                 should_stop=infill.stop_rule(),
                 no_leading_space=False,
             )

@@ -11,7 +11,6 @@ and :mod:`codels.documents`.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Callable
 
@@ -61,7 +60,7 @@ class Speculation:
         Only for a suggestion that ends its line (nothing after it on the line, and the model
         ended the line there): the state right after it is then answered "" from the result
         cache (the model's own verdict), and the speculation runs for the new line the editor
-        opens on Enter, indented as :func:`next_line_indent` guesses. It becomes the
+        opens on Enter, indented as the document's language guesses. It becomes the
         document's flight: a request at that state (or typed on from it) waits for it, and a
         request anywhere else stops it, as it stops any superseded generation. A generation
         running for another request wins over it.
@@ -76,7 +75,7 @@ class Speculation:
         if other is not None and not other.done() and other is not asyncio.current_task():
             return
         self._results.put(accepted, end, "")
-        opened = "\n" + next_line_indent(accepted, end)
+        opened = "\n" + _next_line_indent(snapshot, accepted, end)
         text = accepted[:end] + opened + accepted[end:]
         at = end + len(opened)
         if self._results.get(text, at) is not None:
@@ -125,22 +124,13 @@ def ends_line(raw: str, suggestion: str, reason: str) -> bool:
     return False
 
 
-def next_line_indent(text: str, end: int) -> str:
+def _next_line_indent(snapshot: DocumentSnapshot, text: str, end: int) -> str:
     """The indentation an editor gives the line opened by Enter at ``end`` (a line's end).
 
-    The line's own indentation, one level deeper after a line that opens a block or a
-    bracket, one level shallower after ``return``, ``raise``, ``pass``, ``break`` or
-    ``continue`` (what VS Code's Python rules and Neovim's Python indent do).
+    The snapshot's language's block model says; where codels reads no language, the line's
+    own indentation.
     """
+    if snapshot.language is not None:
+        return snapshot.language.blocks.next_line_indent(text, end)
     line = text[text.rfind("\n", 0, end) + 1 : end]
-    indent = line[: len(line) - len(line.lstrip(" \t"))]
-    unit = "\t" if indent.startswith("\t") else "    "
-    code = line.strip()
-    if code.endswith((":", "(", "[", "{")):
-        return indent + unit
-    if _ENDS_BLOCK.match(code) and indent.endswith(unit):
-        return indent[: -len(unit)]
-    return indent
-
-
-_ENDS_BLOCK = re.compile(r"(return|raise|pass|break|continue)\b")
+    return line[: len(line) - len(line.lstrip(" \t"))]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import tree_sitter
@@ -102,6 +103,10 @@ class BlockModel(Protocol):
         """``text`` without trailing block headers whose body nothing after them gives."""
         ...
 
+    def next_line_indent(self, text: str, end: int) -> str:
+        """The indentation an editor gives the line opened by Enter at ``end`` (a line's end)."""
+        ...
+
 
 @dataclass(frozen=True)
 class NodeTypes:
@@ -130,7 +135,13 @@ class Language:
     nodes: NodeTypes
     line_comment: str
     """What starts a line comment."""
+    closing_chars: frozenset[str]
+    """What may stand right of the cursor for a completion still to be offered there: closing
+    brackets and quotes, and the punctuation that ends a header or separates items."""
     blocks: BlockModel
+    block_opener_words: tuple[str, ...]
+    """The words a block header begins with: what the first token of an answer must begin
+    when the cursor line has to open the block of the deeper code below it."""
     inside_string_or_comment: Callable[[tree_sitter.Tree, LineIndex, int], str | None]
     """``"string"``, ``"comment"`` or None: what the cursor at an offset stands in."""
     enclosing_scopes: Callable[[tree_sitter.Tree, LineIndex, int], tuple[Scope, ...]]
@@ -140,6 +151,9 @@ class Language:
     first_error_line: Callable[[str], int | None] | None = None
     """An extra validator: the line (1-based) of the first error the language's own parser
     finds in a text, or None; the syntax judge asks it besides tree-sitter."""
+    candidate_test_files: Callable[[Path], list[Path]] | None = None
+    """Where a module's tests may already live, most likely first; None for a language with
+    no test file convention codels knows."""
 
     @functools.cached_property
     def tree_sitter_language(self) -> tree_sitter.Language:

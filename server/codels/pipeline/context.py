@@ -30,8 +30,9 @@ JUDGE_MAX_CHARS_BEFORE = 20_000
 JUDGE_MAX_CHARS_AFTER = 5_000
 """Most characters on either side of the cursor that the syntax judge parses."""
 
-# Characters that may stand right of the cursor without ruling a completion out: an editor
-# that pairs brackets and quotes leaves ")", "):" or '")' there while the user types inside.
+# Characters that may stand right of the cursor without ruling a completion out (the language
+# says which: its closing_chars): an editor that pairs brackets and quotes leaves ")", "):" or
+# '")' there while the user types inside. This set serves where codels reads no language.
 _CLOSING = frozenset(")]}:;,'\"")
 
 
@@ -165,14 +166,16 @@ def classify(
     * ``line``: anywhere else in a line (after ``=``, ``(``, ``.``, mid-expression).
 
     ``inside`` is ``"string"``, ``"comment"`` or None, as found in the syntax tree; the
-    ``language``'s block model says which lines open a block.
+    ``language`` says what may stand right of the cursor and (its block model) which lines
+    open a block.
     """
     if inside == "comment" and not complete_in_comments:
         return CompletionKind.NONE, "inside a comment"
     if inside == "string" and not complete_in_strings:
         return CompletionKind.NONE, "inside a string"
     rest = line_suffix.strip()
-    if any(ch not in _CLOSING for ch in rest):
+    closing = language.closing_chars if language is not None else _CLOSING
+    if any(ch not in closing for ch in rest):
         return CompletionKind.NONE, "text right of the cursor"
     if not line_prefix.strip():
         if rest:

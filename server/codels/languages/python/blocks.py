@@ -29,6 +29,27 @@ def opens_block(line: str) -> bool:
     return line.rstrip().endswith(":") and _BLOCK_OPENER.match(line) is not None
 
 
+_ENDS_BLOCK = re.compile(r"(return|raise|pass|break|continue)\b")
+
+
+def next_line_indent(text: str, end: int) -> str:
+    """The indentation an editor gives the line opened by Enter at ``end`` (a line's end).
+
+    The line's own indentation, one level deeper after a line that opens a block or a
+    bracket, one level shallower after ``return``, ``raise``, ``pass``, ``break`` or
+    ``continue`` (what VS Code's Python rules and Neovim's Python indent do).
+    """
+    line = text[text.rfind("\n", 0, end) + 1 : end]
+    indent = line[: len(line) - len(line.lstrip(" \t"))]
+    unit = "\t" if indent.startswith("\t") else "    "
+    code = line.strip()
+    if code.endswith((":", "(", "[", "{")):
+        return indent + unit
+    if _ENDS_BLOCK.match(code) and indent.endswith(unit):
+        return indent[: -len(unit)]
+    return indent
+
+
 def _same_code(a: str, b: str) -> bool:
     return "".join(a.split()) == "".join(b.split())
 
@@ -299,3 +320,7 @@ class IndentationBlocks:
     def without_dangling_header(self, text: str, cursor: CursorText) -> str:
         """See :func:`without_dangling_header`."""
         return without_dangling_header(text, cursor)
+
+    def next_line_indent(self, text: str, end: int) -> str:
+        """See :func:`next_line_indent`."""
+        return next_line_indent(text, end)

@@ -413,27 +413,6 @@ def may_write_tests_for(path: PurePath, function: str) -> bool:
     return not (path.name.startswith("test_") or path.stem.endswith("_test"))
 
 
-def candidate_test_files(module: Path) -> list[Path]:
-    """Where a module's tests may already live, most likely first."""
-    stem = module.stem
-    names = (f"test_{stem}.py", f"{stem}_test.py")
-    folders = [module.parent, module.parent / "tests", module.parent / "test"]
-    for parent in list(module.parents)[1:4]:
-        folders.extend((parent / "tests", parent / "test"))
-    seen: list[Path] = []
-    for folder in folders:
-        for name in names:
-            candidate = folder / name
-            if candidate not in seen:
-                seen.append(candidate)
-    return seen
-
-
-def new_test_file(module: Path) -> Path:
-    """The test file to create beside a module that has none."""
-    return module.with_name(f"test_{module.stem}.py")
-
-
 def tidy_tests(code: str, *, exclude: Sequence[str], import_line: str) -> str:
     """Tidy generated tests: drop copies of the code under test and ``__main__`` blocks.
 

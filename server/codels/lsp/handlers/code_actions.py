@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
@@ -22,7 +23,7 @@ from codels.actions.job import ReadFile
 from codels.actions.runner import read_from_disk
 from codels.actions.sites import ActionKind, Problem, Site, action_for_command, find_sites
 from codels.documents import DocumentSnapshot
-from codels.languages.python.functions import candidate_test_files
+from codels.languages.base import Language
 from codels.lsp.model import ModelState
 from codels.positions import LineIndex, PositionEncoding, PositionError
 from codels.privacy import path_of
@@ -130,7 +131,7 @@ async def action_sites(ls: CodelsLanguageServer, params: types.CodeActionParams)
         min(start, end),
         max(start, end),
         problems=problems,
-        can_write_tests=await _can_write_tests(ls, uri),
+        can_write_tests=await _can_write_tests(ls, uri, snapshot.language),
     )
     only = [str(getattr(kind, "value", kind)) for kind in params.context.only or []]
     if only:
@@ -259,14 +260,20 @@ async def run_action(
     return ls.workspace_edit(outcome.edit)
 
 
-async def _can_write_tests(ls: CodelsLanguageServer, uri: str) -> bool:
-    """Whether there is somewhere to put tests for the module at ``uri``."""
+def _test_files(language: Language | None) -> Callable[[Path], list[Path]] | None:
+    """Where ``language`` says a module's tests may live; None: it knows no test files."""
+    return language.candidate_test_files if language is not None else None
+
+
+async def _can_write_tests(ls: CodelsLanguageServer, uri: str, language: Language | None) -> bool:
+    """Whether there is somewhere to put tests for the module at ``uri`` (in ``language``)."""
     path = path_of(uri)
-    if path is None:
+    test_files = _test_files(language)
+    if path is None or test_files is None:
         return False
     if ls.client.create_files:
         return True
-    candidates = [candidate.as_uri() for candidate in candidate_test_files(path)]
+    candidates = [candidate.as_uri() for candidate in test_files(path)]
     if any(ls.documents.get(candidate) is not None for candidate in candidates):
         return True
     return await asyncio.to_thread(
@@ -283,9 +290,10 @@ async def _file_reader(
     test files, and nothing else reads any) are read from disk here, in a worker thread.
     """
     path = path_of(snapshot.uri)
+    test_files = _test_files(snapshot.language)
     on_disk: dict[str, tuple[str, int | None] | None] = {}
-    if site.action is ActionKind.TESTS and path is not None:
-        uris = [candidate.as_uri() for candidate in candidate_test_files(path)]
+    if site.action is ActionKind.TESTS and path is not None and test_files is not None:
+        uris = [candidate.as_uri() for candidate in test_files(path)]
         on_disk = await asyncio.to_thread(lambda: {uri: read_from_disk(uri) for uri in uris})
 
     def read_file(uri: str) -> tuple[str, int | None] | None:
