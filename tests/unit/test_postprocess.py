@@ -90,20 +90,32 @@ def test_a_later_line_that_opens_the_block_of_the_code_after_it_is_not_the_end()
 MIDDLE = "def f(a):\n    b = a + 1\n    █\n    return b\n"
 
 
-def test_inside_a_block_several_statements_may_be_completed():
-    # Measured: stopping after one statement here won on single-line tasks (68.7 vs 66.0 %)
-    # but lost on multi-line ones (21.3 vs 23.3 %); codels completes the block.
-    assert clean(MIDDLE, " b = b * 2\n    c = 3\n    d = b + c\n") == (
-        "b = b * 2\n    c = 3\n    d = b + c"
+def test_a_gap_between_statements_of_code_that_parses_takes_one_statement():
+    # Real modules: a blank line between statements is where one statement goes; a longer
+    # answer rewrites the code below it (codels eval --suite python-line).
+    assert clean(MIDDLE, " b = b * 2\n    c = 3\n    d = b + c\n") == "b = b * 2"
+    # ...with its own body, its clauses and its continuation lines
+    assert clean(MIDDLE, " if b:\n        b = 2\n    else:\n        b = 3\n    c = 1\n") == (
+        "if b:\n        b = 2\n    else:\n        b = 3"
     )
+    assert clean(MIDDLE, " b = g(\n        1,\n    )\n    c = 2\n") == "b = g(\n        1,\n    )"
+    assert clean(MIDDLE, " @cache\n    def g():\n        return 1\n    c = 2\n") == (
+        "@cache\n    def g():\n        return 1"
+    )
+    source = "class A:\n    x = 1\n\n    █\n    def f(self):\n        pass\n"
+    assert clean(source, " @property\n    def g(self):\n        pass\n") == "@property"
+
+
+def test_a_hole_in_code_that_does_not_parse_may_take_several_statements():
+    source = "def f(a):\n    b = a +\n    █\n    return b\n"
+    assert clean(source, " c = 3\n    d = b + c\n") == "c = 3\n    d = b + c"
 
 
 def test_a_return_that_would_make_the_code_after_it_dead_ends_the_completion():
     assert clean(MIDDLE, " b = b * 2\n    return b + 1\n") == "b = b * 2"
-    # a return deeper in a branch leaves the following line reachable
-    assert clean(MIDDLE, " if b:\n        return 0\n    b += 1\n") == (
-        "if b:\n        return 0\n    b += 1"
-    )
+    # a return deeper in a branch leaves the following line reachable (in a gap, the
+    # statement ends with its block)
+    assert clean(MIDDLE, " if b:\n        return 0\n    b += 1\n") == "if b:\n        return 0"
     # ...and so does one before an ``else``
     source = "def f(a):\n    if a:\n        █\n    else:\n        return 1\n"
     assert clean(source, " b = 2\n        return b\n") == "b = 2\n        return b"

@@ -68,6 +68,11 @@ class CursorText(Protocol):
         """Enclosing functions and classes, outermost first."""
         ...
 
+    @property
+    def code_parses(self) -> bool:
+        """Whether the code around the cursor parses as it is (nothing is missing there)."""
+        ...
+
 
 class BlockEnd(Protocol):
     """Where a block completion ends (also the generation-time stop rule)."""

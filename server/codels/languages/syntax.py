@@ -76,6 +76,11 @@ class SyntaxJudge:
             insertion, self.language.first_error_line
         )
 
+    @property
+    def parses(self) -> bool:
+        """Whether the window parses as it is, by tree-sitter and the language's validator."""
+        return not self.baseline_errors and self._baseline_validator_error is None
+
     @functools.cached_property
     def _baseline_validator_error(self) -> int | None:
         validate = self.language.first_error_line

@@ -73,6 +73,10 @@ class CompletionContext:
     """Judge for completions at this cursor; None when the language has no grammar."""
     language: Language | None = None
     """The document's language (None: codels reads none, so no block model either)."""
+    code_parses: bool = False
+    """Whether the code around the cursor parses as it is (the judge's window has no syntax
+    error): then a blank line between statements is a gap for one more statement, not a hole
+    that a span of missing code left."""
 
     @property
     def indent(self) -> str:
@@ -145,6 +149,7 @@ def build_context(
         imports=imports,
         judge=judge,
         language=language,
+        code_parses=judge is not None and kind is CompletionKind.BLOCK and judge.parses,
     )
 
 

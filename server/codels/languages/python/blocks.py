@@ -73,6 +73,9 @@ class BlockRules:
     least_header: int = 0
     """The least indentation of a header below the floor that takes the following line as its
     body: the innermost function's body (a completion never leaves its function)."""
+    one_statement: bool = False
+    """A gap between statements of complete code (see :func:`is_gap`): the completion is one
+    statement, its own body and continuation lines included."""
 
     def end(self, text: str, *, complete_lines_only: bool) -> int | None:
         """Where the completion should end, as an index into ``text``, or None to go on.
@@ -106,6 +109,9 @@ class BlockRules:
         following = self.following
         clause = following is not None and bool(_CONTINUATION.match(following.text))
         floor = 0
+        first_width = 0
+        compound = False  # the first line opens a compound statement (it may have clauses)
+        decorated = False  # only decorators so far: the statement is the definition after them
         started = False
         dead_end = False  # the last line would leave the following line unreachable
         for index, line in enumerate(lines):
@@ -122,6 +128,14 @@ class BlockRules:
             width = indent_width(line)
             if not started:
                 started = True
+                first_width = width
+                compound = opens_block(stripped)
+                # Decorators go on to the definition they decorate, unless that is the
+                # code after the cursor.
+                decorated = stripped.startswith("@") and not (
+                    following is not None
+                    and (following.text.startswith("@") or _DEFINITION.match(following.text))
+                )
                 floor = width if self.floor is None else min(width, self.floor)
                 if (
                     whole
@@ -132,6 +146,16 @@ class BlockRules:
                     return starts[index] + len(line) - (len(base) if index == 0 else 0)
                 dead_end = self._leaves_dead_code(stripped, width)
                 continue
+            if (
+                self.one_statement
+                and not dead_end  # (then the code after it needs a new header: a block fits)
+                and width <= first_width
+                and not (width == first_width and compound and _CONTINUATION.match(stripped))
+                and not _open(lines[:index])
+                and not decorated
+            ):
+                return before  # the statement begun on the first line is complete
+            decorated = decorated and stripped.startswith("@")  # the definition they decorate
             if width < floor:
                 if (
                     following is not None
@@ -213,6 +237,31 @@ _TERMINAL = re.compile(r"(return|raise|break|continue)\b")
 _CONTINUATION = re.compile(rf"({'|'.join(_CLAUSES)})\b")
 
 
+def _open(lines: list[str]) -> bool:
+    """Whether ``lines`` leave a bracket open or end in a backslash continuation."""
+    text = "\n".join(lines)
+    return bool(bracket_balance(text)[0]) or text.rstrip().endswith("\\")
+
+
+def is_gap(cursor: CursorText, following: NextLine | None) -> bool:
+    """Whether the cursor stands on a blank line between statements of one block.
+
+    The code around parses as it is and the line after the cursor is a statement at the
+    cursor's own indentation (not an ``elif``/``else``/``except``/``finally``): one more
+    statement fits there, and a longer answer would rewrite the code that follows. (A hole
+    that missing code left, an ``else`` without its ``if`` or a deeper line with no header,
+    does not parse, and is a place for a block.)
+    """
+    return (
+        cursor.code_parses
+        and not cursor.line_prefix.strip()
+        and not cursor.line_suffix.strip()
+        and following is not None
+        and following.indent == indent_width(cursor.line_prefix)
+        and not _CONTINUATION.match(following.text)
+    )
+
+
 def block_rules(cursor: CursorText, healed: str) -> BlockRules:
     """The block rules for a completion at ``cursor``."""
     following = next_line(cursor)
@@ -232,6 +281,7 @@ def block_rules(cursor: CursorText, healed: str) -> BlockRules:
         floor=floor,
         reachable=reachable,
         least_header=_function_body(cursor, unit) or 0,
+        one_statement=is_gap(cursor, following),
     )
 
 
