@@ -29,7 +29,13 @@ from codels.actions.errors import ActionError
 from codels.actions.runner import ActionOutcome, ActionRunner
 from codels.actions.sites import ActionKind, Site, find_sites
 from codels.completion.service import CompletionService
-from codels.config import Settings, camel_case, read_settings, setting_choices
+from codels.config import (
+    COMMAND_LINE_OPTIONS,
+    Settings,
+    camel_case,
+    read_settings,
+    setting_choices,
+)
 from codels.documents import Document, DocumentSnapshot
 from codels.engines.base import ModelInfo
 from codels.engines.switch import BackendEngine
@@ -188,26 +194,11 @@ def _add_info_parser(commands: _Commands) -> None:
     _add_model_options(info)
 
 
-_MODEL_OPTIONS: dict[str, str] = {
-    "model": "catalogue name or GGUF path (default: CODELS_MODEL or the default model)",
-    "threads": "CPU threads (default: number of cores, at most 8)",
-    "context_size": "context window in tokens",
-    "max_tokens": "most tokens generated",
-    "gpu_layers": "layers to offload in a GPU build (-1: all)",
-    "backend": "where the model runs (default local: in process)",
-    "endpoint": "remote server address, e.g. http://127.0.0.1:8080",
-    "api_key_env": "environment variable that holds the remote server's API key",
-    "remote_model": "model name to ask the OpenAI-compatible server for",
-    "remote_family": "family of the remote model (default: guessed)",
-}
-"""The settings a command takes as options, with their help: ``--context-size`` sets
-``contextSize``, with the setting's type and choices."""
-
 _SETTING_TYPES = get_type_hints(Settings)
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    for name, help_text in _MODEL_OPTIONS.items():
+    for name, help_text in COMMAND_LINE_OPTIONS.items():
         parser.add_argument(
             "--" + name.replace("_", "-"),
             type=_SETTING_TYPES[name],
@@ -225,7 +216,7 @@ def _settings_from(args: argparse.Namespace) -> Settings:
             raise UsageError(f"--settings is not a JSON object: {exc}") from None
     raw |= {
         camel_case(name): value
-        for name in _MODEL_OPTIONS
+        for name in COMMAND_LINE_OPTIONS
         if (value := getattr(args, name, None)) is not None
     }
     settings, problems = read_settings(raw)
