@@ -19,7 +19,8 @@ how often the suggestion shown was what the person typed next. ``--json`` writes
 the machine, model, sha256, settings and git commit; a PNG of the latency distribution goes
 beside it when matplotlib is installed.
 
-This module imports the pipeline, the engine and pygls's LSP client.
+This module imports the pipeline, the engine, the report header (:mod:`codels.tools.report`)
+and pygls's LSP client.
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ from codels.config import Settings, camel_case
 from codels.engines.base import Engine, GenerationRequest
 from codels.engines.switch import BackendEngine
 from codels.positions import LineIndex
-from codels.tools.evaluation import git_commit, machine
 from codels.tools.replay import Keystroke, Session, TypingModel, corpus_sessions
+from codels.tools.report import report_header
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ BASELINE_MAX_TOKENS = 128
 BASELINE_CONTEXT_CHARS = (6000, 1500)
 """Characters before and after the cursor a naive client sends (about the same tokens as
 codels's budget)."""
+BENCH_MODEL_FACTS = ("name", "path", "sha256", "threads", "build")
+"""What the bench's report records of the model (the evaluation's adds verified and family)."""
 
 
 @dataclass
@@ -404,17 +407,7 @@ def run_bench(
         engine.close()
     summaries = {run.name: run.summary() for run in runs}
     out: dict[str, Any] = {
-        "codels": __version__,
-        "git_commit": git_commit(),
-        "machine": machine(),
-        "model": {
-            "name": info.name,
-            "path": info.path,
-            "sha256": info.sha256,
-            "threads": info.threads,
-            "build": info.build,
-        },
-        "settings": dataclasses.asdict(settings),
+        **report_header(info, settings, facts=BENCH_MODEL_FACTS),
         "replay": {
             "files": [path.name for path in options.files],
             "keystrokes": sum(len(s.keystrokes) for s in sessions),
