@@ -3,6 +3,8 @@
 Clients send camelCase keys, bare or under ``codels``. :func:`read_settings` reads each key on its
 own with a strict cattrs converter: a bad value keeps that key's previous value and is reported in
 a sentence naming the key and what was expected. Bad settings never stop the server.
+:class:`Settings` extends :class:`~codels.engines.base.EngineOptions`, and each field declares
+its own range, choices and command-line option (:func:`~codels.engines.base.setting`).
 
 Imports cattrs, :mod:`codels.engines.base` and :mod:`codels.pipeline.prompt`.
 """
@@ -18,33 +20,35 @@ from typing import Any, get_type_hints
 
 import cattrs
 
-from codels.engines.base import BACKENDS, EngineOptions
+from codels.engines.base import (
+    SETTING_CHOICES,
+    SETTING_OPTION,
+    SETTING_RANGE,
+    EngineOptions,
+    setting,
+)
 from codels.pipeline.prompt import PromptBudget
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Everything a user can configure, under ``codels.*`` in editors."""
+class Settings(EngineOptions):
+    """Everything a user can configure, under ``codels.*`` in editors.
+
+    The engine's settings are the fields of :class:`EngineOptions`, declared there once; the
+    fields below are the rest.
+    """
 
     enabled: bool = True
     """Offer completions at all."""
-    model: str = ""
-    """Catalogue name or path of a GGUF file; empty means ``CODELS_MODEL`` or the default."""
-    threads: int = 0
-    """CPU threads for the model; 0 picks the number of cores (at most 8)."""
-    context_size: int = 4096
-    """The model's context window in tokens (prompt plus answer)."""
-    max_tokens: int = 128
+    max_tokens: int = setting(128, between=(1, 4096), option="most tokens generated")
     """Most tokens generated for one completion."""
-    gpu_layers: int = 0
-    """Layers offloaded to the GPU in a CUDA or Metal build; -1 offloads all."""
-    prompt_tokens: int = 1536
+    prompt_tokens: int = setting(1536, between=(64, 131072))
     """Token budget of the prompt."""
-    suffix_tokens: int = 128
+    suffix_tokens: int = setting(128, between=(0, 8192))
     """Most tokens of text after the cursor in the prompt (every one is re-read per keystroke)."""
-    time_budget_ms: int = 0
+    time_budget_ms: int = setting(0, between=(0, 600_000))
     """After this long, a block completion stops at its last whole line (0: no budget; off by
     default: on the evaluation it cut blocks short, and the bench's p95 did not need it)."""
     speculate: bool = False
@@ -53,28 +57,16 @@ class Settings:
     """Complete inside string literals too."""
     complete_in_comments: bool = False
     """Complete inside comments too."""
-    backend: str = "local"
-    """Where the model runs: ``local`` (in process), ``llama-server`` or ``openai``."""
-    endpoint: str = ""
-    """Base address of the remote server, e.g. ``http://gpu-box:8080``."""
-    api_key_env: str = ""
-    """Name of the environment variable that holds the remote server's API key."""
-    remote_model: str = ""
-    """Model to ask an OpenAI-compatible server for (empty: the first it lists)."""
-    remote_family: str = ""
-    """Family of the remote model (empty: guessed from its name)."""
-    request_timeout_ms: int = 10_000
-    """How long a remote request may wait for the server."""
     ignore_files: tuple[str, ...] = ()
     """More files never read into a prompt, as gitignore patterns (secret files always are)."""
     respect_gitignore: bool = True
     """Never read files that git ignores into a prompt."""
     log_document_text: bool = False
     """Let the log hold document text: prompts, completions, LSP messages (for debugging)."""
-    action_prompt: str = "chat"
+    action_prompt: str = setting("chat", one_of=("chat", "fim"))
     """How code actions ask the model to write a function: ``chat`` (the model's instruction
     template) or ``fim`` (fill in the middle); chosen by ``codels eval --action``."""
-    action_max_tokens: int = 512
+    action_max_tokens: int = setting(512, between=(16, 4096))
     """Most tokens a code action may generate."""
     check_examples: bool = True
     """Run the docstring's examples on a function the generate action wrote (in the sandbox)
@@ -83,8 +75,7 @@ class Settings:
     def engine_options(self) -> EngineOptions:
         """The part of the settings that decides what is loaded and how.
 
-        Each field of :class:`EngineOptions` is the setting of the same name, so the list of
-        engine settings is kept in one place: that class.
+        A plain :class:`EngineOptions`: only that class compares equal to the options loaded.
         """
         return EngineOptions(
             **{field.name: getattr(self, field.name) for field in dataclasses.fields(EngineOptions)}
@@ -95,21 +86,16 @@ class Settings:
         return PromptBudget(total_tokens=self.prompt_tokens, suffix_tokens=self.suffix_tokens)
 
 
-_RANGES: dict[str, tuple[int, int]] = {
-    "threads": (0, 256),
-    "context_size": (512, 131072),
-    "max_tokens": (1, 4096),
-    "gpu_layers": (-1, 1000),
-    "prompt_tokens": (64, 131072),
-    "suffix_tokens": (0, 8192),
-    "time_budget_ms": (0, 600_000),
-    "request_timeout_ms": (100, 600_000),
-    "action_max_tokens": (16, 4096),
-}
-_CHOICES: dict[str, tuple[str, ...]] = {
-    "backend": BACKENDS,
-    "action_prompt": ("chat", "fim"),
-}
+def _declared(key: str) -> dict[str, Any]:
+    """The settings whose field metadata holds ``key``, with its value, in field order."""
+    return {f.name: f.metadata[key] for f in dataclasses.fields(Settings) if key in f.metadata}
+
+
+_RANGES: dict[str, tuple[int, int]] = _declared(SETTING_RANGE)
+_CHOICES: dict[str, tuple[str, ...]] = _declared(SETTING_CHOICES)
+COMMAND_LINE_OPTIONS: dict[str, str] = _declared(SETTING_OPTION)
+"""The settings a command takes as options, with their help: ``--context-size`` sets
+``contextSize``."""
 
 
 def setting_choices(name: str) -> tuple[str, ...] | None:

@@ -1,7 +1,16 @@
 import dataclasses
+from typing import Any, get_type_hints
 
-from codels.config import Settings, camel_case, read_settings, snake_case
-from codels.engines.base import EngineOptions
+from codels.config import (
+    _CHOICES,
+    _RANGES,
+    COMMAND_LINE_OPTIONS,
+    Settings,
+    camel_case,
+    read_settings,
+    snake_case,
+)
+from codels.engines.base import BACKENDS, EngineOptions
 from codels.tools.cli import _parser, _settings_from
 
 
@@ -112,3 +121,85 @@ def test_the_commands_model_options_set_the_settings_of_their_names():
     )
     assert (_settings_from(given).threads, _settings_from(given).max_tokens) == (2, 7)
     assert _settings_from(_parser().parse_args(["info"])) == Settings()
+
+
+def _other_value(name: str, default: Any) -> Any:
+    """A valid value of setting ``name`` that is not its default."""
+    if name in _CHOICES:
+        return next(choice for choice in _CHOICES[name] if choice != default)
+    if name in _RANGES:
+        low, high = _RANGES[name]
+        return high if default != high else low
+    if isinstance(default, bool):
+        return not default
+    if isinstance(default, int):
+        return default + 1
+    return f"{default}x"
+
+
+def test_every_engine_option_is_a_setting_read_from_its_key_and_passed_to_the_engine():
+    # Settings extends EngineOptions: a field added there is a setting with no second line.
+    hints = get_type_hints(Settings)
+    engine_hints = get_type_hints(EngineOptions)
+    defaults = Settings()
+    for field in dataclasses.fields(EngineOptions):
+        name = field.name
+        assert hints[name] == engine_hints[name], name
+        assert getattr(defaults, name) == field.default, name
+        value = _other_value(name, field.default)
+        room = {"contextSize": 131072} if name != "context_size" else {}
+        settings, problems = read_settings({"codels": {camel_case(name): value, **room}})
+        assert problems == [], name
+        assert getattr(settings, name) == value, name
+        assert getattr(settings.engine_options(), name) == value, name
+    assert type(defaults.engine_options()) is EngineOptions
+
+
+def test_engine_options_declare_their_ranges_choices_and_command_line_options():
+    assert {name: _RANGES[name] for name in ("threads", "context_size", "gpu_layers")} == {
+        "threads": (0, 256),
+        "context_size": (512, 131072),
+        "gpu_layers": (-1, 1000),
+    }
+    assert _RANGES["request_timeout_ms"] == (100, 600_000)
+    assert _CHOICES["backend"] == BACKENDS
+    for name in ("model", "threads", "context_size", "gpu_layers", "backend", "endpoint"):
+        assert name in COMMAND_LINE_OPTIONS, name
+    for name in ("api_key_env", "remote_model", "remote_family"):
+        assert name in COMMAND_LINE_OPTIONS, name
+    assert "request_timeout_ms" not in COMMAND_LINE_OPTIONS  # a setting, not an option
+
+
+def test_the_settings_own_ranges_and_choices_are_as_declared():
+    assert {
+        name: _RANGES[name]
+        for name in ("max_tokens", "prompt_tokens", "suffix_tokens", "time_budget_ms")
+    } == {
+        "max_tokens": (1, 4096),
+        "prompt_tokens": (64, 131072),
+        "suffix_tokens": (0, 8192),
+        "time_budget_ms": (0, 600_000),
+    }
+    assert _RANGES["action_max_tokens"] == (16, 4096)
+    assert _CHOICES["action_prompt"] == ("chat", "fim")
+    assert set(_CHOICES) == {"backend", "action_prompt"}
+
+
+def test_every_field_with_an_option_is_an_option_of_each_model_command():
+    # An EngineOptions field declared with option="..." is on the command line with no second
+    # declaration: each command that loads a model takes it and sets the setting.
+    assert COMMAND_LINE_OPTIONS, "no command-line options found"
+    defaults = Settings()
+    hints = get_type_hints(Settings)
+    for field in dataclasses.fields(Settings):
+        if field.name not in COMMAND_LINE_OPTIONS:
+            continue
+        flag = "--" + field.name.replace("_", "-")
+        value = _other_value(field.name, getattr(defaults, field.name))
+        room = ["--context-size=131072"] if field.name != "context_size" else []
+        assert hints[field.name] in (int, str), field.name
+        for command in (["complete", "a.py:1:1"], ["generate", "a.py:1"], ["eval"], ["bench"]):
+            args = _parser().parse_args([*command, f"{flag}={value}", *room])
+            assert getattr(_settings_from(args), field.name) == value, (command, flag)
+        info = _parser().parse_args(["info", f"{flag}={value}", *room])
+        assert getattr(_settings_from(info), field.name) == value, flag

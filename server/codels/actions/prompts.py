@@ -91,69 +91,82 @@ def chat_prompt(
     ``module`` is the importable name of the file (for tests); ``with_context`` False leaves
     out the imports and neighbouring signatures (when the prompt would not fit).
     """
-    lines = snapshot.lines
-    text = snapshot.text
-    context = context_text(snapshot, site) if with_context else ""
-    reference = ""
-    if context:
-        name = PurePosixPath(urlparse(snapshot.uri).path).name or "the module"
-        reference = (
-            f"\n\nFor reference only (do not repeat it), {name} also has:\n{_fence(context)}"
-        )
+    reference = _reference(snapshot, site) if with_context else ""
     if site.target is Target.COMMENT:
-        comment = comment_prose(text[site.start : site.end])
-        naming = f" Name it `{site.name}`." if site.name else ""
-        task = (
-            "Write the Python function that this comment describes:\n"
-            f"{_fence(textwrap.indent(comment, '# '))}\n"
-            f"Reply with the complete function (def line and body) in one ```python code "
-            f"block.{naming}"
-        )
+        task = _comment_task(snapshot, site)
     elif site.target is Target.TODO:
-        shape = function_at(snapshot, site.start)
-        span = (shape.start, shape.end) if shape is not None else (site.start, site.end)
-        function = textwrap.dedent(line_start_text(lines, *span))
-        todo = comment_prose(text[site.start : site.end])
-        task = (
-            f"Implement this TODO in the function below: {todo}\n{_fence(function)}\nKeep the "
-            "rest of the function as it is. Reply with the complete function in one ```python "
-            "code block."
-        )
+        task = _todo_task(snapshot, site)
     else:
-        function = textwrap.dedent(line_start_text(lines, site.start, site.end))
-        if site.action is ActionKind.GENERATE:
-            task = (
-                "Complete this Python function: keep its signature and docstring and write "
-                f"its body.\n{_fence(function)}\nReply with the complete function in one "
-                "```python code block."
-            )
-        elif site.action is ActionKind.DOCSTRING:
-            task = (
-                "Add a docstring to this Python function (a summary line, then the arguments "
-                f"and what it returns).\n{_fence(function)}\nReply with the function and its "
-                "new docstring in one ```python code block."
-            )
-        elif site.action is ActionKind.FIX:
-            problems = "\n".join(f"- {problem}" for problem in site.diagnostics)
-            task = (
-                f"A checker reported these problems in the function below:\n{problems}\n\n"
-                f"{_fence(function)}\nRewrite the function so that the problems are gone and "
-                "it still does what it is meant to. Reply with the corrected function in one "
-                "```python code block."
-            )
-        else:
-            subject = site.name
-            target = _import_target(site, snapshot)
-            task = (
-                f"Write pytest tests for the function `{subject}` of the module `{module}`:\n"
-                f"{_fence(function)}\nStart with `from {module} import {target}`. Write a few "
-                "small test functions named test_..., with plain assert statements. Do not "
-                "repeat the function itself. Reply with the test code in one ```python code "
-                "block."
-            )
+        task = _function_task(snapshot, site, module)
     if retry_note:
         task += f"\n{retry_note}"
     return ChatPrompt(SYSTEM, task + reference)
+
+
+def _reference(snapshot: DocumentSnapshot, site: Site) -> str:
+    """The file's imports and neighbouring signatures, fenced, as a closing note; or ""."""
+    context = context_text(snapshot, site)
+    if not context:
+        return ""
+    name = PurePosixPath(urlparse(snapshot.uri).path).name or "the module"
+    return f"\n\nFor reference only (do not repeat it), {name} also has:\n{_fence(context)}"
+
+
+def _comment_task(snapshot: DocumentSnapshot, site: Site) -> str:
+    comment = comment_prose(snapshot.text[site.start : site.end])
+    naming = f" Name it `{site.name}`." if site.name else ""
+    return (
+        "Write the Python function that this comment describes:\n"
+        f"{_fence(textwrap.indent(comment, '# '))}\n"
+        f"Reply with the complete function (def line and body) in one ```python code "
+        f"block.{naming}"
+    )
+
+
+def _todo_task(snapshot: DocumentSnapshot, site: Site) -> str:
+    shape = function_at(snapshot, site.start)
+    span = (shape.start, shape.end) if shape is not None else (site.start, site.end)
+    function = textwrap.dedent(line_start_text(snapshot.lines, *span))
+    todo = comment_prose(snapshot.text[site.start : site.end])
+    return (
+        f"Implement this TODO in the function below: {todo}\n{_fence(function)}\nKeep the "
+        "rest of the function as it is. Reply with the complete function in one ```python "
+        "code block."
+    )
+
+
+def _function_task(snapshot: DocumentSnapshot, site: Site, module: str) -> str:
+    """The task for an action on a whole function: generate, docstring, fix or tests."""
+    function = textwrap.dedent(line_start_text(snapshot.lines, site.start, site.end))
+    if site.action is ActionKind.GENERATE:
+        return (
+            "Complete this Python function: keep its signature and docstring and write "
+            f"its body.\n{_fence(function)}\nReply with the complete function in one "
+            "```python code block."
+        )
+    if site.action is ActionKind.DOCSTRING:
+        return (
+            "Add a docstring to this Python function (a summary line, then the arguments "
+            f"and what it returns).\n{_fence(function)}\nReply with the function and its "
+            "new docstring in one ```python code block."
+        )
+    if site.action is ActionKind.FIX:
+        problems = "\n".join(f"- {problem}" for problem in site.diagnostics)
+        return (
+            f"A checker reported these problems in the function below:\n{problems}\n\n"
+            f"{_fence(function)}\nRewrite the function so that the problems are gone and "
+            "it still does what it is meant to. Reply with the corrected function in one "
+            "```python code block."
+        )
+    subject = site.name
+    target = _import_target(site, snapshot)
+    return (
+        f"Write pytest tests for the function `{subject}` of the module `{module}`:\n"
+        f"{_fence(function)}\nStart with `from {module} import {target}`. Write a few "
+        "small test functions named test_..., with plain assert statements. Do not "
+        "repeat the function itself. Reply with the test code in one ```python code "
+        "block."
+    )
 
 
 def _import_target(site: Site, snapshot: DocumentSnapshot) -> str:

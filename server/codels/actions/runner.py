@@ -140,19 +140,30 @@ class ActionRunner:
                 break
             if best is None or best.examples is None or result.failed < best.examples.failed:
                 best = outcome
-            queue = []
-            if retries < EXAMPLE_RETRIES and model.can_chat():
-                retries += 1
-                note = _failed_example(result)
-                again = functools.partial(stub.chat_stub, job, note, RETRY_TEMPERATURE)
-                queue = [("chat", again)]
+            queue = _example_retry(job, model, result, retries)
+            retries += len(queue)
         if best is not None:
             _log_outcome(site, best, model.generated, started)
             return best
-        raise ActionError(
-            f"codels could not {_VERBS[site.action]}: {'; then '.join(reasons)}. "
-            "Nothing was changed; edit the comment or function and try again"
-        )
+        raise _no_edit(site, reasons)
+
+
+def _example_retry(
+    job: Job, model: ModelGateway, result: ExamplesResult, retries: int
+) -> list[Attempt]:
+    """One more chat attempt, told which docstring example failed, while retries are left."""
+    if retries >= EXAMPLE_RETRIES or not model.can_chat():
+        return []
+    note = _failed_example(result)
+    return [("chat", functools.partial(stub.chat_stub, job, note, RETRY_TEMPERATURE))]
+
+
+def _no_edit(site: Site, reasons: list[str]) -> ActionError:
+    """The error for an action whose every attempt was unusable; ``reasons`` says why each was."""
+    return ActionError(
+        f"codels could not {_VERBS[site.action]}: {'; then '.join(reasons)}. "
+        "Nothing was changed; edit the comment or function and try again"
+    )
 
 
 def _log_outcome(site: Site, best: ActionOutcome, generated: int, started: float) -> None:

@@ -164,44 +164,54 @@ def find_sites(
     if block is not None:
         sites.extend(_comment_sites(snapshot, block))
     elif shape is not None:
-        if shape.is_stub and not shape.body_on_header_line:
-            sites.append(
-                Site(
-                    ActionKind.GENERATE,
-                    Target.STUB,
-                    f"Generate the body of {shape.name}",
-                    shape.start,
-                    shape.end,
-                    shape.name,
-                    shape.indent,
-                )
-            )
-        if on_header(shape, row):
-            if shape.docstring is None and not shape.body_on_header_line:
-                sites.append(
-                    Site(
-                        ActionKind.DOCSTRING,
-                        Target.FUNCTION,
-                        f"Add docstring to {shape.name}",
-                        shape.start,
-                        shape.end,
-                        shape.name,
-                        shape.indent,
-                    )
-                )
-            if can_write_tests and not shape.is_stub and _testable(snapshot.uri, shape):
-                sites.append(
-                    Site(
-                        ActionKind.TESTS,
-                        Target.FUNCTION,
-                        f"Write tests for {shape.name}",
-                        shape.start,
-                        shape.end,
-                        shape.name,
-                        shape.indent,
-                    )
-                )
+        sites.extend(_function_sites(snapshot, shape, row, can_write_tests))
     sites.extend(_fix_sites(snapshot, start, end, problems))
+    return sites
+
+
+def _function_sites(
+    snapshot: DocumentSnapshot, shape: FunctionShape, row: int, can_write_tests: bool
+) -> list[Site]:
+    """The actions on the function ``shape`` from ``row``: its body, docstring and tests."""
+    sites: list[Site] = []
+    if shape.is_stub and not shape.body_on_header_line:
+        sites.append(
+            Site(
+                ActionKind.GENERATE,
+                Target.STUB,
+                f"Generate the body of {shape.name}",
+                shape.start,
+                shape.end,
+                shape.name,
+                shape.indent,
+            )
+        )
+    if not on_header(shape, row):
+        return sites
+    if shape.docstring is None and not shape.body_on_header_line:
+        sites.append(
+            Site(
+                ActionKind.DOCSTRING,
+                Target.FUNCTION,
+                f"Add docstring to {shape.name}",
+                shape.start,
+                shape.end,
+                shape.name,
+                shape.indent,
+            )
+        )
+    if can_write_tests and not shape.is_stub and _testable(snapshot.uri, shape):
+        sites.append(
+            Site(
+                ActionKind.TESTS,
+                Target.FUNCTION,
+                f"Write tests for {shape.name}",
+                shape.start,
+                shape.end,
+                shape.name,
+                shape.indent,
+            )
+        )
     return sites
 
 

@@ -1,5 +1,8 @@
 """What every engine is: requests and results, load options, backend names, the protocol.
 
+Load options are settings fields, declared with :func:`setting` (default, range or choices,
+command-line option) and extended by :class:`codels.config.Settings`.
+
 Engines declare what they can do in :class:`EngineCapabilities`, so callers ask rather than
 test types. This module imports :mod:`codels.models` only.
 """
@@ -8,8 +11,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, TypeVar
 
 from codels.models.catalogue import Family, ProgressCallback
 
@@ -25,28 +28,75 @@ BACKENDS = (LOCAL, LLAMA_SERVER, OPENAI)
 StopReason = Literal["stop_token", "rule", "length", "cancelled", "superseded", "withheld"]
 
 
+SETTING_RANGE = "range"
+"""Field metadata key: the (lowest, highest) integer a client may set."""
+SETTING_CHOICES = "choices"
+"""Field metadata key: the strings a client may set."""
+SETTING_OPTION = "option"
+"""Field metadata key: the help of the command-line option that sets the field (no key: no
+option)."""
+
+T = TypeVar("T")
+
+
+def setting(
+    default: T,
+    *,
+    between: tuple[int, int] | None = None,
+    one_of: tuple[str, ...] | None = None,
+    option: str | None = None,
+) -> T:
+    """A settings field: its default, the range or choices a client's value must keep to.
+
+    ``option`` is the help of the command-line option that sets the field (None: no option).
+    """
+    metadata: dict[str, object] = {}
+    if between is not None:
+        metadata[SETTING_RANGE] = between
+    if one_of is not None:
+        metadata[SETTING_CHOICES] = one_of
+    if option is not None:
+        metadata[SETTING_OPTION] = option
+    return field(default=default, metadata=metadata)
+
+
 @dataclass(frozen=True)
 class EngineOptions:
-    """What to load and how: the settings that need a model reload when they change."""
+    """What to load and how: the settings that need a model reload when they change.
 
-    model: str = ""
-    """Catalogue name or GGUF path; empty means ``CODELS_MODEL`` or the catalogue default."""
-    threads: int = 0
-    """CPU threads; 0 picks the number of cores, at most 8."""
-    context_size: int = 4096
-    gpu_layers: int = 0
-    """Layers to offload to the GPU (-1 for all) in a CUDA or Metal build."""
-    backend: str = "local"
-    """``local`` (in process), ``llama-server`` or ``openai``."""
-    endpoint: str = ""
-    """The remote server's base address."""
-    api_key_env: str = ""
-    """Name of the environment variable holding the remote server's API key."""
-    remote_model: str = ""
-    """Model name to ask an OpenAI-compatible server for (empty: the first it lists)."""
-    remote_family: str = ""
-    """Family of the served model (empty: guessed from its name)."""
-    request_timeout_ms: int = 10_000
+    :class:`codels.config.Settings` extends this class, so each field here is also a setting
+    (and, with an ``option``, a command-line option) of the same name.
+    """
+
+    model: str = setting(
+        "", option="catalogue name or GGUF path (default: CODELS_MODEL or the default model)"
+    )
+    """Catalogue name or path of a GGUF file; empty means ``CODELS_MODEL`` or the default."""
+    threads: int = setting(
+        0, between=(0, 256), option="CPU threads (default: number of cores, at most 8)"
+    )
+    """CPU threads for the model; 0 picks the number of cores (at most 8)."""
+    context_size: int = setting(4096, between=(512, 131072), option="context window in tokens")
+    """The model's context window in tokens (prompt plus answer)."""
+    gpu_layers: int = setting(
+        0, between=(-1, 1000), option="layers to offload in a GPU build (-1: all)"
+    )
+    """Layers offloaded to the GPU in a CUDA or Metal build; -1 offloads all."""
+    backend: str = setting(
+        LOCAL, one_of=BACKENDS, option="where the model runs (default local: in process)"
+    )
+    """Where the model runs: ``local`` (in process), ``llama-server`` or ``openai``."""
+    endpoint: str = setting("", option="remote server address, e.g. http://127.0.0.1:8080")
+    """Base address of the remote server, e.g. ``http://gpu-box:8080``."""
+    api_key_env: str = setting(
+        "", option="environment variable that holds the remote server's API key"
+    )
+    """Name of the environment variable that holds the remote server's API key."""
+    remote_model: str = setting("", option="model name to ask the OpenAI-compatible server for")
+    """Model to ask an OpenAI-compatible server for (empty: the first it lists)."""
+    remote_family: str = setting("", option="family of the remote model (default: guessed)")
+    """Family of the remote model (empty: guessed from its name)."""
+    request_timeout_ms: int = setting(10_000, between=(100, 600_000))
     """How long a remote request may wait for the server."""
 
     def resolved_threads(self) -> int:

@@ -135,10 +135,7 @@ def hub_endpoint() -> str:
 def _pull_from_hub(
     entry: CatalogueModel, destination: Path, progress: ProgressCallback | None
 ) -> PullResult:
-    import huggingface_hub
-    from huggingface_hub import constants, errors
-    from huggingface_hub.file_download import http_get
-    from huggingface_hub.utils import build_hf_headers
+    from huggingface_hub import constants
 
     sources = entry.sources
     where = f"{sources.hf_repo}/{sources.hf_file}@{sources.hf_revision}"
@@ -150,82 +147,108 @@ def _pull_from_hub(
     directory = destination.parent
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        url = huggingface_hub.hf_hub_url(
-            sources.hf_repo, sources.hf_file, revision=sources.hf_revision
-        )
-        metadata = huggingface_hub.get_hf_file_metadata(url)
-        hub_sha = (metadata.etag or "").strip('"').lower()
-        if entry.size is not None and metadata.size is not None and metadata.size != entry.size:
-            raise ModelError(
-                f"the hub's {where} has {metadata.size:,} bytes, not the {entry.size:,} the "
-                "catalogue expects; the file changed upstream: update codels or pick another model"
-            )
-        partial = _partial_path(entry, hub_sha or metadata.commit_hash or "unknown")
-        partial.parent.mkdir(parents=True, exist_ok=True)
-        resume = partial.stat().st_size if partial.is_file() else 0
-        if metadata.size is not None and resume > metadata.size:
-            partial.unlink()
-            resume = 0
-        _check_disk(directory, (metadata.size or 0) - resume or None, entry)
-        if resume:
-            print(
-                f"codels: resuming the download of {entry.name} at {resume / 1e6:,.0f} MB",
-                file=sys.stderr,
-            )
-        # huggingface_hub's lower-level calls rather than hf_hub_download, whose recent
-        # releases throw a partial file away: http_get resumes with a range request both when a
-        # connection drops mid-file (it retries by itself) and here, on the next pull.
-        with partial.open("ab") as handle:
-            http_get(
-                metadata.location,
-                handle,
-                resume_size=resume,
-                headers=build_hf_headers(),
-                expected_size=metadata.size,
-                displayed_filename=sources.hf_file,
-            )
-        os.replace(partial, destination)
+        hub_sha = _download_from_hub(entry, destination, where)
     except ModelError:
         raise
-    except errors.OfflineModeIsEnabled as exc:
-        raise ModelError(f"cannot download {entry.name}: {exc}; unset HF_HUB_OFFLINE") from exc
-    except (errors.RepositoryNotFoundError, errors.GatedRepoError) as exc:
+    except Exception as exc:  # httpx errors and the like: a network problem
+        raise _download_error(exc, entry, where, directory) from exc
+    return _verify_download(entry, destination, progress, hub_sha, where)
+
+
+def _download_from_hub(entry: CatalogueModel, destination: Path, where: str) -> str:
+    """Stream the hub's file into its partial file, resuming it, then move it to ``destination``.
+
+    Returns the sha256 the hub gives for the file (its LFS ETag), or what else the ETag is.
+    """
+    import huggingface_hub
+    from huggingface_hub.file_download import http_get
+    from huggingface_hub.utils import build_hf_headers
+
+    sources = entry.sources
+    url = huggingface_hub.hf_hub_url(sources.hf_repo, sources.hf_file, revision=sources.hf_revision)
+    metadata = huggingface_hub.get_hf_file_metadata(url)
+    hub_sha = (metadata.etag or "").strip('"').lower()
+    if entry.size is not None and metadata.size is not None and metadata.size != entry.size:
         raise ModelError(
-            f"the hub at {hub_endpoint()} refused {sources.hf_repo} ({_status(exc)}): the "
+            f"the hub's {where} has {metadata.size:,} bytes, not the {entry.size:,} the "
+            "catalogue expects; the file changed upstream: update codels or pick another model"
+        )
+    partial = _partial_path(entry, hub_sha or metadata.commit_hash or "unknown")
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    resume = partial.stat().st_size if partial.is_file() else 0
+    if metadata.size is not None and resume > metadata.size:
+        partial.unlink()
+        resume = 0
+    _check_disk(destination.parent, (metadata.size or 0) - resume or None, entry)
+    if resume:
+        print(
+            f"codels: resuming the download of {entry.name} at {resume / 1e6:,.0f} MB",
+            file=sys.stderr,
+        )
+    # huggingface_hub's lower-level calls rather than hf_hub_download, whose recent releases
+    # throw a partial file away: http_get resumes with a range request both when a connection
+    # drops mid-file (it retries by itself) and here, on the next pull.
+    with partial.open("ab") as handle:
+        http_get(
+            metadata.location,
+            handle,
+            resume_size=resume,
+            headers=build_hf_headers(),
+            expected_size=metadata.size,
+            displayed_filename=sources.hf_file,
+        )
+    os.replace(partial, destination)
+    return hub_sha
+
+
+def _download_error(
+    exc: Exception, entry: CatalogueModel, where: str, directory: Path
+) -> ModelError:
+    """The one-sentence :class:`ModelError` for a hub download that failed with ``exc``."""
+    from huggingface_hub import errors
+
+    if isinstance(exc, errors.OfflineModeIsEnabled):
+        return ModelError(f"cannot download {entry.name}: {exc}; unset HF_HUB_OFFLINE")
+    if isinstance(exc, (errors.RepositoryNotFoundError, errors.GatedRepoError)):
+        return ModelError(
+            f"the hub at {hub_endpoint()} refused {entry.sources.hf_repo} ({_status(exc)}): the "
             "repository is missing, private or gated; log in with `hf auth login` (or set "
             "HF_TOKEN) if you have access, or pick another model"
-        ) from exc
-    except (errors.RevisionNotFoundError, errors.EntryNotFoundError) as exc:
-        raise ModelError(
+        )
+    if isinstance(exc, (errors.RevisionNotFoundError, errors.EntryNotFoundError)):
+        return ModelError(
             f"the hub has no {where} ({_status(exc)}); the catalogue is out of date: update "
             "codels or pick another model"
-        ) from exc
-    except errors.HfHubHTTPError as exc:
+        )
+    if isinstance(exc, errors.HfHubHTTPError):
         if _status(exc) in ("HTTP 401", "HTTP 403"):
-            raise ModelError(
+            return ModelError(
                 f"the hub at {hub_endpoint()} refused {where} ({_status(exc)}): log in with "
                 "`hf auth login` (or set HF_TOKEN) with an account that has access"
-            ) from exc
-        raise ModelError(
+            )
+        return ModelError(
             f"the hub at {hub_endpoint()} answered {_status(exc)} for {where}; try again later, "
             "or set HF_ENDPOINT to a mirror"
-        ) from exc
-    except OSError as exc:
-        if exc.errno == errno.ENOSPC:
-            raise ModelError(
-                f"the disk holding {directory} is full; free some space and run the pull again "
-                "(it resumes where it stopped)"
-            ) from exc
-        raise ModelError(
-            f"could not download {entry.name} from {hub_endpoint()} ({_short(exc)}); check "
-            "the network (or HF_ENDPOINT) and run the pull again: it resumes where it stopped"
-        ) from exc
-    except Exception as exc:  # httpx errors and the like: a network problem
-        raise ModelError(
-            f"could not download {entry.name} from {hub_endpoint()} ({_short(exc)}); check "
-            "the network (or HF_ENDPOINT) and run the pull again: it resumes where it stopped"
-        ) from exc
+        )
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return ModelError(
+            f"the disk holding {directory} is full; free some space and run the pull again "
+            "(it resumes where it stopped)"
+        )
+    return ModelError(
+        f"could not download {entry.name} from {hub_endpoint()} ({_short(exc)}); check "
+        "the network (or HF_ENDPOINT) and run the pull again: it resumes where it stopped"
+    )
 
+
+def _verify_download(
+    entry: CatalogueModel,
+    destination: Path,
+    progress: ProgressCallback | None,
+    hub_sha: str,
+    where: str,
+) -> PullResult:
+    """Check the download against the catalogue's sha256 (else the hub's); remove it if not."""
     expected = entry.sha256 or (hub_sha if _SHA256.match(hub_sha) else "")
     origin = "catalogue" if entry.pinned else "hub"
     if not expected:

@@ -5,7 +5,7 @@ over LSP as an editor drives it (a ``didChange`` per key, a request after the de
 ``$/cancelRequest`` when a key comes meanwhile), and through a naive client of the same model in
 this process (raw FIM prompt, no caches, no cancellation, one request at a time). ``--json``
 records the figures with machine, model, sha256, settings and git commit. This module imports
-config, engines, positions, the eval's report header, the replay, lsprotocol and pygls's client.
+config, engines, positions, the shared report header, the replay, lsprotocol and pygls's client.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import statistics
@@ -32,8 +33,8 @@ from codels.config import Settings, camel_case
 from codels.engines.base import Engine, GenerationRequest
 from codels.engines.switch import BackendEngine
 from codels.positions import LineIndex
-from codels.tools.evaluation import git_commit, machine
-from codels.tools.replay import Session, TypingModel, corpus_sessions
+from codels.tools.replay import Keystroke, Session, TypingModel, corpus_sessions
+from codels.tools.report import report_header
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ BASELINE_MAX_TOKENS = 128
 BASELINE_CONTEXT_CHARS = (6000, 1500)
 """Characters before and after the cursor a naive client sends (about the same tokens as
 codels's budget)."""
+BENCH_MODEL_FACTS = ("name", "path", "sha256", "threads", "build")
+"""What the bench's report records of the model (the evaluation's adds verified and family)."""
 
 
 @dataclass
@@ -224,32 +227,11 @@ async def _replay_session(
         )
     )
     pending: tuple[str, asyncio.Future[Any], Request] | None = None
-
-    def settle(future: asyncio.Future[Any], record: Request) -> None:
-        if future.cancelled() or future.exception() is not None:
-            record.cancelled = True
-            return
-        record.answered = time.monotonic()
-        result = future.result()
-        items = getattr(result, "items", None) or []
-        record.text = items[0].insert_text if items else ""
-
     keys = session.keystrokes
     for index, key in enumerate(keys):
         if pending is not None and not pending[1].done():
             client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=pending[0]))
-        start = _position(text, key.offset)
-        text = _Timeline.apply(text, key.offset, key.text)
-        client.text_document_did_change(
-            types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=index + 2),
-                content_changes=[
-                    types.TextDocumentContentChangePartial(
-                        range=types.Range(start=start, end=start), text=key.text
-                    )
-                ],
-            )
-        )
+        text = _type_key(client, uri, index + 2, text, key)
         gap = keys[index + 1].gap if index + 1 < len(keys) else 1.5
         if gap <= debounce:
             await asyncio.sleep(gap)
@@ -263,19 +245,8 @@ async def _replay_session(
             expected=_expected_after(session.final_text, text, cursor),
         )
         figures.requests.append(record)
-        msg_id = f"bench-{uuid.uuid4()}"
-        future = client.protocol.send_request_async(
-            types.TEXT_DOCUMENT_INLINE_COMPLETION,
-            types.InlineCompletionParams(
-                text_document=types.TextDocumentIdentifier(uri=uri),
-                position=_position(text, cursor),
-                context=types.InlineCompletionContext(
-                    trigger_kind=types.InlineCompletionTriggerKind.Automatic
-                ),
-            ),
-            msg_id=msg_id,
-        )
-        future.add_done_callback(lambda done, record=record: settle(done, record))
+        msg_id, future = _request_inline_completion(client, uri, _position(text, cursor))
+        future.add_done_callback(functools.partial(_settle, record=record))
         pending = (msg_id, future, record)
         await asyncio.sleep(gap - debounce)
     if pending is not None and not pending[1].done():
@@ -284,6 +255,52 @@ async def _replay_session(
     client.text_document_did_close(
         types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
     )
+
+
+def _type_key(client: LanguageClient, uri: str, version: int, text: str, key: Keystroke) -> str:
+    """Send ``key`` as an incremental change to the open document; return the new text."""
+    start = _position(text, key.offset)
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(start=start, end=start), text=key.text
+                )
+            ],
+        )
+    )
+    return _Timeline.apply(text, key.offset, key.text)
+
+
+def _request_inline_completion(
+    client: LanguageClient, uri: str, position: types.Position
+) -> tuple[str, asyncio.Future[Any]]:
+    """Ask for an automatic inline completion at ``position``; the request id and its answer."""
+    msg_id = f"bench-{uuid.uuid4()}"
+    future = client.protocol.send_request_async(
+        types.TEXT_DOCUMENT_INLINE_COMPLETION,
+        types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=position,
+            context=types.InlineCompletionContext(
+                trigger_kind=types.InlineCompletionTriggerKind.Automatic
+            ),
+        ),
+        msg_id=msg_id,
+    )
+    return msg_id, future
+
+
+def _settle(future: asyncio.Future[Any], record: Request) -> None:
+    """Record the answer (or the cancellation) of a replayed request."""
+    if future.cancelled() or future.exception() is not None:
+        record.cancelled = True
+        return
+    record.answered = time.monotonic()
+    result = future.result()
+    items = getattr(result, "items", None) or []
+    record.text = items[0].insert_text if items else ""
 
 
 async def replay_baseline(
@@ -382,17 +399,7 @@ def run_bench(
         engine.close()
     summaries = {run.name: run.summary() for run in runs}
     out: dict[str, Any] = {
-        "codels": __version__,
-        "git_commit": git_commit(),
-        "machine": machine(),
-        "model": {
-            "name": info.name,
-            "path": info.path,
-            "sha256": info.sha256,
-            "threads": info.threads,
-            "build": info.build,
-        },
-        "settings": dataclasses.asdict(settings),
+        **report_header(info, settings, facts=BENCH_MODEL_FACTS),
         "replay": {
             "files": [path.name for path in options.files],
             "keystrokes": sum(len(s.keystrokes) for s in sessions),

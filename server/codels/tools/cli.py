@@ -20,16 +20,22 @@ import time
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import BinaryIO, get_type_hints
+from typing import BinaryIO, TypeAlias, get_type_hints
 
 from codels import __version__
 from codels.actions.edits import ActionEdit
 from codels.actions.errors import ActionError
-from codels.actions.runner import ActionRunner
-from codels.actions.sites import ActionKind, find_sites
+from codels.actions.runner import ActionOutcome, ActionRunner
+from codels.actions.sites import ActionKind, Site, find_sites
 from codels.completion.service import CompletionService
-from codels.config import Settings, camel_case, read_settings, setting_choices
-from codels.documents import Document
+from codels.config import (
+    COMMAND_LINE_OPTIONS,
+    Settings,
+    camel_case,
+    read_settings,
+    setting_choices,
+)
+from codels.documents import Document, DocumentSnapshot
 from codels.engines.base import ModelInfo
 from codels.engines.switch import BackendEngine
 from codels.languages.registry import syntax_language
@@ -55,11 +61,28 @@ class UsageError(Exception):
     """A mistake on the command line; the message says what to type instead."""
 
 
+# The subparsers object each _add_*_parser registers its one command on.
+_Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codels",
         description="Inline code completion from a local code model, as a language server.",
     )
+    _add_server_options(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_complete_parser(commands)
+    _add_generate_parser(commands)
+    _add_eval_parser(commands)
+    add_models_parser(commands)
+    _add_bench_parser(commands)
+    _add_info_parser(commands)
+    return parser
+
+
+def _add_server_options(parser: argparse.ArgumentParser) -> None:
+    """The options of ``codels`` itself: how to serve LSP, and the log."""
     parser.add_argument("--version", action="version", version=f"codels {__version__}")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--stdio", action="store_true", help="serve LSP on stdin/stdout")
@@ -74,13 +97,19 @@ def _parser() -> argparse.ArgumentParser:
         help="log level (default: info for the server, warning for commands)",
     )
 
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+def _add_complete_parser(commands: _Commands) -> None:
+    """Register ``codels complete``."""
     complete = commands.add_parser(
         "complete", help="print the completion at PATH:LINE:COL (1-based, as editors show them)"
     )
     complete.add_argument("location", metavar="PATH:LINE:COL")
     complete.add_argument("--json", action="store_true", help="print JSON with timings")
     _add_model_options(complete)
+
+
+def _add_generate_parser(commands: _Commands) -> None:
+    """Register ``codels generate``."""
     generate = commands.add_parser(
         "generate",
         help="run a code action at PATH:LINE (1-based) and print the edited function",
@@ -97,6 +126,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("--settings", help="codels settings as JSON")
     _add_model_options(generate)
+
+
+def _add_eval_parser(commands: _Commands) -> None:
+    """Register ``codels eval``."""
     evaluate = commands.add_parser(
         "eval", help="score completions by running HumanEval-based suites (against a baseline)"
     )
@@ -128,7 +161,10 @@ def _parser() -> argparse.ArgumentParser:
         "--settings", help="codels settings as JSON, e.g. '{\"suffixTokens\": 256}'"
     )
     _add_model_options(evaluate)
-    add_models_parser(commands)
+
+
+def _add_bench_parser(commands: _Commands) -> None:
+    """Register ``codels bench``."""
     bench = commands.add_parser(
         "bench", help="replay typing sessions through the server and measure latency"
     )
@@ -150,32 +186,20 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--server-log", help="write the server's log to this file")
     bench.add_argument("--settings", help="codels settings as JSON")
     _add_model_options(bench)
+
+
+def _add_info_parser(commands: _Commands) -> None:
+    """Register ``codels info``."""
     info = commands.add_parser("info", help="show the model, its checksum state and the build")
     info.add_argument("--json", action="store_true", help="print JSON")
     _add_model_options(info)
-    return parser
 
-
-_MODEL_OPTIONS: dict[str, str] = {
-    "model": "catalogue name or GGUF path (default: CODELS_MODEL or the default model)",
-    "threads": "CPU threads (default: number of cores, at most 8)",
-    "context_size": "context window in tokens",
-    "max_tokens": "most tokens generated",
-    "gpu_layers": "layers to offload in a GPU build (-1: all)",
-    "backend": "where the model runs (default local: in process)",
-    "endpoint": "remote server address, e.g. http://127.0.0.1:8080",
-    "api_key_env": "environment variable that holds the remote server's API key",
-    "remote_model": "model name to ask the OpenAI-compatible server for",
-    "remote_family": "family of the remote model (default: guessed)",
-}
-"""The settings a command takes as options, with their help: ``--context-size`` sets
-``contextSize``, with the setting's type and choices."""
 
 _SETTING_TYPES = get_type_hints(Settings)
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    for name, help_text in _MODEL_OPTIONS.items():
+    for name, help_text in COMMAND_LINE_OPTIONS.items():
         parser.add_argument(
             "--" + name.replace("_", "-"),
             type=_SETTING_TYPES[name],
@@ -193,7 +217,7 @@ def _settings_from(args: argparse.Namespace) -> Settings:
             raise UsageError(f"--settings is not a JSON object: {exc}") from None
     raw |= {
         camel_case(name): value
-        for name in _MODEL_OPTIONS
+        for name in COMMAND_LINE_OPTIONS
         if (value := getattr(args, name, None)) is not None
     }
     settings, problems = read_settings(raw)
@@ -323,7 +347,31 @@ def run_complete(args: argparse.Namespace) -> int:
 
 def run_generate(args: argparse.Namespace) -> int:
     """``codels generate``: run a code action at a line and print what it wrote."""
-    location = args.location
+    snapshot, site = _action_site(args.location, args.action)
+    settings = _settings_from(args)
+    engine, info = _load(settings)
+    try:
+        outcome = asyncio.run(ActionRunner(engine).run(snapshot, site, settings))
+    except ActionError as exc:
+        print(f"codels: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.close()
+    if args.json:
+        print(json.dumps(_generated_json(site, info, outcome), indent=2))
+    else:
+        print(outcome.edit.shown.rstrip("\n"))
+        if outcome.examples is not None:
+            print(f"codels: {outcome.examples.summary()}", file=sys.stderr)
+    return 0
+
+
+def _action_site(location: str, wanted: str | None) -> tuple[DocumentSnapshot, Site]:
+    """The snapshot of the file at PATH:LINE and the action ``wanted`` offered there.
+
+    Without ``wanted``: generate if it is offered, else the first action offered. A UsageError
+    if there is none.
+    """
     try:
         path_text, line_text = location.rsplit(":", 1)
         line = int(line_text)
@@ -343,7 +391,6 @@ def run_generate(args: argparse.Namespace) -> int:
     offset = document.lines.starts[line - 1] + len(row_text) - len(row_text.lstrip())
     snapshot = document.snapshot()
     sites = find_sites(snapshot, offset)
-    wanted = args.action
     site = next(
         (s for s in sites if s.action.value == (wanted or ActionKind.GENERATE.value)),
         None if wanted else (sites[0] if sites else None),
@@ -354,41 +401,24 @@ def run_generate(args: argparse.Namespace) -> int:
             f"{wanted or 'no action'} is not offered at {location} (offered: {offered}); put "
             "LINE on a comment that describes a function, on a def, or on a # TODO"
         )
-    settings = _settings_from(args)
-    engine, info = _load(settings)
-    try:
-        outcome = asyncio.run(ActionRunner(engine).run(snapshot, site, settings))
-    except ActionError as exc:
-        print(f"codels: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        engine.close()
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "action": site.action.command,
-                    "title": site.title,
-                    "model": info.name,
-                    "form": outcome.form,
-                    "attempts": outcome.attempts,
-                    "timings": {
-                        "total_ms": round(outcome.total_ms, 1),
-                        "generated_tokens": outcome.generated_tokens,
-                    },
-                    "examples": (
-                        dataclasses.asdict(outcome.examples) if outcome.examples else None
-                    ),
-                    "edit": _edit_json(outcome.edit),
-                },
-                indent=2,
-            )
-        )
-    else:
-        print(outcome.edit.shown.rstrip("\n"))
-        if outcome.examples is not None:
-            print(f"codels: {outcome.examples.summary()}", file=sys.stderr)
-    return 0
+    return snapshot, site
+
+
+def _generated_json(site: Site, info: ModelInfo, outcome: ActionOutcome) -> dict[str, object]:
+    """What ``codels generate --json`` prints: the action, its timings and the LSP edit."""
+    return {
+        "action": site.action.command,
+        "title": site.title,
+        "model": info.name,
+        "form": outcome.form,
+        "attempts": outcome.attempts,
+        "timings": {
+            "total_ms": round(outcome.total_ms, 1),
+            "generated_tokens": outcome.generated_tokens,
+        },
+        "examples": (dataclasses.asdict(outcome.examples) if outcome.examples else None),
+        "edit": _edit_json(outcome.edit),
+    }
 
 
 def run_eval(args: argparse.Namespace) -> int:

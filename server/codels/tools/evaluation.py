@@ -22,18 +22,13 @@ import importlib.resources
 import json
 import logging
 import math
-import os
-import platform
 import random
-import subprocess
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from codels import __version__
 from codels.completion.service import CompletionService
 from codels.config import Settings
 from codels.documents import Document
@@ -43,6 +38,7 @@ from codels.languages.python.validator import python_error_line
 from codels.languages.syntax import count_syntax_errors, new_parser
 from codels.sandbox import run_program
 from codels.tools import realcode
+from codels.tools.report import report_header
 
 log = logging.getLogger(__name__)
 
@@ -523,39 +519,6 @@ class Evaluator:
         return report
 
 
-def git_commit() -> str:
-    """The commit of the codels checkout running, or ``unknown`` outside a checkout."""
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def machine() -> dict[str, Any]:
-    """What ran the evaluation."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "system": platform.platform(),
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-    }
-
-
 def report_json(
     reports: Sequence[SuiteReport],
     info: ModelInfo,
@@ -567,19 +530,7 @@ def report_json(
 ) -> dict[str, Any]:
     """Everything needed to trust (and redo) the figures."""
     out: dict[str, Any] = {
-        "codels": __version__,
-        "git_commit": git_commit(),
-        "machine": machine(),
-        "model": {
-            "name": info.name,
-            "path": info.path,
-            "sha256": info.sha256,
-            "verified": info.verified,
-            "family": info.family.name if info.family else None,
-            "threads": info.threads,
-            "build": info.build,
-        },
-        "settings": dataclasses.asdict(settings),
+        **report_header(info, settings),
         "sample": {"limit": limit, "seed": seed},
         "suites": [report.figures() for report in reports],
     }
