@@ -31,6 +31,12 @@ from codels.pipeline.prompt import PromptBudget
 
 log = logging.getLogger(__name__)
 
+AUTOMATIC = "automatic"
+"""``triggerMode``: the model runs for the requests an editor makes while the person types."""
+MANUAL = "manual"
+"""``triggerMode``: the model runs only for explicit requests (a key such as Alt+\\)."""
+TRIGGER_MODES = (AUTOMATIC, MANUAL)
+
 
 @dataclass(frozen=True)
 class Settings(EngineOptions):
@@ -53,6 +59,13 @@ class Settings(EngineOptions):
     default: on the evaluation it cut blocks short, and the bench's p95 did not need it)."""
     speculate: bool = False
     """After a suggestion that ends its line, generate the next line's as if it were accepted."""
+    trigger_mode: str = setting(AUTOMATIC, one_of=TRIGGER_MODES)
+    """When the model runs: ``automatic`` (for the requests an editor makes while typing) or
+    ``manual`` (only for explicit ones; an automatic request is then answered only from a
+    suggestion already generated, such as the rest of the one being typed into)."""
+    debounce_ms: int = setting(0, between=(0, 5000))
+    """How long an automatic request waits before it reaches the model; a newer request for the
+    same document meanwhile replaces it (0: no wait; editors wait a little themselves)."""
     complete_in_strings: bool = False
     """Complete inside string literals too."""
     complete_in_comments: bool = False

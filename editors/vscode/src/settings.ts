@@ -17,6 +17,8 @@ export const SERVER_SETTING_KEYS = [
   "suffixTokens",
   "timeBudgetMs",
   "speculate",
+  "triggerMode",
+  "debounceMs",
   "completeInStrings",
   "completeInComments",
   "backend",

@@ -21,6 +21,7 @@ from codels.completion.inflight import InFlight, InFlightGenerations, Progress
 from codels.completion.outcome import CompletionOutcome
 from codels.completion.speculation import Speculation, ends_line
 from codels.completion.stats import Stats
+from codels.completion.trigger import Debouncer, held_back
 from codels.config import Settings
 from codels.documents import DocumentSnapshot
 from codels.engines.base import Engine, GenerationRequest, GenerationResult
@@ -83,19 +84,31 @@ class CompletionService:
         self.stats = Stats()
         self.flights = InFlightGenerations()
         self.speculation = Speculation(self.flights, self.results, self.shown, self._generate_ahead)
+        self.debouncer = Debouncer()
 
     def forget(self, uri: str) -> None:
         """Drop what was shown in, and stop what is generated for, a document that closed."""
         self.shown.forget(uri)
         self.speculation.forget(uri)
         self.flights.forget(uri)
+        self.debouncer.forget(uri)
 
     async def complete(
-        self, snapshot: DocumentSnapshot, offset: int, settings: Settings
+        self,
+        snapshot: DocumentSnapshot,
+        offset: int,
+        settings: Settings,
+        *,
+        automatic: bool = False,
     ) -> CompletionOutcome:
-        """Complete at code-point ``offset`` of ``snapshot``."""
+        """Complete at code-point ``offset`` of ``snapshot``.
+
+        An ``automatic`` request (the editor asked as the person typed) that needs the model
+        waits ``debounce_ms`` first, and gets none in ``manual`` trigger mode
+        (:mod:`~codels.completion.trigger`).
+        """
         started = time.perf_counter()
-        outcome = await self._complete(snapshot, offset, settings, started)
+        outcome = await self._complete(snapshot, offset, settings, started, automatic)
         self.stats.record(outcome)
         return outcome
 
@@ -118,13 +131,19 @@ class CompletionService:
         return CompletionOutcome(rest, CompletionKind.LINE, source, total_ms=elapsed, source=source)
 
     async def _complete(
-        self, snapshot: DocumentSnapshot, offset: int, settings: Settings, started: float
+        self,
+        snapshot: DocumentSnapshot,
+        offset: int,
+        settings: Settings,
+        started: float,
+        automatic: bool = False,
     ) -> CompletionOutcome:
         info = self.engine.info
         if info is None:
             return CompletionOutcome(
                 "", CompletionKind.NONE, "the model is not loaded yet", source="none"
             )
+        ticket = self.debouncer.arrived(snapshot.uri)
         quick = self._without_model(snapshot, offset, started, "typed-ahead")
         if quick is not None:
             return self.speculation.follow(quick, snapshot, offset, settings)
@@ -144,6 +163,14 @@ class CompletionService:
             if quick is not None:
                 return self.speculation.follow(quick, snapshot, offset, settings)
         self.flights.stop(uri)  # a speculation may have followed the one awaited
+        if automatic:
+            holding = time.perf_counter()
+            why = await held_back(
+                self.debouncer, uri, ticket, settings.trigger_mode, settings.debounce_ms
+            )
+            if why is not None:
+                return CompletionOutcome("", CompletionKind.NONE, why, source="none")
+            waited_ms += (time.perf_counter() - holding) * 1000  # not the server's work
         context = _context_at(snapshot, offset, settings)
         if context.kind is CompletionKind.NONE:
             self.shown.remember(uri, snapshot.text, offset, "")

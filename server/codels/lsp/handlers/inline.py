@@ -30,7 +30,10 @@ async def text_document_inline_completion(
     ls: CodelsLanguageServer, params: types.InlineCompletionParams
 ) -> types.InlineCompletionList:
     """The suggestion at the cursor as ghost text (no items when there is none)."""
-    outcome, why = await complete_at(ls, params.text_document.uri, params.position)
+    automatic = params.context.trigger_kind == types.InlineCompletionTriggerKind.Automatic
+    outcome, why = await complete_at(
+        ls, params.text_document.uri, params.position, automatic=automatic
+    )
     if outcome is None or not outcome.text:
         log.debug("no inline completion: %s", why)
         return types.InlineCompletionList(items=[])
@@ -46,7 +49,14 @@ async def text_document_completion(
 ) -> types.CompletionList:
     """The suggestion as one completion item that replaces the word typed so far."""
     empty = types.CompletionList(is_incomplete=False, items=[])
-    outcome, why = await complete_at(ls, params.text_document.uri, params.position)
+    # Menus ask with Invoked as the person types too, so only what says otherwise is automatic.
+    automatic = (
+        params.context is not None
+        and params.context.trigger_kind != types.CompletionTriggerKind.Invoked
+    )
+    outcome, why = await complete_at(
+        ls, params.text_document.uri, params.position, automatic=automatic
+    )
     document = ls.documents.get(params.text_document.uri)
     if outcome is None or not outcome.text or document is None:
         log.debug("no completion item: %s", why)
@@ -91,9 +101,12 @@ def _completion_item(
 
 
 async def complete_at(
-    ls: CodelsLanguageServer, uri: str, position: types.Position
+    ls: CodelsLanguageServer, uri: str, position: types.Position, *, automatic: bool = False
 ) -> tuple[CompletionOutcome | None, str]:
-    """Complete at an LSP position; returns the outcome (None if not attempted) and why."""
+    """Complete at an LSP position; returns the outcome (None if not attempted) and why.
+
+    ``automatic``: the editor asked by itself, as the person typed (see ``triggerMode``).
+    """
     document, why_not = await ls.workable_document(uri, offering_completions=True)
     if document is None:
         return None, why_not
@@ -108,7 +121,7 @@ async def complete_at(
         return None, str(exc)
     snapshot = document.snapshot(around=offset)
     try:
-        outcome = await ls.completions.complete(snapshot, offset, ls.settings)
+        outcome = await ls.completions.complete(snapshot, offset, ls.settings, automatic=automatic)
     except (ModelError, RuntimeError) as exc:
         log.warning("%s: no completion: %s", uri, exc)
         return None, str(exc)
