@@ -181,8 +181,10 @@ def test_the_settings_own_ranges_and_choices_are_as_declared():
         "time_budget_ms": (0, 600_000),
     }
     assert _RANGES["action_max_tokens"] == (16, 4096)
+    assert _RANGES["debounce_ms"] == (0, 5000)
     assert _CHOICES["action_prompt"] == ("chat", "fim")
-    assert set(_CHOICES) == {"backend", "action_prompt"}
+    assert _CHOICES["trigger_mode"] == ("automatic", "manual")
+    assert set(_CHOICES) == {"backend", "action_prompt", "trigger_mode"}
 
 
 def test_every_field_with_an_option_is_an_option_of_each_model_command():
