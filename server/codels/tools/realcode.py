@@ -2,7 +2,8 @@
 
 The sources are pinned wheels of widely used packages of different styles, fetched with pip
 into the cache directory when an evaluation first needs them (nothing is vendored) and checked
-against their sha256. Imports :mod:`codels.languages` and :mod:`codels.models.catalogue`.
+against their sha256. Imports :mod:`codels.languages`, :mod:`codels.models.catalogue` and
+:mod:`codels.tools.tasks`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import tree_sitter
 from codels.languages.base import Language
 from codels.languages.syntax import new_parser
 from codels.models.catalogue import cache_dir
+from codels.tools.tasks import EvalTask, indentation
 
 
 @dataclass(frozen=True)
@@ -69,18 +71,6 @@ BLOCK_MAX_LINES = 8
 
 class SourceError(Exception):
     """The sources could not be fetched or did not verify; the message says what to do."""
-
-
-@dataclass(frozen=True)
-class CodeTask:
-    """One masked span in a real module."""
-
-    task_id: str
-    """``path/in/the/wheel.py:line``."""
-    path: str
-    prefix: str
-    suffix: str
-    expected: str
 
 
 def sources_dir() -> Path:
@@ -182,10 +172,10 @@ def _statements(language: Language, function: tree_sitter.Node) -> list[tree_sit
 def _starts_line(text_lines: list[str], node: tree_sitter.Node) -> bool:
     row, column = node.start_point
     line = text_lines[row]
-    return line[: len(line) - len(line.lstrip(" \t"))].encode() == line.encode()[:column]
+    return indentation(line).encode() == line.encode()[:column]
 
 
-def line_tasks(language: Language, path: str, text: str) -> list[CodeTask]:
+def line_tasks(language: Language, path: str, text: str) -> list[EvalTask]:
     """One task per statement that starts a line inside a function body: that line masked.
 
     The cursor stands after the line's indentation, as an editor leaves it; the expected
@@ -194,18 +184,18 @@ def line_tasks(language: Language, path: str, text: str) -> list[CodeTask]:
     tree = new_parser(language).parse(text.encode("utf-8", "surrogatepass"))
     text_lines = text.split("\n")
     starts = _line_starts(text_lines)
-    tasks: dict[int, CodeTask] = {}
+    tasks: dict[int, EvalTask] = {}
     for function in _functions(language, tree.root_node):
         for statement in _statements(language, function):
             row = statement.start_point.row
             if row in tasks or not _starts_line(text_lines, statement):
                 continue
             line = text_lines[row]
-            indent = line[: len(line) - len(line.lstrip(" \t"))]
+            indent = indentation(line)
             expected = line.strip()
             if len(expected) < 2:
                 continue
-            tasks[row] = CodeTask(
+            tasks[row] = EvalTask(
                 task_id=f"{path}:{row + 1}",
                 path=path,
                 prefix=text[: starts[row]] + indent,
@@ -215,7 +205,7 @@ def line_tasks(language: Language, path: str, text: str) -> list[CodeTask]:
     return [tasks[row] for row in sorted(tasks)]
 
 
-def block_tasks(language: Language, path: str, text: str) -> list[CodeTask]:
+def block_tasks(language: Language, path: str, text: str) -> list[EvalTask]:
     """One task per short function body (after its docstring): the whole body emptied."""
     tree = new_parser(language).parse(text.encode("utf-8", "surrogatepass"))
     text_lines = text.split("\n")
@@ -231,10 +221,10 @@ def block_tasks(language: Language, path: str, text: str) -> list[CodeTask]:
         if any(line.strip() == "" for line in text_lines[first : last + 1]):
             continue
         line = text_lines[first]
-        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        indent = indentation(line)
         body = "\n".join(text_lines[first : last + 1])
         tasks.append(
-            CodeTask(
+            EvalTask(
                 task_id=f"{path}:{first + 1}",
                 path=path,
                 prefix=text[: starts[first]] + indent,
