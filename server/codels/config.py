@@ -181,42 +181,56 @@ def read_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, lis
             continue
         if value is None:
             continue
-        expected = _FIELD_TYPES[name]
-        try:
-            structured: Any = converter.structure(value, expected)
-        except (TypeError, ValueError, cattrs.BaseValidationError):
-            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:39] + "…"
-            problems.append(
-                f"setting codels.{camel_case(name)} should be {_TYPE_WORDS[expected]}, "
-                f"got {shown}; keeping {getattr(base, name)!r}"
-            )
-            continue
-        low_high = _RANGES.get(name)
-        if low_high and not low_high[0] <= structured <= low_high[1]:
-            problems.append(
-                f"setting codels.{camel_case(name)} should be between {low_high[0]} and "
-                f"{low_high[1]}, got {structured}; keeping {getattr(base, name)!r}"
-            )
-            continue
-        choices = _CHOICES.get(name)
-        if choices and structured not in choices:
-            problems.append(
-                f"setting codels.{camel_case(name)} should be one of {', '.join(choices)}, "
-                f"got {structured!r}; keeping {getattr(base, name)!r}"
-            )
+        structured, problem = _setting_value(name, value, base)
+        if problem is not None:
+            problems.append(problem)
             continue
         values[name] = structured
-    settings = dataclasses.replace(base, **values)
-    if settings.prompt_tokens + settings.max_tokens > settings.context_size:
-        problems.append(
-            f"codels.promptTokens ({settings.prompt_tokens}) plus codels.maxTokens "
-            f"({settings.max_tokens}) exceed codels.contextSize ({settings.context_size}); "
-            "raise contextSize or lower the others (keeping the previous three)"
-        )
-        settings = dataclasses.replace(
-            settings,
-            prompt_tokens=base.prompt_tokens,
-            max_tokens=base.max_tokens,
-            context_size=base.context_size,
-        )
+    settings, problem = _within_context(dataclasses.replace(base, **values), base)
+    if problem is not None:
+        problems.append(problem)
     return settings, problems
+
+
+def _setting_value(name: str, value: Any, base: Settings) -> tuple[Any, str | None]:
+    """Setting ``name``'s ``value`` structured and checked; else None and the problem."""
+    expected = _FIELD_TYPES[name]
+    try:
+        structured: Any = converter.structure(value, expected)
+    except (TypeError, ValueError, cattrs.BaseValidationError):
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:39] + "…"
+        return None, (
+            f"setting codels.{camel_case(name)} should be {_TYPE_WORDS[expected]}, "
+            f"got {shown}; keeping {getattr(base, name)!r}"
+        )
+    low_high = _RANGES.get(name)
+    if low_high and not low_high[0] <= structured <= low_high[1]:
+        return None, (
+            f"setting codels.{camel_case(name)} should be between {low_high[0]} and "
+            f"{low_high[1]}, got {structured}; keeping {getattr(base, name)!r}"
+        )
+    choices = _CHOICES.get(name)
+    if choices and structured not in choices:
+        return None, (
+            f"setting codels.{camel_case(name)} should be one of {', '.join(choices)}, "
+            f"got {structured!r}; keeping {getattr(base, name)!r}"
+        )
+    return structured, None
+
+
+def _within_context(settings: Settings, base: Settings) -> tuple[Settings, str | None]:
+    """``settings``, or ``base``'s three sizes where the prompt and answer overflow the context."""
+    if settings.prompt_tokens + settings.max_tokens <= settings.context_size:
+        return settings, None
+    problem = (
+        f"codels.promptTokens ({settings.prompt_tokens}) plus codels.maxTokens "
+        f"({settings.max_tokens}) exceed codels.contextSize ({settings.context_size}); "
+        "raise contextSize or lower the others (keeping the previous three)"
+    )
+    kept = dataclasses.replace(
+        settings,
+        prompt_tokens=base.prompt_tokens,
+        max_tokens=base.max_tokens,
+        context_size=base.context_size,
+    )
+    return kept, problem

@@ -18,13 +18,13 @@ from codels.actions.prompts import (
     chat_prompt,
     chat_stop_rule,
     extract_code,
-    function_end_index,
     parse_code,
 )
 from codels.actions.sites import ActionKind, Problem, Target, find_sites, function_at
 from codels.documents import Document
 from codels.languages.python.functions import (
     format_docstring,
+    function_end_index,
     named_function,
     tidy_tests,
 )

@@ -8,6 +8,14 @@ import pytest
 from codels.completion.speculation import _next_line_indent
 from codels.documents import Document
 from codels.languages.python import PYTHON
+from codels.languages.python.functions import (
+    DOCSTRING_OPEN,
+    before_closing_quotes,
+    closes_docstring,
+    header_of_test_file,
+    import_statement,
+    is_wildcard_import,
+)
 from codels.pipeline.context import CompletionKind, classify
 
 BLOCK, LINE, NONE = CompletionKind.BLOCK, CompletionKind.LINE, CompletionKind.NONE
@@ -97,3 +105,30 @@ def test_python_looks_for_a_module_s_tests_beside_it_then_in_tests_folders_above
     ]
     assert Path("/w/tests/test_shapes.py") in found
     assert len(found) == len(set(found))
+
+
+@pytest.mark.parametrize(
+    ("answer", "closed", "words"),
+    [
+        ("Add two numbers.", False, "Add two numbers."),
+        ('Add two numbers."""\n    return a + b', True, "Add two numbers."),
+        ("Add.\n\n    Returns the sum.\n    '''", True, "Add.\n\n    Returns the sum.\n    "),
+        ("One.\"\"\"two'''", True, "One."),
+        ("One'''two\"\"\"", True, "One"),
+        ('Say "hi".', False, 'Say "hi".'),
+    ],
+)
+def test_a_docstring_the_model_writes_ends_at_python_s_closing_quotes(
+    answer: str, closed: bool, words: str
+):
+    assert DOCSTRING_OPEN == '"""'
+    assert closes_docstring(answer) is closed
+    assert before_closing_quotes(answer) == words
+
+
+def test_python_s_import_and_test_file_spellings():
+    assert is_wildcard_import("from typing import *")
+    assert not is_wildcard_import("from typing import Any")
+    assert not is_wildcard_import("import os")
+    assert import_statement("pkg.shapes", "area") == "from pkg.shapes import area"
+    assert header_of_test_file("pkg.shapes") == '"""Tests for pkg.shapes."""\n\n'

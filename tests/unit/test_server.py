@@ -275,6 +275,10 @@ async def test_completion_items_for_clients_without_inline_completion(word_clien
     assert item.text_edit.new_text == item.filter_text == "return x * 2"
     assert item.label == "return x * 2"
     assert item.insert_text_mode == types.InsertTextMode.AsIs
+    # Shown as a code block tagged with the document's language.
+    assert item.documentation == types.MarkupContent(
+        kind=types.MarkupKind.Markdown, value="```python\nreturn x * 2\n```"
+    )
 
 
 async def test_neovim_gets_utf8_positions_and_completion_items(upper_client: LanguageClient):

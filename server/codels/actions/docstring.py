@@ -11,7 +11,13 @@ from codels.actions.errors import Unusable
 from codels.actions.job import Attempt, Job
 from codels.actions.prompts import parse_code
 from codels.engines.base import GenerationRequest
-from codels.languages.python.functions import docstring_words, format_docstring
+from codels.languages.python.functions import (
+    DOCSTRING_OPEN,
+    before_closing_quotes,
+    closes_docstring,
+    docstring_words,
+    format_docstring,
+)
 
 DOCSTRING_MAX_TOKENS = 160
 """A docstring rarely needs more."""
@@ -35,7 +41,7 @@ async def fim_docstring(job: Job) -> ActionEdit:
     text = job.snapshot.text
     lines = job.snapshot.lines
     header_line_end = lines.starts[shape.header_row] + len(lines.line_text(shape.header_row))
-    prefix = text[:header_line_end] + "\n" + shape.body_indent + '"""'
+    prefix = text[:header_line_end] + "\n" + shape.body_indent + DOCSTRING_OPEN
     prefix = prefix[-PREFIX_CHARS:]
     suffix = "\n" + text[header_line_end + 1 : shape.end][:SUFFIX_CHARS] + "\n"
     request = GenerationRequest(
@@ -43,10 +49,10 @@ async def fim_docstring(job: Job) -> ActionEdit:
         max_tokens=DOCSTRING_MAX_TOKENS,
         key=job.model.key,
         stop=family.cut_strings,
-        should_stop=lambda answer: '"""' in answer or "'''" in answer,
+        should_stop=closes_docstring,
     )
     result = await job.model.generate(request)
-    words = result.text.split('"""', 1)[0].split("'''", 1)[0]
+    words = before_closing_quotes(result.text)
     for marker in family.cut_strings:
         words = words.split(marker, 1)[0]
     if result.stop_reason == "length" and "\n" in words:

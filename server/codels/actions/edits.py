@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 
 from codels.actions.sites import Site
 from codels.documents import DocumentSnapshot
-from codels.languages.python.functions import FunctionShape, after_module_docstring, indent_block
+from codels.languages.python.functions import (
+    FunctionShape,
+    after_module_docstring,
+    indent_block,
+    is_wildcard_import,
+)
 from codels.languages.python.scopes import module_imports
 
 
@@ -72,7 +77,7 @@ def missing_imports(snapshot: DocumentSnapshot, imports: Sequence[str]) -> list[
     wanted = []
     for statement in imports:
         normal = " ".join(statement.split())
-        if normal.endswith("import *"):
+        if is_wildcard_import(normal):
             continue
         if normal not in have and normal not in wanted:
             wanted.append(normal)

@@ -3,7 +3,8 @@
 Requests run under the key ``<uri>#action`` (typing in the document does not stop them); engine
 failures become :class:`~codels.actions.errors.ActionError`. Imports the actions prompts and
 errors, config, documents, the pipeline (FIM through :mod:`codels.pipeline.fim`),
-:mod:`codels.engines.base` and :mod:`codels.models.catalogue`.
+:mod:`codels.engines.base`, :mod:`codels.models.catalogue` and Python's functions in
+:mod:`codels.languages`.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from codels.actions.errors import ActionError, Unusable
-from codels.actions.prompts import ChatPrompt, chat_stop_rule, extract_code, function_end_index
+from codels.actions.prompts import ChatPrompt, chat_stop_rule, extract_code
 from codels.config import Settings
 from codels.documents import Document
 from codels.engines.base import Engine, GenerationRequest, GenerationResult
+from codels.languages.python.functions import function_end_index
 from codels.models.catalogue import Family, ModelError
 from codels.pipeline.context import CompletionKind, build_context
 from codels.pipeline.fim import prepare_infill

@@ -16,10 +16,10 @@ from urllib.parse import urlparse
 
 from codels.actions.sites import ActionKind, Site, Target, function_at, functions_in
 from codels.documents import DocumentSnapshot
-from codels.languages.lines import indent_width
 from codels.languages.python.functions import (
     comment_prose,
     definition_pattern,
+    function_end_index,
     line_start_text,
     parse,
     read_function,
@@ -238,25 +238,3 @@ def parse_code(code: str, name: str = "") -> CodeParts:
     imports = tuple(snippet.text for snippet in module_imports(tree, lines))
     found = read_function(tree, lines, name)
     return CodeParts(imports, found.function, found.body, found.docstring, found.name)
-
-
-def function_end_index(answer: str, indent: str) -> int | None:
-    """Where the first function in ``answer`` ends, or None while it goes on.
-
-    That is before a whole line indented at most ``indent`` that follows a deeper line (the
-    answer begins right after ``indent``).
-    """
-    floor = indent_width(indent)
-    lines = (indent + answer).split("\n")
-    position = -len(indent)
-    seen_body = False
-    for index, line in enumerate(lines):
-        complete = index < len(lines) - 1
-        if line.strip() and index > 0:
-            width = indent_width(line)
-            if width > floor:
-                seen_body = True
-            elif seen_body and complete and not line.lstrip().startswith(")"):
-                return max(0, position - 1)
-        position += len(line) + 1
-    return None

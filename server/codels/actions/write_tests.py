@@ -12,7 +12,13 @@ from codels.actions.edits import ActionEdit, FileChange, TextEdit
 from codels.actions.errors import ActionError, Unusable
 from codels.actions.job import Attempt, Job
 from codels.actions.sites import function_at
-from codels.languages.python.functions import module_name, tidy_tests, without_present_imports
+from codels.languages.python.functions import (
+    header_of_test_file,
+    import_statement,
+    module_name,
+    tidy_tests,
+    without_present_imports,
+)
 from codels.languages.python.testfiles import new_test_file
 from codels.privacy import path_of
 
@@ -36,7 +42,7 @@ async def chat_tests(job: Job, retry: bool = False) -> ActionEdit:
     module = module_name(module_path)
     imported = shape.class_name or shape.name
     code = await job.ask_chat(retry_note=RETRY_NOTE if retry else "", module=module)
-    import_line = f"from {module} import {imported}"
+    import_line = import_statement(module, imported)
     tests = tidy_tests(code, exclude=(shape.name, shape.class_name), import_line=import_line)
     if not tests:
         raise Unusable("the model's answer held no test function")
@@ -44,12 +50,11 @@ async def chat_tests(job: Job, retry: bool = False) -> ActionEdit:
     if destination is None:
         raise ActionError(
             f"there is no test file for {module_path.name} and the editor cannot create "
-            "files through code actions; create test_"
-            f"{module_path.stem}.py and try again"
+            f"files through code actions; create {new_test_file(module_path).name} and try again"
         )
     uri, existing = destination
     if existing is None:
-        header = f'"""Tests for {module}."""\n\n'
+        header = header_of_test_file(module)
         change = FileChange(uri, "", (TextEdit(0, 0, header + tests),), create=True)
     else:
         base, version = existing

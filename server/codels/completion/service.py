@@ -26,7 +26,7 @@ from codels.config import Settings
 from codels.documents import DocumentSnapshot
 from codels.engines.base import Engine, GenerationRequest, GenerationResult
 from codels.pipeline.context import CompletionContext, CompletionKind, build_context
-from codels.pipeline.fim import fim_parts, prepare_infill
+from codels.pipeline.fim import Infill, fim_parts, prepare_infill
 from codels.pipeline.postprocess import Cleaned, StopRule, indent_settled, needs_header
 from codels.pipeline.prompt import TokenCounter
 
@@ -203,57 +203,20 @@ class CompletionService:
         if info is None:
             return CompletionOutcome("", context.kind, "the model is not loaded", source="none")
         infill = prepare_infill(context, info.family, self._counter, settings.prompt_budget())
-        prompt = infill.prompt
         context_ms = (time.perf_counter() - started) * 1000
-        max_tokens = settings.max_tokens
-        if context.kind is CompletionKind.LINE:
-            max_tokens = min(max_tokens, LINE_MAX_TOKENS)
 
         def showable(text: str) -> bool:
             return bool(infill.clean(text, truncated=True).text)
 
         should_stop = _BudgetedStop(infill.stop_rule(), settings.time_budget_ms, showable)
-        healed = prompt.healed
-
-        def watched(text: str) -> bool:
-            progress.text = text[len(healed) :] if text.startswith(healed) else text
-            return should_stop(text)
-
-        request = infill.request(
-            max_tokens=max_tokens,
-            key=snapshot.uri,
-            should_stop=watched,
-            parts=fim_parts(prompt, snapshot.uri),
-            no_leading_space=bool(prompt.healed) and indent_settled(context),
-            background=speculative,
-        )
+        request = _request(infill, snapshot.uri, settings, should_stop, progress, speculative)
         result = await self._counted(request)
         if result.cancelled:
             self.stats.record_generation(result, 0.0)
             return CompletionOutcome("", context.kind, result.stop_reason, result, context_ms)
         cut_short = result.stop_reason == "length" or should_stop.budget_hit
         cleaned = infill.clean(result.text, truncated=cut_short)
-        retried = None
-        language = context.language
-        if (
-            language is not None
-            and needs_header(context, cleaned.text)
-            and self.engine.capabilities.constrains_tokens
-        ):
-            # The code after the cursor is indented deeper and the answer opens no block for
-            # it: ask once more for an answer that starts with a block's keyword.
-            retry = dataclasses.replace(
-                request,
-                first_token_words=language.block_opener_words,
-                should_stop=infill.stop_rule(),
-                no_leading_space=False,
-            )
-            retried = await self._counted(retry)
-            if not retried.cancelled:
-                second = infill.clean(retried.text, truncated=retried.stop_reason == "length")
-                if second.text and not needs_header(context, second.text):
-                    cleaned = Cleaned(second.text, "a block's header, asked for")
-            self.stats.record_generation(retried, 0.0, speculative)
+        cleaned, retried = await self._with_header(infill, request, cleaned, speculative)
         total_ms = (time.perf_counter() - started) * 1000
         if cleaned.text or not cut_short:
             # An empty answer cut short by a limit is not the model's verdict on this state:
@@ -269,31 +232,60 @@ class CompletionService:
             and not cut_short
             and ends_line(result.text, cleaned.text, result.stop_reason)
         )
+        self._speculate_after(snapshot, offset, settings, cleaned.text, line_ended, speculative)
+        _log_generation(snapshot.uri, context, cleaned, result, total_ms, should_stop.budget_hit)
+        return CompletionOutcome(
+            cleaned.text, context.kind, cleaned.note, result, context_ms, total_ms
+        )
+
+    async def _with_header(
+        self, infill: Infill, request: GenerationRequest, cleaned: Cleaned, speculative: bool
+    ) -> tuple[Cleaned, GenerationResult | None]:
+        """``cleaned``, or a second answer that opens the block the code below needs.
+
+        The second generation's result comes back too (None when none ran), for its time.
+        """
+        context = infill.context
+        language = context.language
+        if not (
+            language is not None
+            and needs_header(context, cleaned.text)
+            and self.engine.capabilities.constrains_tokens
+        ):
+            return cleaned, None
+        # The code after the cursor is indented deeper and the answer opens no block for
+        # it: ask once more for an answer that starts with a block's keyword.
+        retry = dataclasses.replace(
+            request,
+            first_token_words=language.block_opener_words,
+            should_stop=infill.stop_rule(),
+            no_leading_space=False,
+        )
+        retried = await self._counted(retry)
+        if not retried.cancelled:
+            second = infill.clean(retried.text, truncated=retried.stop_reason == "length")
+            if second.text and not needs_header(context, second.text):
+                cleaned = Cleaned(second.text, "a block's header, asked for")
+        self.stats.record_generation(retried, 0.0, speculative)
+        return cleaned, retried
+
+    def _speculate_after(
+        self,
+        snapshot: DocumentSnapshot,
+        offset: int,
+        settings: Settings,
+        suggestion: str,
+        line_ended: bool,
+        speculative: bool,
+    ) -> None:
+        """Note whether a speculation's answer ended its line, or start the next speculation."""
         if speculative:
             key = state_key(snapshot.text, offset)
             guessed = self.speculation.guessed.get(snapshot.uri)
             if guessed is not None and guessed[0] == key:
                 self.speculation.guessed[snapshot.uri] = (key, line_ended)
         elif settings.speculate and line_ended:
-            self.speculation.start(snapshot, offset, cleaned.text, settings)
-        log.info(
-            "%s %s: %s, prompt %d tokens (%d reused), generated %d, prefill %.0f ms, "
-            "decode %.0f ms, total %.0f ms, stop %s%s",
-            snapshot.uri.rsplit("/", 1)[-1],
-            context.kind.value,
-            f"{len(cleaned.text)} chars" if cleaned.text else "empty",
-            result.prompt_tokens,
-            result.cached_tokens,
-            result.generated_tokens,
-            result.prefill_ms,
-            result.decode_ms,
-            total_ms,
-            "time budget" if should_stop.budget_hit else result.stop_reason,
-            f" ({cleaned.note})" if cleaned.note else "",
-        )
-        return CompletionOutcome(
-            cleaned.text, context.kind, cleaned.note, result, context_ms, total_ms
-        )
+            self.speculation.start(snapshot, offset, suggestion, settings)
 
     async def _counted(self, request: GenerationRequest) -> GenerationResult:
         """The engine's answer to ``request``; a cancelled request is counted."""
@@ -324,4 +316,60 @@ def _context_at(snapshot: DocumentSnapshot, offset: int, settings: Settings) -> 
         offset,
         complete_in_strings=settings.complete_in_strings,
         complete_in_comments=settings.complete_in_comments,
+    )
+
+
+def _request(
+    infill: Infill,
+    key: str,
+    settings: Settings,
+    should_stop: Callable[[str], bool],
+    progress: Progress,
+    speculative: bool,
+) -> GenerationRequest:
+    """The engine request for ``infill``; ``progress`` follows the text as it is generated."""
+    context = infill.context
+    prompt = infill.prompt
+    max_tokens = settings.max_tokens
+    if context.kind is CompletionKind.LINE:
+        max_tokens = min(max_tokens, LINE_MAX_TOKENS)
+    healed = prompt.healed
+
+    def watched(text: str) -> bool:
+        progress.text = text[len(healed) :] if text.startswith(healed) else text
+        return should_stop(text)
+
+    return infill.request(
+        max_tokens=max_tokens,
+        key=key,
+        should_stop=watched,
+        parts=fim_parts(prompt, key),
+        no_leading_space=bool(prompt.healed) and indent_settled(context),
+        background=speculative,
+    )
+
+
+def _log_generation(
+    uri: str,
+    context: CompletionContext,
+    cleaned: Cleaned,
+    result: GenerationResult,
+    total_ms: float,
+    budget_hit: bool,
+) -> None:
+    """Log one generation: what it gave, its tokens and times, and why it stopped."""
+    log.info(
+        "%s %s: %s, prompt %d tokens (%d reused), generated %d, prefill %.0f ms, "
+        "decode %.0f ms, total %.0f ms, stop %s%s",
+        uri.rsplit("/", 1)[-1],
+        context.kind.value,
+        f"{len(cleaned.text)} chars" if cleaned.text else "empty",
+        result.prompt_tokens,
+        result.cached_tokens,
+        result.generated_tokens,
+        result.prefill_ms,
+        result.decode_ms,
+        total_ms,
+        "time budget" if budget_hit else result.stop_reason,
+        f" ({cleaned.note})" if cleaned.note else "",
     )

@@ -47,25 +47,9 @@ def build_model(
     resolved: ResolvedModel, catalogue: Catalogue, options: EngineOptions
 ) -> LoadedModel:
     """Load ``resolved`` into a new ``Llama`` and work out its family and special tokens."""
-    import llama_cpp
-
     threads = options.resolved_threads()
     started = time.perf_counter()
-    try:
-        llm = llama_cpp.Llama(
-            model_path=str(resolved.path),
-            n_ctx=options.context_size,
-            n_threads=threads,
-            n_threads_batch=threads,
-            n_gpu_layers=options.gpu_layers,
-            n_batch=512,
-            verbose=False,
-        )
-    except (ValueError, RuntimeError) as exc:
-        raise ModelError(
-            f"llama.cpp could not load {resolved.path} ({exc}); the file may be damaged or "
-            "made for a newer llama.cpp: install the model again or pick another one"
-        ) from exc
+    llm = _new_llama(resolved, options, threads)
     try:
         add_background_sequence(llm)
         facts = facts_from_llama(llm, resolved.path, family_probe(catalogue))
@@ -104,6 +88,27 @@ def build_model(
         info.build,
     )
     return LoadedModel(llm, info, tokens)
+
+
+def _new_llama(resolved: ResolvedModel, options: EngineOptions, threads: int) -> Any:
+    """A new ``llama_cpp.Llama`` for ``resolved``; a ModelError if llama.cpp cannot load it."""
+    import llama_cpp
+
+    try:
+        return llama_cpp.Llama(
+            model_path=str(resolved.path),
+            n_ctx=options.context_size,
+            n_threads=threads,
+            n_threads_batch=threads,
+            n_gpu_layers=options.gpu_layers,
+            n_batch=512,
+            verbose=False,
+        )
+    except (ValueError, RuntimeError) as exc:
+        raise ModelError(
+            f"llama.cpp could not load {resolved.path} ({exc}); the file may be damaged or "
+            "made for a newer llama.cpp: install the model again or pick another one"
+        ) from exc
 
 
 def available_memory() -> int | None:

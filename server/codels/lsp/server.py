@@ -26,6 +26,7 @@ from codels.config import Settings, read_settings
 from codels.documents import Document, DocumentStore
 from codels.engines.base import Engine
 from codels.engines.switch import BackendEngine
+from codels.languages.registry import LANGUAGES
 from codels.lsp.capabilities import ClientFeatures
 from codels.lsp.edits import workspace_edit
 from codels.lsp.handlers import code_actions, documents, inline, lifecycle, status
@@ -122,7 +123,8 @@ class CodelsLanguageServer(LanguageServer):
             if document.language_id not in self._warned_languages:
                 self._warned_languages.add(document.language_id)
                 log.info(
-                    "codels completes Python only; no completions for %r files",
+                    "codels reads %s only; no completions for %r files",
+                    ", ".join(language.name for language in LANGUAGES),
                     document.language_id,
                 )
             return None, f"unsupported language {document.language_id!r}"

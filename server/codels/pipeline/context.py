@@ -96,15 +96,10 @@ def build_context(
     lines = snapshot.lines
     offset = max(0, min(offset, len(text)))
     line_number, _ = lines.position_at(offset, "utf-32")
-    line_start = lines.starts[line_number]
-    line_text = lines.line_text(line_number)
-    line_prefix = text[line_start:offset]
-    line_suffix = line_text[len(line_prefix) :]
+    line_prefix = text[lines.starts[line_number] : offset]
+    line_suffix = lines.line_text(line_number)[len(line_prefix) :]
 
-    prefix_start = _line_start_at_or_after(lines, max(0, offset - PREFIX_WINDOW_CHARS))
-    prefix_start = min(prefix_start, line_start)
-    suffix_end = _line_end_at_or_before(lines, min(len(text), offset + SUFFIX_WINDOW_CHARS))
-    suffix_end = max(suffix_end, line_start + len(line_text))
+    prefix_start, suffix_end = _windows(lines, offset, line_number)
 
     tree = snapshot.tree
     language = snapshot.language
@@ -129,11 +124,7 @@ def build_context(
         imports = language.module_imports(tree, lines)
         judge = _judge_for(language, tree, lines, offset, line_number)
     if language is not None:
-        marker = language.line_comment
-        anchor_line = line_number
-        if scopes and not _comment_lines_above(lines, line_number, marker):
-            anchor_line, _ = lines.position_at(scopes[-1].header.start, "utf-32")
-        comment_above = "\n".join(_comment_lines_above(lines, anchor_line, marker))
+        comment_above = _comment_above(lines, line_number, language.line_comment, scopes)
 
     return CompletionContext(
         kind=kind,
@@ -191,6 +182,20 @@ def classify(
     return CompletionKind.LINE, "mid-line"
 
 
+def _windows(lines: LineIndex, offset: int, line_number: int) -> tuple[int, int]:
+    """Where the prefix window starts and the suffix window ends, at line bounds.
+
+    The prefix starts at a line start at most PREFIX_WINDOW_CHARS back (never after the cursor
+    line's start); the suffix ends at a line end at most SUFFIX_WINDOW_CHARS on (never before
+    the cursor line's end).
+    """
+    line_start = lines.starts[line_number]
+    line_end = line_start + len(lines.line_text(line_number))
+    prefix_start = _line_start_at_or_after(lines, max(0, offset - PREFIX_WINDOW_CHARS))
+    suffix_end = _line_end_at_or_before(lines, min(len(lines.text), offset + SUFFIX_WINDOW_CHARS))
+    return min(prefix_start, line_start), max(suffix_end, line_end)
+
+
 def _line_start_at_or_after(lines: LineIndex, offset: int) -> int:
     line, column = lines.position_at(offset, "utf-32")
     if column == 0 or line + 1 >= lines.line_count:
@@ -218,6 +223,16 @@ def _comment_lines_above(lines: LineIndex, line_number: int, marker: str) -> lis
         found.append(stripped)
         row -= 1
     return list(reversed(found))
+
+
+def _comment_above(
+    lines: LineIndex, line_number: int, marker: str, scopes: tuple[Scope, ...]
+) -> str:
+    """The comment block above the cursor line, else the one above the innermost scope."""
+    anchor_line = line_number
+    if scopes and not _comment_lines_above(lines, line_number, marker):
+        anchor_line, _ = lines.position_at(scopes[-1].header.start, "utf-32")
+    return "\n".join(_comment_lines_above(lines, anchor_line, marker))
 
 
 def _judge_for(

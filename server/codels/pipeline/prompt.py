@@ -87,41 +87,23 @@ def build_prompt(
     to within a few tokens, and TEMPLATE_MARGIN_TOKENS keeps a margin for that. With no family
     (a model that cannot infill), the prompt is the prefix alone.
     """
-    # Whitespace at the end of the prefix (an editor leaves the cursor after the indentation of
-    # a new line) is a trap: the tokenizer merges the last space of a run into the word that
-    # follows, so a prompt ending in the whole run ends in a token the model never saw there.
-    # Keep all but the last whitespace character (Prompt.healed); the model writes it again as
-    # the start of its first token and post-processing strips it. (Ending the prompt at the line
-    # start instead was measured worse: the model often jumped to the end of the function.)
-    line_prefix = context.line_prefix
-    healed = line_prefix[-1] if line_prefix[-1:] in (" ", "\t") else ""
+    healed = _healed(context.line_prefix)
     prefix_text = context.prefix[: len(context.prefix) - len(healed)]
 
     suffix = _fit_suffix(context.suffix, count, budget.suffix_tokens) if family else ""
-    suffix_tokens = sum(count(line) for line in suffix.splitlines(keepends=True))
+    suffix_tokens = _tokens(suffix, count)
     room = budget.total_tokens - TEMPLATE_MARGIN_TOKENS - suffix_tokens
 
     lines = prefix_text.splitlines(keepends=True)
     counts = [count(line) for line in lines]
-    extra = ""
-    first = 0
-    if sum(counts) > room or context.prefix_start > 0:
-        first = _window_first_line(counts, room, context)
-        extra = _extra_context(context, _offset_of_line(context, lines, first))
-        extra_tokens = sum(count(line) for line in extra.splitlines(keepends=True))
-        first = _window_first_line(counts, room - extra_tokens, context)
-        extra = _extra_context(context, _offset_of_line(context, lines, first))
+    first, extra = _prefix_window(context, lines, counts, room, count)
     window = "".join(lines[first:])
     window_start = _offset_of_line(context, lines, first)
     volatile = ""
     if family is not None and family.middle_last:
         cut = window.rfind("\n") + 1
         window, volatile = window[:cut], window[cut:]
-    estimated = (
-        sum(counts[first:])
-        + suffix_tokens
-        + sum(count(line) for line in extra.splitlines(keepends=True))
-    )
+    estimated = sum(counts[first:]) + suffix_tokens + _tokens(extra, count)
     text = (
         extra + window if family is None else family.fim_prompt(extra + window, suffix) + volatile
     )
@@ -134,6 +116,43 @@ def build_prompt(
         suffix=suffix,
         estimated_tokens=estimated,
     )
+
+
+def _healed(line_prefix: str) -> str:
+    """The whitespace character cut from the end of the prefix ("" if it ends in none)."""
+    # Whitespace at the end of the prefix (an editor leaves the cursor after the indentation of
+    # a new line) is a trap: the tokenizer merges the last space of a run into the word that
+    # follows, so a prompt ending in the whole run ends in a token the model never saw there.
+    # Keep all but the last whitespace character (Prompt.healed); the model writes it again as
+    # the start of its first token and post-processing strips it. (Ending the prompt at the line
+    # start instead was measured worse: the model often jumped to the end of the function.)
+    return line_prefix[-1] if line_prefix[-1:] in (" ", "\t") else ""
+
+
+def _tokens(text: str, count: TokenCounter) -> int:
+    """Tokens of ``text``, counted line by line."""
+    return sum(count(line) for line in text.splitlines(keepends=True))
+
+
+def _prefix_window(
+    context: CompletionContext,
+    lines: list[str],
+    counts: list[int],
+    room: int,
+    count: TokenCounter,
+) -> tuple[int, str]:
+    """The prefix window's first line and the extra context before it, within ``room``.
+
+    The whole prefix, with no extra context, when it fits and starts the document; else the
+    window is chosen twice: once to find what extra context lies before it, then again in the
+    room that extra context leaves.
+    """
+    if sum(counts) <= room and context.prefix_start <= 0:
+        return 0, ""
+    first = _window_first_line(counts, room, context)
+    extra = _extra_context(context, _offset_of_line(context, lines, first))
+    first = _window_first_line(counts, room - _tokens(extra, count), context)
+    return first, _extra_context(context, _offset_of_line(context, lines, first))
 
 
 def _fit_suffix(suffix: str, count: TokenCounter, limit: int) -> str:

@@ -100,14 +100,8 @@ class BlockRules:
         """
         base = self.base
         lines = (base + text).split("\n")
-        starts: list[int] = []  # offset in `text` where each line starts
-        position = -len(base)
-        for line in lines:
-            starts.append(max(0, position))
-            position += len(line) + 1
-
-        following = self.following
-        clause = following is not None and bool(_CONTINUATION.match(following.text))
+        starts = _line_starts(lines, len(base))
+        clause = self.following is not None and bool(_CONTINUATION.match(self.following.text))
         floor = 0
         first_width = 0
         compound = False  # the first line opens a compound statement (it may have clauses)
@@ -120,11 +114,9 @@ class BlockRules:
                 continue  # blank, or the user's own line before the cursor
             whole = index < len(lines) - 1 or not complete_lines_only
             before = max(0, starts[index] - 1)
-            if whole and following is not None and _same_code(stripped, following.text):
-                return before
-            earlier = (lines[index - 1].strip(), lines[index - 2].strip()) if index >= 2 else ()
-            if whole and earlier == (stripped, stripped):
-                return starts[index - 1] - 1
+            repeated = self._end_before_repeat(lines, starts, index) if whole else None
+            if repeated is not None:
+                return repeated
             width = indent_width(line)
             if not started:
                 started = True
@@ -132,53 +124,90 @@ class BlockRules:
                 compound = opens_block(stripped)
                 # Decorators go on to the definition they decorate, unless that is the
                 # code after the cursor.
-                decorated = stripped.startswith("@") and not (
-                    following is not None
-                    and (following.text.startswith("@") or _DEFINITION.match(following.text))
-                )
+                decorated = stripped.startswith("@") and not self._decorates_following()
                 floor = width if self.floor is None else min(width, self.floor)
-                if (
-                    whole
-                    and following is not None
-                    and following.indent - width == self.indent_unit
-                    and opens_block(stripped)
-                ):
+                if whole and self._heads_following(stripped, width):
                     return starts[index] + len(line) - (len(base) if index == 0 else 0)
                 dead_end = self._leaves_dead_code(stripped, width)
                 continue
             if (
                 self.one_statement
                 and not dead_end  # (then the code after it needs a new header: a block fits)
-                and width <= first_width
-                and not (width == first_width and compound and _CONTINUATION.match(stripped))
-                and not _open(lines[:index])
                 and not decorated
+                and _statement_done(lines, index, first_width, compound)
             ):
-                return before  # the statement begun on the first line is complete
+                return before
             decorated = decorated and stripped.startswith("@")  # the definition they decorate
             if width < floor:
-                if (
-                    following is not None
-                    and dead_end  # (never before a clause: then nothing is reachable)
-                    and following.indent - width == self.indent_unit
-                    and width >= self.least_header
-                    and (_opens_inner_block(stripped) if whole else _may_open_block(stripped))
-                ):
+                # (Never before a clause: then nothing is reachable.)
+                if dead_end and self._takes_following(stripped, width, whole):
                     # The following line, unreachable after the line before, is this header's body.
                     return starts[index] + len(line) if whole else None
                 return before
             if whole and self._leaves_dead_code(stripped, width):
                 return before
-            if (
-                clause
-                and following is not None
-                and width == following.indent
-                and not _CONTINUATION.match(stripped)
-                and (whole or not any(word.startswith(stripped) for word in _CLAUSES))
-            ):
+            if clause and self._parts_clause(stripped, width, whole):
                 return before
             dead_end = self._leaves_dead_code(stripped, width)
         return None
+
+    def _decorates_following(self) -> bool:
+        """Whether the line after the cursor is what a decorator at the cursor decorates."""
+        following = self.following
+        return following is not None and (
+            following.text.startswith("@") or bool(_DEFINITION.match(following.text))
+        )
+
+    def _end_before_repeat(self, lines: list[str], starts: list[int], index: int) -> int | None:
+        """Where to end when line ``index`` repeats the following line or two lines before it.
+
+        A line that repeats the line after the cursor (whitespace aside) is cut with what
+        follows; of three equal lines, the third is.
+        """
+        stripped = lines[index].strip()
+        if self.following is not None and _same_code(stripped, self.following.text):
+            return max(0, starts[index] - 1)
+        earlier = (lines[index - 1].strip(), lines[index - 2].strip()) if index >= 2 else ()
+        if earlier == (stripped, stripped):
+            return starts[index - 1] - 1
+        return None
+
+    def _heads_following(self, line: str, width: int) -> bool:
+        """Whether ``line`` (stripped, indented ``width``) heads the following line's block."""
+        following = self.following
+        return (
+            following is not None
+            and following.indent - width == self.indent_unit
+            and opens_block(line)
+        )
+
+    def _takes_following(self, line: str, width: int, whole: bool) -> bool:
+        """Whether ``line``, below the floor, is the header of the following line's block.
+
+        Asked after a line that leaves the following line unreachable; a line not ``whole``
+        yet is asked whether it may still become such a header.
+        """
+        following = self.following
+        return (
+            following is not None
+            and following.indent - width == self.indent_unit
+            and width >= self.least_header
+            and (_opens_inner_block(line) if whole else _may_open_block(line))
+        )
+
+    def _parts_clause(self, line: str, width: int, whole: bool) -> bool:
+        """Whether ``line``, at the following clause's indentation, is not a clause itself.
+
+        Such a line would part the following clause from its statement; a line not ``whole``
+        yet may still become a clause.
+        """
+        following = self.following
+        return (
+            following is not None
+            and width == following.indent
+            and not _CONTINUATION.match(line)
+            and (whole or not any(word.startswith(line) for word in _CLAUSES))
+        )
 
     def _leaves_dead_code(self, line: str, width: int) -> bool:
         """Whether ``line`` (stripped, indented ``width``) leaves the following line unreachable."""
@@ -187,6 +216,31 @@ class BlockRules:
             and width <= self.reachable
             and _TERMINAL.match(line) is not None
         )
+
+
+def _statement_done(lines: list[str], index: int, first_width: int, compound: bool) -> bool:
+    """Whether the statement begun on the completion's first line is complete before line ``index``.
+
+    It is when that line is indented no deeper than the first, is not a clause of a compound
+    first line, and no bracket is left open before it.
+    """
+    line = lines[index]
+    width = indent_width(line)
+    return (
+        width <= first_width
+        and not (width == first_width and compound and _CONTINUATION.match(line.strip()))
+        and not _open(lines[:index])
+    )
+
+
+def _line_starts(lines: list[str], base: int) -> list[int]:
+    """Where each of ``lines`` starts in the completion (its first ``base`` are the user's)."""
+    starts: list[int] = []
+    position = -base
+    for line in lines:
+        starts.append(max(0, position))
+        position += len(line) + 1
+    return starts
 
 
 _CLAUSES = ("elif", "else", "except", "finally")

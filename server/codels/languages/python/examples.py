@@ -178,18 +178,9 @@ def module_skeleton(source: str) -> str:
     return "\n\n".join(kept)
 
 
-def examples_program(source: str, function: str, examples: Examples) -> str:
-    """A program that runs ``examples`` of top-level ``function`` of ``source``.
-
-    It reports on its last line of error output (``codels-examples`` and a JSON object) and
-    exits with status 0 only when every example gives what the docstring says. A doctest
-    example with no output under it (``>>> add(2, 3) == 5``) must give True; numbers are
-    compared with a relative tolerance of 1e-6.
-    """
-    return f"""{module_skeleton(source)}
-
-
-def _codels_examples(name, informal):
+# The examples' runner, defined after the module's definitions in the program that
+# examples_program writes; it reports on stderr after _MARK.
+_EXAMPLES_RUNNER = f"""def _codels_examples(name, informal):
     import ast, doctest, json, math, sys
 
     def same(got, want):
@@ -253,10 +244,21 @@ def _codels_examples(name, informal):
     report = {{"total": total, "failed": failed, "first": first}}
     print({_MARK!r} + json.dumps(report), file=sys.stderr)
     sys.exit(1 if failed else 0)
-
-
-_codels_examples({function!r}, {list(examples.informal)!r})
 """
+
+
+def examples_program(source: str, function: str, examples: Examples) -> str:
+    """A program that runs ``examples`` of top-level ``function`` of ``source``.
+
+    It reports on its last line of error output (``codels-examples`` and a JSON object) and
+    exits with status 0 only when every example gives what the docstring says. A doctest
+    example with no output under it (``>>> add(2, 3) == 5``) must give True; numbers are
+    compared with a relative tolerance of 1e-6.
+    """
+    return (
+        f"{module_skeleton(source)}\n\n\n{_EXAMPLES_RUNNER}\n\n"
+        f"_codels_examples({function!r}, {list(examples.informal)!r})\n"
+    )
 
 
 def _describe(first: list[str] | None) -> str:

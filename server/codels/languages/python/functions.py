@@ -1,8 +1,8 @@
 """Python functions, comments, docstrings and test files, as the code actions read and write them.
 
 Node names, docstrings and placeholder bodies, ``#`` comment blocks, indentation of generated
-code, pytest files. Imports tree-sitter, :mod:`codels.positions`, :mod:`codels.languages.syntax`
-and this package's :data:`~codels.languages.python.PYTHON`.
+code and where a generated function ends, imports, pytest files. Imports :mod:`codels.positions`,
+:mod:`codels.languages` (syntax, lines, the Python language) and tree_sitter.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path, PurePath
 
 import tree_sitter
 
+from codels.languages.lines import indent_width
 from codels.languages.python import PYTHON
 from codels.languages.syntax import count_syntax_errors, new_parser
 from codels.positions import LineIndex
@@ -288,6 +289,33 @@ def after_module_docstring(tree: tree_sitter.Tree, lines: LineIndex) -> int:
     return 0
 
 
+def function_end_index(answer: str, indent: str) -> int | None:
+    """Where the first function in ``answer`` ends, or None while it goes on.
+
+    That is before a whole line indented at most ``indent`` that follows a deeper line (the
+    answer begins right after ``indent``).
+    """
+    floor = indent_width(indent)
+    lines = (indent + answer).split("\n")
+    position = -len(indent)
+    seen_body = False
+    for index, line in enumerate(lines):
+        complete = index < len(lines) - 1
+        if line.strip() and index > 0:
+            width = indent_width(line)
+            if width > floor:
+                seen_body = True
+            elif seen_body and complete and not line.lstrip().startswith(")"):
+                return max(0, position - 1)
+        position += len(line) + 1
+    return None
+
+
+def is_wildcard_import(statement: str) -> bool:
+    """Whether import ``statement`` (whitespace normalised) is ``from x import *``."""
+    return statement.endswith("import *")
+
+
 # -- comments ----------------------------------------------------------------------------------
 
 
@@ -371,6 +399,20 @@ def named_function(comment: str) -> str:
 # -- docstrings --------------------------------------------------------------------------------
 
 
+DOCSTRING_OPEN = '"""'
+"""What opens a docstring codels writes."""
+
+
+def closes_docstring(text: str) -> bool:
+    """Whether ``text``, written after a docstring's opening quotes, holds closing ones."""
+    return '"""' in text or "'''" in text
+
+
+def before_closing_quotes(text: str) -> str:
+    """``text``, written after a docstring's opening quotes, up to its closing ones."""
+    return text.split('"""', 1)[0].split("'''", 1)[0]
+
+
 def format_docstring(words: str, indent: str) -> str:
     """A triple-quoted docstring from its words (what the model wrote between the quotes)."""
     words = textwrap.dedent(words.strip("\n")).strip()
@@ -411,6 +453,16 @@ def may_write_tests_for(path: PurePath, function: str) -> bool:
     if function.startswith("_") or function.startswith("test"):
         return False
     return not (path.name.startswith("test_") or path.stem.endswith("_test"))
+
+
+def import_statement(module: str, name: str) -> str:
+    """The statement that imports ``name`` from ``module``."""
+    return f"from {module} import {name}"
+
+
+def header_of_test_file(module: str) -> str:
+    """What a new test file for ``module`` begins with, before its tests."""
+    return f'"""Tests for {module}."""\n\n'
 
 
 def tidy_tests(code: str, *, exclude: Sequence[str], import_line: str) -> str:

@@ -84,12 +84,14 @@ def _completion_item(
     start = types.Position(
         line=position.line, character=position.character - units_in(typed, encoding)
     )
+    # The code block is tagged with the language's name, for the client's highlighting.
+    fence = document.language.name if document.language is not None else ""
     return types.CompletionItem(
         label=label or new_text.strip()[:60],
         kind=types.CompletionItemKind.Text,
         detail="codels",
         documentation=types.MarkupContent(
-            kind=types.MarkupKind.Markdown, value=f"```python\n{new_text}\n```"
+            kind=types.MarkupKind.Markdown, value=f"```{fence}\n{new_text}\n```"
         ),
         filter_text=new_text,
         sort_text="0",
