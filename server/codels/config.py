@@ -62,6 +62,9 @@ class Settings:
     debounce_ms: int = 0
     """How long an automatic request waits before it reaches the model; a newer request for the
     same document meanwhile replaces it (0: no wait; editors wait a little themselves)."""
+    invoked_suggestions: int = 3
+    """Most suggestions for an explicit request (trigger kind ``Invoked``), to cycle through:
+    the usual one and others sampled; automatic requests always get one."""
     complete_in_strings: bool = False
     """Complete inside string literals too."""
     complete_in_comments: bool = False
@@ -117,6 +120,7 @@ _RANGES: dict[str, tuple[int, int]] = {
     "suffix_tokens": (0, 8192),
     "time_budget_ms": (0, 600_000),
     "debounce_ms": (0, 5000),
+    "invoked_suggestions": (1, 5),
     "request_timeout_ms": (100, 600_000),
     "action_max_tokens": (16, 4096),
 }
