@@ -80,3 +80,29 @@ def test_a_speculative_generation_leaves_the_requests_cache_as_it_was(engine):
     # ... and the request after it finds all of its prompt still cached but the last token.
     assert again.cached_tokens == again.prompt_tokens - 1
     assert again.text == first.text
+
+
+def test_a_seeded_sample_repeats_and_other_seeds_differ(engine):
+    family = engine.info.family
+    prefix = "def describe(animal):\n    "
+    suffix = "\n"
+
+    def sample(seed: int | None, temperature: float = 1.0) -> str:
+        # The whole prompt is evaluated every time: logits from a prompt partly reused from the
+        # cache can differ in the last bits, and so can a close choice between two tokens.
+        request = GenerationRequest(
+            prompt=family.fim_prompt(prefix, suffix),
+            max_tokens=10,
+            stop=family.cut_strings,
+            temperature=temperature,
+            seed=seed,
+            reuse_cache=False,
+        )
+        return asyncio.run(engine.generate(request)).text
+
+    greedy = sample(None, temperature=0.0)
+    assert sample(None, temperature=0.0) == greedy
+    first = sample(11)
+    assert sample(11) == first
+    answers = {first, *(sample(seed) for seed in (12, 13, 14, 15))}
+    assert len(answers) > 1, answers

@@ -19,6 +19,7 @@ export const SERVER_SETTING_KEYS = [
   "speculate",
   "triggerMode",
   "debounceMs",
+  "invokedSuggestions",
   "completeInStrings",
   "completeInComments",
   "backend",

@@ -164,6 +164,9 @@ class GenerationRequest:
     cannot constrain its tokens leaves it to post-processing)."""
     temperature: float = 0.0
     """0: greedy (repeatable); above it, sampled (another attempt that should differ)."""
+    seed: int | None = None
+    """With a temperature above 0: the seed of the sampling, so the same request samples the
+    same answer and different seeds different ones (None: a random seed)."""
     first_token_words: tuple[str, ...] = ()
     """Words the answer's first token must begin (after at most one space or tab), as a whole
     word; empty: no constraint. The caller passes, say, a language's block keywords when the

@@ -26,6 +26,9 @@ from codels.models.catalogue import ModelError
 
 log = logging.getLogger(__name__)
 
+RANDOM_SEED = 0xFFFFFFFF
+"""llama.cpp's ``LLAMA_DEFAULT_SEED``: each sampler seeds itself at random."""
+
 
 def generate_on_worker(
     model: LoadedModel,
@@ -131,6 +134,11 @@ def _decode(
             banned = vocabulary.after(text)
         if request.first_token_words and not generated:
             banned = vocabulary.not_beginning_with(request.first_token_words)
+        if request.temperature > 0:
+            # llama-cpp-python builds a sampler per call, seeded from the Llama object: a seed
+            # per token keeps a seeded answer repeatable without repeating one random draw.
+            seed = request.seed + len(generated) if request.seed is not None else RANDOM_SEED
+            llm.set_seed(seed & 0xFFFFFFFF)
         token = llm.sample(
             temp=request.temperature,
             repeat_penalty=1.0,

@@ -21,6 +21,7 @@ from pygls.lsp.server import LanguageServer
 from codels import __version__
 from codels.actions.edits import ActionEdit
 from codels.actions.runner import ActionRunner
+from codels.completion.acceptance import OfferedSuggestions
 from codels.completion.service import CompletionService
 from codels.config import Settings, read_settings
 from codels.documents import Document, DocumentStore
@@ -29,7 +30,7 @@ from codels.engines.switch import BackendEngine
 from codels.languages.registry import LANGUAGES
 from codels.lsp.capabilities import ClientFeatures
 from codels.lsp.edits import workspace_edit
-from codels.lsp.handlers import code_actions, documents, inline, lifecycle, status
+from codels.lsp.handlers import acceptance, code_actions, documents, inline, lifecycle, status
 from codels.lsp.model import ModelLifecycle, ModelState
 from codels.lsp.protocol import CodelsProtocol, is_unreadable
 from codels.privacy import PrivateFiles, log_guard
@@ -50,6 +51,8 @@ class CodelsLanguageServer(LanguageServer):
         self.settings = settings
         self.engine = engine
         self.completions = CompletionService(engine)
+        self.offered = OfferedSuggestions()
+        """The suggestions handed out lately, by id (for ``codels.accepted``)."""
         self.actions = ActionRunner(engine)
         self.documents = DocumentStore()
         self.client = ClientFeatures()
@@ -191,5 +194,11 @@ def create_server(
         types.CodeActionOptions(code_action_kinds=code_actions.ACTION_KINDS, resolve_provider=True),
     )(code_actions.text_document_code_action)
     server.feature(types.CODE_ACTION_RESOLVE)(code_actions.code_action_resolve)
+    # pygls resolves a command handler's annotations, and the handlers name this class for
+    # type checking only: register plain adapters.
+    server.command(acceptance.ACCEPTED)(lambda ls, *args: acceptance.codels_accepted(ls, *args))
+    server.command(acceptance.ACCEPTED_PART)(
+        lambda ls, *args: acceptance.codels_accepted_part(ls, *args)
+    )
     server.feature(types.SHUTDOWN)(lifecycle.shutdown)
     return server
