@@ -15,6 +15,7 @@ import {
   WorkDoneProgressCreateRequest,
   type WorkDoneProgressCreateParams,
 } from "vscode-languageclient/node";
+import { SNOOZE_MINUTES, clockTime, hasNativeSnooze, targetFor } from "./controls.ts";
 import { type ServerCommand, findServer } from "./discovery.ts";
 import {
   RESTART_SETTING_KEYS,
@@ -26,6 +27,8 @@ import { type ServerView, describeStatus, phaseOf } from "./status.ts";
 
 const SECTION = "codels";
 const STATUS_REQUEST = "codels/status";
+const NATIVE_SNOOZE = "editor.action.inlineSuggest.snooze";
+const NATIVE_CANCEL_SNOOZE = "editor.action.inlineSuggest.cancelSnooze";
 
 interface StatusAnswer {
   model?: string;
@@ -57,6 +60,10 @@ class Codels {
   private poll: ReturnType<typeof setTimeout> | undefined;
   private notifiedMissing = false;
   private readonly context: vscode.ExtensionContext;
+  /** While snoozed: when it ends (ms since the epoch), and whether VS Code snoozes itself. */
+  private snoozedUntil: number | undefined;
+  private snoozeNative = false;
+  private snoozeTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(context: vscode.ExtensionContext) {
     this.context = context;
@@ -99,7 +106,7 @@ class Codels {
       `[codels] starting ${discovery.found.command} ${args.join(" ")} (found by ${discovery.found.source})`,
     );
     const executable: Executable = { command: discovery.found.command, args };
-    const read = (key: string): unknown => vscode.workspace.getConfiguration(SECTION).get(key);
+    const read = (key: string): unknown => this.readSetting(key);
     const clientOptions: LanguageClientOptions = {
       documentSelector: [
         { scheme: "file", language: "python" },
@@ -230,11 +237,23 @@ class Codels {
       await this.restart();
       return;
     }
+    await this.sendSettings();
+  }
+
+  /** A `codels.*` setting as the server should see it: off while a timed snooze lasts. */
+  private readSetting(key: string): unknown {
+    if (key === "enabled" && this.snoozedUntil !== undefined && !this.snoozeNative) {
+      return false;
+    }
+    return vscode.workspace.getConfiguration(SECTION).get(key);
+  }
+
+  private async sendSettings(): Promise<void> {
     const client = this.client;
     if (client === undefined || !client.isRunning()) {
       return;
     }
-    const read = (key: string): unknown => vscode.workspace.getConfiguration(SECTION).get(key);
+    const read = (key: string): unknown => this.readSetting(key);
     await client.sendNotification(DidChangeConfigurationNotification.type, {
       settings: { codels: serverSettings(read) },
     });
@@ -265,10 +284,84 @@ class Codels {
     this.log.show(true);
   }
 
+  /** Write `codels.enabled` where it takes effect (a workspace value would win over global). */
   async setEnabled(enabled: boolean): Promise<void> {
-    await vscode.workspace
-      .getConfiguration(SECTION)
-      .update("enabled", enabled, vscode.ConfigurationTarget.Global);
+    const config = vscode.workspace.getConfiguration(SECTION);
+    const targets = {
+      workspaceFolder: vscode.ConfigurationTarget.WorkspaceFolder,
+      workspace: vscode.ConfigurationTarget.Workspace,
+      global: vscode.ConfigurationTarget.Global,
+    };
+    await config.update("enabled", enabled, targets[targetFor(config.inspect<boolean>("enabled"))]);
+  }
+
+  /** On ↔ off; a snooze ends instead, where one lasts. */
+  async toggle(): Promise<void> {
+    if (this.snoozedUntil !== undefined) {
+      await this.cancelSnooze();
+      return;
+    }
+    const enabled = vscode.workspace.getConfiguration(SECTION).get<boolean>("enabled", true);
+    await this.setEnabled(!enabled);
+  }
+
+  /**
+   * Hide suggestions for a while: VS Code's own snooze where it has one (1.102+, every inline
+   * provider), else the server's `enabled` turned off until the time is up.
+   */
+  async snooze(minutes?: number): Promise<void> {
+    if (minutes === undefined) {
+      const picked = await vscode.window.showQuickPick(
+        SNOOZE_MINUTES.map((value) => ({ label: `${value} minutes`, value })),
+        { title: "codels: snooze suggestions for" },
+      );
+      if (picked === undefined) {
+        return;
+      }
+      minutes = picked.value;
+    }
+    this.endSnoozeTimer();
+    this.snoozeNative =
+      hasNativeSnooze(vscode.version) &&
+      (await vscode.commands.getCommands(true)).includes(NATIVE_SNOOZE);
+    if (this.snoozeNative) {
+      await vscode.commands.executeCommand(NATIVE_SNOOZE, minutes);
+    }
+    this.snoozedUntil = Date.now() + minutes * 60_000;
+    this.snoozeTimer = setTimeout(() => void this.cancelSnooze(), minutes * 60_000);
+    this.log.appendLine(
+      `[codels] snoozed for ${minutes} min (${this.snoozeNative ? "VS Code's snooze" : "server disabled"})`,
+    );
+    await vscode.commands.executeCommand("setContext", "codels.snoozed", true);
+    this.setView({
+      ...this.view,
+      snoozedUntil: this.snoozedUntil,
+      snoozedUntilText: clockTime(this.snoozedUntil),
+    });
+    await this.sendSettings();
+  }
+
+  async cancelSnooze(): Promise<void> {
+    if (this.snoozedUntil === undefined) {
+      return;
+    }
+    const native = this.snoozeNative;
+    this.endSnoozeTimer();
+    this.snoozedUntil = undefined;
+    this.snoozeNative = false;
+    if (native && (await vscode.commands.getCommands(true)).includes(NATIVE_CANCEL_SNOOZE)) {
+      await vscode.commands.executeCommand(NATIVE_CANCEL_SNOOZE);
+    }
+    await vscode.commands.executeCommand("setContext", "codels.snoozed", false);
+    this.setView({ ...this.view, snoozedUntil: undefined, snoozedUntilText: undefined });
+    await this.sendSettings();
+  }
+
+  private endSnoozeTimer(): void {
+    if (this.snoozeTimer !== undefined) {
+      clearTimeout(this.snoozeTimer);
+      this.snoozeTimer = undefined;
+    }
   }
 
   async showMenu(): Promise<void> {
@@ -277,6 +370,9 @@ class Codels {
       enabled
         ? { label: "$(circle-slash) Disable completions", command: "codels.disable" }
         : { label: "$(check) Enable completions", command: "codels.enable" },
+      this.snoozedUntil !== undefined
+        ? { label: "$(bell) Cancel snooze", command: "codels.cancelSnooze" }
+        : { label: "$(clock) Snooze…", command: "codels.snooze" },
       { label: "$(symbol-misc) Pick model…", command: "codels.pickModel" },
       { label: "$(debug-restart) Restart server", command: "codels.restart" },
       { label: "$(output) Show log", command: "codels.showLog" },
@@ -461,6 +557,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand("codels.showLog", () => instance.showLog()),
     vscode.commands.registerCommand("codels.pickModel", () => instance.pickModel()),
     vscode.commands.registerCommand("codels.showMenu", () => instance.showMenu()),
+    vscode.commands.registerCommand("codels.toggle", () => instance.toggle()),
+    vscode.commands.registerCommand("codels.snooze", (minutes?: number) =>
+      instance.snooze(typeof minutes === "number" ? minutes : undefined),
+    ),
+    vscode.commands.registerCommand("codels.cancelSnooze", () => instance.cancelSnooze()),
     vscode.workspace.onDidChangeConfiguration((event) => instance.configurationChanged(event)),
   );
   await instance.start();
