@@ -2,7 +2,7 @@
 // vscode-languageclient wire inline completion, and shows what the server is doing in the
 // status bar.
 
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { constants as fsConstants, promises as fs } from "node:fs";
 import * as vscode from "vscode";
 import {
@@ -17,6 +17,7 @@ import {
 } from "vscode-languageclient/node";
 import { SNOOZE_MINUTES, clockTime, hasNativeSnooze, targetFor } from "./controls.ts";
 import { type ServerCommand, findServer } from "./discovery.ts";
+import { LineBuffer, lastWords, parseStep, progressIncrement } from "./pull.ts";
 import {
   RESTART_SETTING_KEYS,
   configurationAnswer,
@@ -329,9 +330,8 @@ class Codels {
     }
     this.snoozedUntil = Date.now() + minutes * 60_000;
     this.snoozeTimer = setTimeout(() => void this.cancelSnooze(), minutes * 60_000);
-    this.log.appendLine(
-      `[codels] snoozed for ${minutes} min (${this.snoozeNative ? "VS Code's snooze" : "server disabled"})`,
-    );
+    const how = this.snoozeNative ? "VS Code's snooze" : "server disabled";
+    this.log.appendLine(`[codels] snoozed for ${minutes} min (${how})`);
     await vscode.commands.executeCommand("setContext", "codels.snoozed", true);
     this.setView({
       ...this.view,
@@ -402,7 +402,8 @@ class Codels {
     }
     const current = vscode.workspace.getConfiguration(SECTION).get<string>("model", "");
     const otherFile = "$(file) Other GGUF file…";
-    const items: (vscode.QuickPickItem & { model: string })[] = rows.map((row) => ({
+    type ModelItem = vscode.QuickPickItem & { model: string; installed?: boolean };
+    const items: ModelItem[] = rows.map((row) => ({
       label: row.name + (row.default ? " (default)" : ""),
       description: [row.parameters, row.quantization, sizeText(row.size), row.family]
         .filter(Boolean)
@@ -412,6 +413,7 @@ class Codels {
         (row.description ? ` — ${row.description}` : ""),
       picked: row.name === current,
       model: row.name,
+      installed: row.installed,
     }));
     items.push({ label: otherFile, model: "" });
     const picked = await vscode.window.showQuickPick(items, {
@@ -431,10 +433,74 @@ class Codels {
         return;
       }
       model = files[0].fsPath;
+    } else if (picked.installed === false && !(await this.pull(server, model))) {
+      return;
     }
     await vscode.workspace
       .getConfiguration(SECTION)
       .update("model", model, vscode.ConfigurationTarget.Global);
+  }
+
+  /**
+   * Pull catalogue model `name` (`codels models pull NAME --json`) with its progress in a
+   * notification; whether it is installed and verified now.
+   */
+  async pull(server: ServerCommand, name: string): Promise<boolean> {
+    const args = [...server.args, "models", "pull", name, "--json"];
+    this.log.appendLine(`[codels] ${server.command} ${args.join(" ")}`);
+    return vscode.window.withProgress(
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `codels: pulling ${name}`,
+        cancellable: true,
+      },
+      (progress, token) =>
+        new Promise<boolean>((resolve) => {
+          const child = spawn(server.command, args, { stdio: ["ignore", "pipe", "pipe"] });
+          const buffer = new LineBuffer();
+          const said: string[] = [];
+          let shownMessage = "";
+          let shownPercent = 0;
+          token.onCancellationRequested(() => child.kill());
+          child.stderr.setEncoding("utf8");
+          child.stderr.on("data", (chunk: string) => {
+            for (const line of buffer.push(chunk)) {
+              said.push(line);
+              const step = parseStep(line);
+              if (step === undefined) {
+                this.log.appendLine(`[codels] pull: ${line}`);
+                continue;
+              }
+              const [increment, percent] = progressIncrement(step, shownMessage, shownPercent);
+              shownMessage = step.message;
+              shownPercent = percent;
+              progress.report({ message: `${step.message} ${percent}%`, increment });
+            }
+          });
+          child.on("error", (error) => {
+            void vscode.window.showErrorMessage(
+              `codels: could not run ${server.command}: ${error.message}`,
+            );
+            resolve(false);
+          });
+          child.on("close", (code) => {
+            said.push(buffer.rest());
+            if (code === 0) {
+              this.log.appendLine(`[codels] ${name} installed and verified`);
+              resolve(true);
+              return;
+            }
+            const why = token.isCancellationRequested
+              ? "cancelled"
+              : lastWords(said) || `exit code ${String(code)}`;
+            this.log.appendLine(`[codels] pulling ${name} failed: ${why}`);
+            void vscode.window.showErrorMessage(
+              `codels: pulling ${name} failed: ${why}. The model setting is unchanged; see the log.`,
+            );
+            resolve(false);
+          });
+        }),
+    );
   }
 
   private async notifyMissing(tried: string[]): Promise<void> {

@@ -51,3 +51,29 @@ test("the keys: a toggle, and acceptNextLine only while a suggestion is shown", 
     assert.ok(commands.has(command), command);
   }
 });
+
+import { LineBuffer, lastWords, parseStep, progressIncrement } from "../src/pull.ts";
+
+test("pull progress lines are read among other stderr lines", () => {
+  const buffer = new LineBuffer();
+  assert.deepEqual(buffer.push('{"message": "downloading", "fra'), []);
+  const lines = buffer.push('ction": 0.25}\ncodels: warning: little memory\n{"message": "ver');
+  assert.deepEqual(lines, ['{"message": "downloading", "fraction": 0.25}', "codels: warning: little memory"]);
+  assert.deepEqual(parseStep(lines[0]), { message: "downloading", fraction: 0.25 });
+  assert.equal(parseStep(lines[1]), undefined);
+  assert.equal(parseStep("{broken"), undefined);
+  assert.deepEqual(parseStep('{"message": "verifying", "fraction": null}'), {
+    message: "verifying",
+    fraction: null,
+  });
+  assert.equal(lastWords([lines[0], "codels: the hub refused: 401", '{"message": "x"}']),
+    "codels: the hub refused: 401");
+});
+
+test("progress increments never go back and restart with each step", () => {
+  assert.deepEqual(progressIncrement({ message: "downloading", fraction: 0.3 }, "", 0), [30, 30]);
+  assert.deepEqual(progressIncrement({ message: "downloading", fraction: 0.5 }, "downloading", 30), [20, 50]);
+  assert.deepEqual(progressIncrement({ message: "downloading", fraction: 0.4 }, "downloading", 50), [0, 50]);
+  assert.deepEqual(progressIncrement({ message: "verifying", fraction: 0.1 }, "downloading", 100), [10, 10]);
+  assert.deepEqual(progressIncrement({ message: "verifying", fraction: null }, "verifying", 10), [0, 10]);
+});
