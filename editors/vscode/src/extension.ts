@@ -65,6 +65,8 @@ class Codels {
   private snoozedUntil: number | undefined;
   private snoozeNative = false;
   private snoozeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The latest codels suggestions shown, for telling the server what a partial accept took. */
+  private lastShown: { uri: string; items: vscode.InlineCompletionItem[]; at: number } | undefined;
 
   constructor(context: vscode.ExtensionContext) {
     this.context = context;
@@ -122,6 +124,7 @@ class Codels {
           const items = Array.isArray(result) ? result : result?.items;
           if (items && items.length > 0 && !token.isCancellationRequested) {
             this.setView({ ...this.view, lastLatencyMs: Date.now() - started });
+            this.lastShown = { uri: document.uri.toString(), items, at: Date.now() };
           }
           return result;
         },
@@ -357,6 +360,68 @@ class Codels {
     await this.sendSettings();
   }
 
+  /**
+   * Run VS Code's accept-next-word/line `command` and, if it took part of the codels suggestion
+   * shown, tell the server (`codels.acceptedPart`): it then counts it, and continues that one.
+   */
+  async acceptPart(command: string): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    let inserted = "";
+    const listening = vscode.workspace.onDidChangeTextDocument((event) => {
+      if (editor !== undefined && event.document === editor.document) {
+        inserted += event.contentChanges.map((change) => change.text).join("");
+      }
+    });
+    try {
+      await vscode.commands.executeCommand(command);
+    } finally {
+      listening.dispose();
+    }
+    const shown = this.lastShown;
+    if (!inserted || editor === undefined || shown === undefined) {
+      return;
+    }
+    const recent = Date.now() - shown.at < 120_000;
+    const item = shown.items[0];
+    const text = typeof item?.insertText === "string" ? item.insertText : item?.insertText.value;
+    const argument = item?.command?.arguments?.[0] as { id?: unknown } | undefined;
+    if (!recent || shown.uri !== editor.document.uri.toString() || !text?.includes(inserted)) {
+      return; // another provider's suggestion, or one codels no longer knows
+    }
+    if (typeof argument?.id === "string") {
+      await vscode.commands.executeCommand("codels.acceptedPart", {
+        id: argument.id,
+        chars: [...inserted].length,
+      });
+    }
+  }
+
+  /** The acceptance statistics of this machine (`codels/acceptance`), in a Markdown preview. */
+  async showStatistics(): Promise<void> {
+    const client = this.client;
+    let text: string;
+    try {
+      if (client !== undefined && client.isRunning()) {
+        const answer = await client.sendRequest<{ text: string }>("codels/acceptance", {});
+        text = answer.text;
+      } else if (this.server !== undefined) {
+        text = await run(this.server.command, [...this.server.args, "stats"]);
+      } else {
+        throw new Error("the server is not installed");
+      }
+    } catch (error) {
+      void vscode.window.showErrorMessage(
+        `codels: could not read the statistics (${String(error)}); \`codels stats\` shows them too.`,
+      );
+      return;
+    }
+    const document = await vscode.workspace.openTextDocument({
+      language: "markdown",
+      content: `# codels: suggestions accepted\n\n\`\`\`text\n${text.trimEnd()}\n\`\`\`\n`,
+    });
+    await vscode.commands.executeCommand("markdown.showPreview", document.uri);
+  }
+
   private endSnoozeTimer(): void {
     if (this.snoozeTimer !== undefined) {
       clearTimeout(this.snoozeTimer);
@@ -374,6 +439,7 @@ class Codels {
         ? { label: "$(bell) Cancel snooze", command: "codels.cancelSnooze" }
         : { label: "$(clock) Snooze…", command: "codels.snooze" },
       { label: "$(symbol-misc) Pick model…", command: "codels.pickModel" },
+      { label: "$(graph) Show statistics", command: "codels.showStats" },
       { label: "$(debug-restart) Restart server", command: "codels.restart" },
       { label: "$(output) Show log", command: "codels.showLog" },
     ];
@@ -628,6 +694,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       instance.snooze(typeof minutes === "number" ? minutes : undefined),
     ),
     vscode.commands.registerCommand("codels.cancelSnooze", () => instance.cancelSnooze()),
+    vscode.commands.registerCommand("codels.showStats", () => instance.showStatistics()),
+    vscode.commands.registerCommand("codels.acceptNextWord", () =>
+      instance.acceptPart("editor.action.inlineSuggest.acceptNextWord"),
+    ),
+    vscode.commands.registerCommand("codels.acceptNextLine", () =>
+      instance.acceptPart("editor.action.inlineSuggest.acceptNextLine"),
+    ),
     vscode.workspace.onDidChangeConfiguration((event) => instance.configurationChanged(event)),
   );
   await instance.start();

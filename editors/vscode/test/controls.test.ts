@@ -43,9 +43,12 @@ test("the keys: a toggle, and acceptNextLine only while a suggestion is shown", 
     manifest.contributes.keybindings;
   const byCommand = new Map(bindings.map((binding) => [binding.command, binding]));
   assert.equal(byCommand.get("codels.toggle")?.key, "ctrl+alt+\\");
-  const nextLine = byCommand.get("editor.action.inlineSuggest.acceptNextLine");
+  const nextLine = byCommand.get("codels.acceptNextLine");
   assert.equal(nextLine?.key, "ctrl+down");
   assert.match(nextLine?.when ?? "", /inlineSuggestionVisible/);
+  const nextWord = byCommand.get("codels.acceptNextWord");
+  assert.equal(nextWord?.key, "ctrl+right");
+  assert.match(nextWord?.when ?? "", /inlineSuggestionVisible/);
   const commands = new Set(manifest.contributes.commands.map((c: { command: string }) => c.command));
   for (const command of ["codels.toggle", "codels.snooze", "codels.cancelSnooze"]) {
     assert.ok(commands.has(command), command);
