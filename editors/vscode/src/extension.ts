@@ -396,6 +396,50 @@ class Codels {
     }
   }
 
+  /**
+   * Run codels's code action of `kind` at the cursor or selection, as the light bulb would:
+   * ask the providers for actions of that kind, resolve codels's (the model writes it, with
+   * progress) and apply its edit. Says what to do where there is none.
+   */
+  async runCodeAction(action: PaletteAction): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (editor === undefined || editor.document.languageId !== "python") {
+      void vscode.window.showInformationMessage(`codels: ${action.title} works in a Python file.`);
+      return;
+    }
+    const range = new vscode.Range(editor.selection.start, editor.selection.end);
+    const found = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `codels: ${action.progress}` },
+      () =>
+        Promise.resolve(
+          vscode.commands.executeCommand<(vscode.CodeAction | vscode.Command)[]>(
+            "vscode.executeCodeActionProvider",
+            editor.document.uri,
+            range,
+            action.kind,
+            1, // resolve the first: codels's edit is computed then
+          ),
+        ),
+    );
+    const codeAction = (found ?? []).find(
+      (candidate): candidate is vscode.CodeAction =>
+        "kind" in candidate && candidate.kind?.value.startsWith(action.kind) === true,
+    );
+    if (codeAction === undefined) {
+      void vscode.window.showInformationMessage(`codels: nothing to do here: ${action.hint}`);
+      return;
+    }
+    if (codeAction.edit !== undefined) {
+      await vscode.workspace.applyEdit(codeAction.edit);
+    }
+    if (codeAction.command !== undefined) {
+      await vscode.commands.executeCommand(
+        codeAction.command.command,
+        ...(codeAction.command.arguments ?? []),
+      );
+    }
+  }
+
   /** The acceptance statistics of this machine (`codels/acceptance`), in a Markdown preview. */
   async showStatistics(): Promise<void> {
     const client = this.client;
@@ -677,6 +721,42 @@ async function pythonInterpreter(log: vscode.OutputChannel): Promise<string | un
   }
 }
 
+/** A code action the command palette and the editor's context menu run. */
+interface PaletteAction {
+  command: string;
+  title: string;
+  /** The action's kind (server/codels/actions/sites.py). */
+  kind: string;
+  progress: string;
+  hint: string;
+}
+
+const PALETTE_ACTIONS: PaletteAction[] = [
+  {
+    command: "codels.generateFunction",
+    title: "Generate function",
+    kind: "refactor.rewrite.codels.generate",
+    progress: "writing the function…",
+    hint:
+      "put the cursor on a comment that describes a function, on a stub (a body of `...` " +
+      "or `pass`), or on a TODO comment in a function.",
+  },
+  {
+    command: "codels.addDocstring",
+    title: "Add docstring",
+    kind: "refactor.rewrite.codels.docstring",
+    progress: "writing the docstring…",
+    hint: "put the cursor on the `def` line of a function without a docstring.",
+  },
+  {
+    command: "codels.writeTests",
+    title: "Write tests",
+    kind: "refactor.rewrite.codels.tests",
+    progress: "writing the tests…",
+    hint: "put the cursor on the `def` line of a function in a saved file (not a stub).",
+  },
+];
+
 let codels: Codels | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
@@ -695,6 +775,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     ),
     vscode.commands.registerCommand("codels.cancelSnooze", () => instance.cancelSnooze()),
     vscode.commands.registerCommand("codels.showStats", () => instance.showStatistics()),
+    ...PALETTE_ACTIONS.map((action) =>
+      vscode.commands.registerCommand(action.command, () => instance.runCodeAction(action)),
+    ),
     vscode.commands.registerCommand("codels.acceptNextWord", () =>
       instance.acceptPart("editor.action.inlineSuggest.acceptNextWord"),
     ),
