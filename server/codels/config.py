@@ -69,6 +69,9 @@ class Settings(EngineOptions):
     invoked_suggestions: int = setting(3, between=(1, 5))
     """Most suggestions for an explicit request (trigger kind ``Invoked``), to cycle through:
     the usual one and others sampled; automatic requests always get one."""
+    keep_acceptance_stats: bool = True
+    """Count, in a local file, how many suggestions were shown and accepted (``codels stats``;
+    nothing is sent anywhere)."""
     complete_in_strings: bool = False
     """Complete inside string literals too."""
     complete_in_comments: bool = False

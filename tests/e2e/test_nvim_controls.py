@@ -87,6 +87,7 @@ def start(tmp_path: Path) -> Iterator[Callable[..., Editor]]:
         with environment(
             CODELS_FAKE_RESPONSE=answer,
             CODELS_FAKE_ALTERNATIVES=json.dumps(alternatives or []),
+            CODELS_STATE_DIR=str(tmp_path / f"state{len(editors)}"),
         ):
             editor = Editor(NVIM_0_12, tmp_path / f"nvim{len(editors)}", config | setup)
         editors.append(editor)
@@ -304,3 +305,23 @@ def test_picking_a_model_that_is_not_installed_pulls_it_with_progress(
         assert any(step["status"] == "running" for step in progress), progress
     finally:
         hub.stop()
+
+
+def test_statistics_count_what_was_shown_and_accepted(start: Callable[..., Editor]) -> None:
+    editor = start(answer=LOOP)
+    typing_in(editor)
+    wait_for("ghost text", lambda: shown(editor) == LOOP.rstrip("\n"), timeout=30)
+    editor.nvim.input("<C-Right>")  # a word, then the rest with Tab: one suggestion, accepted
+    wait_for("the word in the buffer", lambda: editor.lines()[1] == "    total", timeout=10)
+    editor.nvim.input("<Tab>")
+    wait_for("the rest in the buffer", lambda: len(editor.lines()) >= 5, timeout=10)
+    editor.nvim.input("<Esc>")
+    editor.nvim.command("Codels stats")
+    table = wait_for(
+        "the statistics",
+        lambda: "\n".join(editor.lines()) if "python" in "\n".join(editor.lines()) else None,
+        timeout=10,
+    )
+    row = next(line for line in table.split("\n") if line.startswith("python"))
+    assert row.split()[:4] == ["python", "block", "1", "1"], table
+    assert "never sent anywhere" in table

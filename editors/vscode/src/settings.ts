@@ -20,6 +20,7 @@ export const SERVER_SETTING_KEYS = [
   "triggerMode",
   "debounceMs",
   "invokedSuggestions",
+  "keepAcceptanceStats",
   "completeInStrings",
   "completeInComments",
   "backend",

@@ -21,7 +21,7 @@ from pygls.lsp.server import LanguageServer
 from codels import __version__
 from codels.actions.edits import ActionEdit
 from codels.actions.runner import ActionRunner
-from codels.completion.acceptance import OfferedSuggestions
+from codels.completion.acceptance import AcceptanceStats, OfferedSuggestions
 from codels.completion.service import CompletionService
 from codels.config import Settings, read_settings
 from codels.documents import Document, DocumentStore
@@ -53,6 +53,8 @@ class CodelsLanguageServer(LanguageServer):
         self.completions = CompletionService(engine)
         self.offered = OfferedSuggestions()
         """The suggestions handed out lately, by id (for ``codels.accepted``)."""
+        self.acceptance = AcceptanceStats(enabled=settings.keep_acceptance_stats)
+        """What became of them, counted into a local file."""
         self.actions = ActionRunner(engine)
         self.documents = DocumentStore()
         self.client = ClientFeatures()
@@ -81,6 +83,7 @@ class CodelsLanguageServer(LanguageServer):
         self.settings = settings
         self.private_files.configure(settings.ignore_files, settings.respect_gitignore)
         log_guard.allow_text = settings.log_document_text
+        self.acceptance.enabled = settings.keep_acceptance_stats
 
     def apply_settings(self, raw: Any) -> None:
         """Read client settings over the current ones; report problems; reload if needed."""
@@ -186,6 +189,7 @@ def create_server(
     server.feature(types.TEXT_DOCUMENT_DID_CLOSE)(documents.text_document_did_close)
     server.feature(status.STATUS)(status.codels_status)
     server.feature(status.STATS)(status.codels_stats)
+    server.feature(status.ACCEPTANCE)(status.codels_acceptance)
     server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())(
         inline.text_document_inline_completion
     )

@@ -53,6 +53,7 @@ from codels.tools.evaluation import (
     run_evaluation,
 )
 from codels.tools.model_commands import add_models_parser, run_models
+from codels.tools.stats_command import add_stats_parser, run_stats
 
 log = logging.getLogger("codels")
 
@@ -76,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_generate_parser(commands)
     _add_eval_parser(commands)
     add_models_parser(commands)
+    add_stats_parser(commands)
     _add_bench_parser(commands)
     _add_info_parser(commands)
     return parser
@@ -584,6 +586,7 @@ def run_server(args: argparse.Namespace) -> int:
         else:
             server.start_io(sys.stdin.buffer, _lsp_stdout())
     finally:
+        server.acceptance.flush()  # also when the editor went away without a shutdown
         server.engine.close()
     return 0
 
@@ -612,6 +615,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_bench_command(args)
         if args.command == "models":
             return run_models(args, _ProgressPrinter())
+        if args.command == "stats":
+            return run_stats(args)
         return run_info(args)
     except (UsageError, ModelError, EvalError) as exc:
         print(f"codels: {exc}", file=sys.stderr)

@@ -1,4 +1,4 @@
---- `:Codels toggle | snooze [minutes] | status | restart | model [name] | log`.
+--- `:Codels toggle | snooze [minutes] | status | stats | restart | model [name] | log`.
 ---
 --- Toggling and snoozing change the server's `enabled` setting (so the server, which every
 --- request goes through, stops offering suggestions), sent with `workspace/didChangeConfiguration`
@@ -142,6 +142,41 @@ local function server_command()
 end
 M.server_command = server_command
 
+--- The acceptance statistics of this machine (`codels/acceptance`), in a scratch buffer.
+function M.show_stats()
+  local client = clients()[1]
+  local function show(text)
+    vim.cmd('botright new')
+    local buf = vim.api.nvim_get_current_buf()
+    vim.bo[buf].buftype = 'nofile'
+    vim.bo[buf].bufhidden = 'wipe'
+    pcall(vim.api.nvim_buf_set_name, buf, 'codels://stats')
+    vim.api.nvim_buf_set_lines(buf, 0, -1, false, vim.split(text, '\n', { plain = true }))
+    vim.bo[buf].modifiable = false
+  end
+  if not client then
+    local argv = vim.list_extend(server_command(), { 'stats' })
+    local ok, result = pcall(function()
+      return vim.system(argv, { text = true }):wait(30000)
+    end)
+    if ok and result.code == 0 then
+      show(result.stdout)
+    else
+      say('codels: could not read the statistics; run `codels stats` in a shell', vim.log.levels.ERROR)
+    end
+    return
+  end
+  client:request('codels/acceptance', vim.empty_dict(), function(err, result)
+    vim.schedule(function()
+      if err or type(result) ~= 'table' or type(result.text) ~= 'string' then
+        say('codels: could not read the statistics: ' .. (err and err.message or 'no answer'), vim.log.levels.ERROR)
+        return
+      end
+      show(result.text)
+    end)
+  end)
+end
+
 ---@param name string
 function M.use_model(name)
   require('codels.models').use(name, server_command())
@@ -178,6 +213,9 @@ local subcommands = {
   status = function()
     M.show_status()
   end,
+  stats = function()
+    M.show_stats()
+  end,
   restart = function()
     M.restart()
   end,
@@ -201,7 +239,7 @@ function M.define()
     local run = subcommands[name]
     if not run then
       say(
-        ('codels: no subcommand %q; try :Codels toggle, snooze [minutes], status, restart, '
+        ('codels: no subcommand %q; try :Codels toggle, snooze [minutes], status, stats, restart, '
           .. 'model [name] or log'):format(name),
         vim.log.levels.ERROR
       )
@@ -210,7 +248,7 @@ function M.define()
     run(args)
   end, {
     nargs = '*',
-    desc = 'codels: toggle | snooze [minutes] | status | restart | model [name] | log',
+    desc = 'codels: toggle | snooze [minutes] | status | stats | restart | model [name] | log',
     complete = function(lead, line)
       if line:match('^%s*%S+%s+%S*$') then
         return vim.tbl_filter(function(name)

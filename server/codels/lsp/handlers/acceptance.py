@@ -4,7 +4,8 @@ Every inline item carries ``codels.accepted`` with its id as its command, which 
 the whole item is accepted; an editor that accepts part of one (a word, a line) sends
 ``codels.acceptedPart`` itself with the id and the characters kept. A partial accept makes that
 suggestion the one whose rest is served as the person goes on (it may be one of several offered
-for cycling). This module imports lsprotocol and :mod:`codels.completion.acceptance`.
+for cycling). Both count into the local acceptance statistics. This module imports lsprotocol and
+:mod:`codels.completion.acceptance`.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def codels_accepted(ls: CodelsLanguageServer, *args: Any) -> None:
     offered = _offered(ls, _argument(args))
     if offered is not None:
         log.debug("accepted %s suggestion (%d chars)", offered.kind, len(offered.text))
+        ls.acceptance.accepted(ls.offered.root(offered))
 
 
 def codels_accepted_part(ls: CodelsLanguageServer, *args: Any) -> None:
@@ -63,3 +65,5 @@ def codels_accepted_part(ls: CodelsLanguageServer, *args: Any) -> None:
     ls.completions.shown.prefer(offered.uri, offered.text)
     chars = argument.get("chars")
     log.debug("accepted %r chars of a %s suggestion", chars, offered.kind)
+    if isinstance(chars, int) and not isinstance(chars, bool):
+        ls.acceptance.accepted_part(ls.offered.root(offered), chars)

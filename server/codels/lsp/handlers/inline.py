@@ -44,16 +44,24 @@ async def text_document_inline_completion(
     if not texts:
         log.debug("no inline completion: %s", why)
         return types.InlineCompletionList(items=[])
+    uri = params.text_document.uri
     cursor = types.Range(start=params.position, end=params.position)
-    document = ls.documents.get(params.text_document.uri)
+    document = ls.documents.get(uri)
     language = document.language_id if document is not None else ""
+    # The rest of a suggestion typed into, or the same one again: not a new one shown.
+    again = outcome is not None and outcome.source in ("typed-ahead", "cache")
+    ids = [
+        ls.offered.offer(uri, language, text, continues=again and index == 0)
+        for index, text in enumerate(texts)
+    ]
+    first = ls.offered.get(ids[0])
+    if first is not None and first.root == ids[0]:
+        ls.acceptance.shown(first)
     items = [
         types.InlineCompletionItem(
-            insert_text=text,
-            range=cursor,
-            command=accepted_command(ls.offered.offer(params.text_document.uri, language, text)),
+            insert_text=text, range=cursor, command=accepted_command(suggestion_id)
         )
-        for text in texts
+        for text, suggestion_id in zip(texts, ids, strict=True)
     ]
     return types.InlineCompletionList(items=items)
 
