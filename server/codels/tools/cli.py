@@ -44,8 +44,10 @@ from codels.tools.evaluation import (
     load_problems,
     report_json,
     run_evaluation,
+    scoring_sandbox,
 )
 from codels.tools.model_commands import add_models_parser, run_models
+from codels.tools.sandbox_commands import add_sandbox_parser, describe, run_sandbox, sandbox_facts
 
 log = logging.getLogger("codels")
 
@@ -126,8 +128,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--settings", help="codels settings as JSON, e.g. '{\"suffixTokens\": 256}'"
     )
+    evaluate.add_argument(
+        "--unsafe-exec", action="store_true", help="score even where no OS sandbox works"
+    )
     _add_model_options(evaluate)
     add_models_parser(commands)
+    add_sandbox_parser(commands)
     bench = commands.add_parser(
         "bench", help="replay typing sessions through the server and measure latency"
     )
@@ -396,6 +402,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
     load_problems()  # fail before loading the model when the data set is missing
+    sandbox = scoring_sandbox(args.unsafe_exec)  # and when nothing could be scored safely
     settings = _settings_from(args)
     engine, info = _load(settings)
     started = time.monotonic()
@@ -416,6 +423,7 @@ def run_eval(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             progress=progress,
             action=args.action,
+            unsafe_exec=args.unsafe_exec,
         )
     finally:
         engine.close()
@@ -423,6 +431,7 @@ def run_eval(args: argparse.Namespace) -> int:
         reports, info, settings, limit=args.limit, seed=args.seed, details=args.details
     )
     results["docstring_via_action"] = args.action
+    results["sandbox"] = sandbox
     if args.output:
         Path(args.output).write_text(json.dumps(results, indent=2), encoding="utf-8")
     if args.json:
@@ -500,6 +509,7 @@ def run_info(args: argparse.Namespace) -> int:
         "build": info.build,
         "llama_cpp_python": binding,
     }
+    facts["sandbox"] = sandbox = sandbox_facts()
     if args.json:
         print(json.dumps(facts, indent=2))
         return 0
@@ -521,6 +531,7 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"context size:     {info.context_size}")
     print(f"gpu layers:       {info.gpu_layers}")
     print(f"llama.cpp build:  {info.build} (llama-cpp-python {binding})")
+    print(f"sandbox:          {describe(sandbox)}")
     return 0
 
 
@@ -577,6 +588,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_bench_command(args)
         if args.command == "models":
             return run_models(args, _ProgressPrinter())
+        if args.command == "sandbox":
+            return run_sandbox(args)
         return run_info(args)
     except (UsageError, ModelError, EvalError) as exc:
         print(f"codels: {exc}", file=sys.stderr)

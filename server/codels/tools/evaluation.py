@@ -18,7 +18,8 @@ a line break (single-line suite) or the model's end token (the others), inserted
 what a naive client of a local model gets.
 
 A completion passes when prompt + completion + suffix + the problem's tests run without error in
-:mod:`codels.sandbox`. Reported per suite: pass@1 (greedy decoding, so one sample) with a 95 %
+:mod:`codels.sandbox` (which refuses to run anything where no OS sandbox works, unless told
+``--unsafe-exec``). Reported per suite: pass@1 (greedy decoding, so one sample) with a 95 %
 Wilson interval, the gain over the baseline with Newcombe's hybrid score interval, exact match,
 mean latency and the share of completions that add a syntax error.
 
@@ -53,7 +54,7 @@ from codels.engines.base import Engine, GenerationRequest, ModelInfo
 from codels.languages.python import PYTHON
 from codels.languages.python.validator import python_error_line
 from codels.languages.syntax import count_syntax_errors, new_parser
-from codels.sandbox import run_program
+from codels.sandbox import SandboxError, isolation, run_program
 
 log = logging.getLogger(__name__)
 
@@ -316,8 +317,11 @@ class Evaluator:
         timeout: float = 10.0,
         workers: int = 2,
         action: str | None = None,
+        unsafe_exec: bool = False,
     ) -> None:
         self.engine = engine
+        self.unsafe_exec = unsafe_exec
+        """Score without an OS sandbox when none works (``--unsafe-exec``)."""
         self.action = action
         """``chat`` or ``fim``: write docstring-suite bodies with the generate code action."""
         self.settings = settings
@@ -396,7 +400,13 @@ class Evaluator:
             if attempt.document
             else task.program(attempt.completion)
         )
-        outcome = run_program(program, timeout=self.timeout)
+        try:
+            outcome = run_program(program, timeout=self.timeout, unsafe=self.unsafe_exec)
+        except SandboxError as exc:
+            raise EvalError(
+                f"the sandbox failed to run a program ({exc}); `codels sandbox check` says "
+                "what works on this machine"
+            ) from exc
         attempt.passed, attempt.reason = outcome.passed, outcome.reason
         attempt.exact = _normalised(attempt.completion) == _normalised(task.expected)
         reference = _syntax_errors(task.program(task.expected))
@@ -543,6 +553,23 @@ def format_table(figures: Sequence[dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
+def scoring_sandbox(unsafe_exec: bool) -> dict[str, Any]:
+    """The isolation the scoring runs will have, for the report; EvalError if there is none.
+
+    Without an OS sandbox, nothing is run unless ``unsafe_exec`` says so.
+    """
+    found = isolation()
+    if found.backend is not None:
+        return {"backend": found.backend.name, "isolation": list(found.isolation)}
+    if not unsafe_exec:
+        raise EvalError(
+            f"codels eval runs every completion it scores, and {found.message()}. "
+            "To run them without isolation anyway, add --unsafe-exec"
+        )
+    log.warning("scoring without a sandbox (--unsafe-exec): %s", found.problem)
+    return {"backend": None, "isolation": ["rlimits"], "unsafe_exec": True}
+
+
 def run_evaluation(
     engine: Engine,
     settings: Settings,
@@ -554,14 +581,18 @@ def run_evaluation(
     timeout: float = 10.0,
     progress: Callable[[str, int, int], None] | None = None,
     action: str | None = None,
+    unsafe_exec: bool = False,
 ) -> list[SuiteReport]:
     """Build, sample, complete and score each suite (blocking).
 
     ``action`` (``chat`` or ``fim``) scores the docstring suite through the generate code
-    action with that prompt form instead of inline completion.
+    action with that prompt form instead of inline completion; ``unsafe_exec`` scores without
+    an OS sandbox when none works here.
     """
     problems = load_problems()
-    evaluator = Evaluator(engine, settings, baseline=baseline, timeout=timeout, action=action)
+    evaluator = Evaluator(
+        engine, settings, baseline=baseline, timeout=timeout, action=action, unsafe_exec=unsafe_exec
+    )
     reports = []
     for suite in suites:
         tasks = build_suite(suite, problems)
