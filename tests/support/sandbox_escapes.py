@@ -178,7 +178,7 @@ ATTEMPTS = [
     _attempt(
         "/proc/<caller>/root/…",
         "proc",
-        "open('/proc/{caller_pid}/root' + {marker!r}, 'w').write('x')",
+        "import os; os.open('/proc/{caller_pid}/root' + {marker!r}, os.O_CREAT | os.O_WRONLY)",
     ),
     _attempt(
         "/proc/1/root/… and /proc/self/root/…",
@@ -194,16 +194,20 @@ ATTEMPTS = [
         """,
     ),
     _attempt(
-        "/proc/<caller>/environ and /mem",
+        "/proc/<caller>/mem: the caller's memory",
         "proc",
         """
-        import sys
-        for name in ('environ', 'cmdline', 'mem'):
-            try:
-                print(open('/proc/{caller_pid}/' + name, 'rb').read(65536), file=sys.stderr)
-            except OSError:
-                pass
+        import re, sys
+        with open('/proc/{caller_pid}/maps') as maps:
+            stack = next(line for line in maps if '[stack]' in line)
+        start, end = (int(part, 16) for part in stack.split()[0].split('-'))
+        with open('/proc/{caller_pid}/mem', 'rb') as memory:
+            memory.seek(start)
+            data = memory.read(end - start)
+        found = re.search(rb'env-secret-[0-9a-f]{{24}}', data)
+        sys.stderr.write(found.group().decode() if found else 'not found')
         """,
+        separate_caller=True,
     ),
     _attempt(
         "inherited descriptors",

@@ -20,6 +20,7 @@ from codels.languages.python.examples import Examples, check_examples
 from codels.sandbox import Limits, RunResult, SandboxError, SandboxUnavailable, run_program
 from codels.sandbox.backends import (
     LINUX_REQUIRED,
+    PLAIN,
     Backend,
     backends,
     elf_interpreter,
@@ -248,6 +249,20 @@ def test_a_backend_is_trusted_only_when_nothing_escaped_and_every_layer_took_eff
         assert problem.startswith("the probe program "), field
     missing = tuple(layer for layer in LINUX_REQUIRED if layer != "pid-ns")
     assert judge(BACKEND, missing, clean) == "these layers did not take effect: pid-ns"
+
+
+def test_the_probe_rejects_a_backend_that_does_not_confine(tmp_path):
+    verdict = probe_module.probe(PLAIN, visible=tmp_path)
+    assert not verdict.works
+    for escape in (
+        "wrote a file outside its directory",
+        "read a file of the caller's",
+        "wrote into the interpreter's directory",
+        "connected to a listener of the caller's",
+        "could signal the caller",
+    ):
+        assert escape in verdict.problem
+    assert list(tmp_path.iterdir()) == []  # what it wrote was taken away
 
 
 def test_the_advice_names_what_to_install_or_enable(monkeypatch: pytest.MonkeyPatch):

@@ -3,7 +3,7 @@
 The caller runs this file, compiled and marshalled, as ``python -I -S -B -c BOOTSTRAP CODE
 CONFIG`` (:data:`BOOTSTRAP`; CODE and CONFIG marshalled, in hex), with descriptors 0 and 1 on
 ``/dev/null``, 2 on a capture file, and two more (named in the config) on a report file and on
-the program's source. ``CONFIG`` (JSON, built by :mod:`codels.sandbox.backends`) names
+the program's source. ``CONFIG`` (a dict, built by :mod:`codels.sandbox.backends`) names
 the mode:
 
 ``namespaces``
@@ -17,8 +17,9 @@ the mode:
     The supervisor runs ``bwrap`` with the arguments in the config; bwrap runs this file again
     as ``inner``, which confines itself and becomes the program.
 ``plain``
-    No isolation at all (``--unsafe-exec``, and macOS's ``sandbox-exec``, whose profile is in
-    the config's command): a process group, resource limits and a temporary directory.
+    The program runs in a process group of its own with resource limits, in a temporary
+    directory, either under the command the config puts first (macOS's ``sandbox-exec`` and
+    its profile) or with nothing else around it (``--unsafe-exec``).
 
 Confining is the same everywhere: resource limits, every capability dropped, ``no_new_privs``,
 Landlock rules and a seccomp filter when the config carries them, and an empty environment.
@@ -77,17 +78,17 @@ MOUNT_ATTR_NODEV = 4
 PR_SET_PDEATHSIG = 1
 PR_SET_SECCOMP = 22
 PR_CAPBSET_READ = 23
-PR_SET_CHILD_SUBREAPER = 36
 PR_CAPBSET_DROP = 24
 PR_SET_SECUREBITS = 28
+PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_IS_SET = 1
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 SECCOMP_MODE_FILTER = 2
 SECUREBITS_LOCKED_NOROOT = 0xEF
-"""NOROOT, NO_SETUID_FIXUP, NO_CAP_AMBIENT_RAISE and KEEP_CAPS, each locked: root inside
-the namespace gets no capabilities back from ``execve``."""
+"""NOROOT, NO_SETUID_FIXUP and NO_CAP_AMBIENT_RAISE set, KEEP_CAPS cleared, all four locked:
+root inside the namespace gets no capabilities back from ``execve``."""
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 LANDLOCK_CREATE_RULESET_VERSION = 1
 LANDLOCK_RULE_PATH_BENEATH = 1

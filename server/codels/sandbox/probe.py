@@ -3,7 +3,8 @@
 A backend is trusted only after a probe program run through it fails at what it must not do,
 each attempt checked from outside: writing a marker beside a secret in the caller's temporary
 directory, reading that secret, writing into the interpreter's directory, connecting to a
-loopback listener of the caller, and signalling the caller. The launcher's report must also
+listener of the caller's (an abstract Unix socket on Linux, which belongs to the network
+namespace), and signalling the caller. The launcher's report must also
 name every layer the backend promises (:attr:`Backend.required`). The first backend that
 passes is used; when none does, :func:`advice` says what to install or enable.
 
@@ -53,7 +54,9 @@ try:
 except OSError:
     pass
 try:
-    connection = socket.create_connection(("127.0.0.1", {port}), timeout=2)
+    connection = socket.socket(socket.AF_UNIX)
+    connection.settimeout(2)
+    connection.connect({address!r})
     connection.close()
     found["connected"] = True
 except OSError:
@@ -100,7 +103,7 @@ def judge(backend: Backend, layers: tuple[str, ...], seen: Observations) -> str:
         (seen.wrote_outside, "wrote a file outside its directory"),
         (seen.read_secret, "read a file of the caller's"),
         (seen.wrote_interpreter, "wrote into the interpreter's directory"),
-        (seen.connected, "connected to a loopback listener"),
+        (seen.connected, "connected to a listener of the caller's"),
         (seen.signalled, "could signal the caller"),
     ]
     broken = [what for escaped, what in escapes if escaped]
@@ -112,24 +115,32 @@ def judge(backend: Backend, layers: tuple[str, ...], seen: Observations) -> str:
     return ""
 
 
-def probe(backend: Backend) -> Verdict:
-    """Run the probe program through ``backend`` and judge it."""
+def probe(backend: Backend, visible: Path | None = None) -> Verdict:
+    """Run the probe program through ``backend`` and judge it.
+
+    ``visible`` is the directory the probe tries to write into: by default the interpreter's,
+    which the sandbox shows (read-only).
+    """
     if backend.problem:
         return Verdict(backend.name, False, problem=backend.problem)
     directory = Path(tempfile.mkdtemp(prefix="codels-probe-"))
-    listener = socket.socket()
+    # A Unix socket, abstract on Linux: it lives in the network namespace, so reaching it
+    # means the network is shared, and codels itself never opens an internet socket.
+    address = f"\0codels-probe-{secrets.token_hex(8)}" if sys.platform.startswith("linux") else ""
+    listener = socket.socket(socket.AF_UNIX)
     try:
-        listener.bind(("127.0.0.1", 0))
+        address = address or str(directory / "listener")
+        listener.bind(address)
         listener.listen(1)
         listener.setblocking(False)
         secret = secrets.token_hex(16)
         (directory / "secret").write_text(secret, encoding="utf-8")
-        inside = Path(sys.prefix, f"codels-probe-{secrets.token_hex(8)}")
+        inside = Path(visible or sys.prefix, f"codels-probe-{secrets.token_hex(8)}")
         program = PROBE_PROGRAM.format(
             marker=str(directory / "marker"),
             secret=str(directory / "secret"),
             inside=str(inside),
-            port=listener.getsockname()[1],
+            address=address,
             caller=os.getpid(),
         )
         try:
