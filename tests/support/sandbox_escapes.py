@@ -777,7 +777,13 @@ def _run_in_caller(
             capture_output=True,
             text=True,
             timeout=attempt.timeout + 60,
-            env={**os.environ, ENV_NAME: f"env-secret-{secret}"},
+            # The caller imports the runner as this process would (sys.path, not the
+            # environment's: a script may have set it itself), and holds the secret.
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(path for path in sys.path if path),
+                ENV_NAME: f"env-secret-{secret}",
+            },
         )
     finally:
         os.unlink(file.name)

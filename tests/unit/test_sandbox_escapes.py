@@ -126,3 +126,51 @@ def test_no_attempt_escapes_an_ordinary_users_sandbox(os_sandbox, ordinary_place
     assert len(outcomes) == len(sandbox_escapes.ATTEMPTS)
     escaped = {o["name"]: o["escaped"] for o in outcomes if o["escaped"]}
     assert escaped == {}
+
+
+def test_where_the_kernel_refuses_namespaces_nothing_runs(os_sandbox, ordinary_place):
+    """Inside bubblewrap with --disable-userns no backend can work: the probe must see it."""
+    python, setpriv, bwrap = (
+        Path("/usr/bin/python3"),
+        shutil.which("setpriv"),
+        shutil.which("bwrap"),
+    )
+    if os.geteuid() != 0 or not python.exists() or not setpriv or not bwrap:
+        pytest.skip("needs root, setpriv, bwrap and /usr/bin/python3")
+    os.chmod(ordinary_place, 0o777)
+    marker = ordinary_place / "ran"
+    check = f"""
+from codels.sandbox import SandboxUnavailable, run_program
+try:
+    run_program("open({str(marker)!r}, 'w')")
+except SandboxUnavailable as error:
+    print(error)
+"""
+    user = ["setpriv", f"--reuid={ORDINARY_USER}", f"--regid={ORDINARY_USER}", "--clear-groups"]
+    jail = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    jail += [
+        "--bind",
+        str(ordinary_place),
+        str(ordinary_place),
+        "--unshare-user",
+        "--disable-userns",
+    ]
+    result = subprocess.run(
+        [
+            *user,
+            "env",
+            "-i",
+            f"PYTHONPATH={REPO / 'server'}",
+            *jail,
+            "--",
+            str(python),
+            "-c",
+            check,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.stdout.startswith("no OS sandbox works on this machine"), result.stderr
+    assert "namespaces: sandbox: cannot make user, mount, pid, network" in result.stdout
+    assert not marker.exists()

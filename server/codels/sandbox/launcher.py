@@ -326,7 +326,13 @@ def namespace_child(config: dict[str, Any], supervisor: int, unshared: int, mapp
     root_caller = os.geteuid() == 0  # asked now: once mapped, everyone is root inside
     flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC
     flags |= CLONE_NEWUTS
-    _call(_libc.unshare(flags), "unshare (user, mount, pid, network, ipc, uts namespaces)")
+    if _libc.unshare(flags) != 0:
+        number = ctypes.get_errno()
+        why = {
+            1: "the kernel does not let this user make them (EPERM)",
+            28: "the limit of user namespaces, or of their nesting, is reached (ENOSPC)",
+        }.get(number, os.strerror(number))
+        raise SetupError(f"cannot make user, mount, pid, network and ipc namespaces: {why}")
     layers = ["user-ns", "mount-ns", "pid-ns", "net-ns", "ipc-ns", "uts-ns"]
     if _libc.unshare(CLONE_NEWCGROUP) == 0:
         layers.append("cgroup-ns")
