@@ -65,6 +65,7 @@ class CodelsLanguageServer(LanguageServer):
         """Settings problems found at ``initialize``, shown once the client is initialized."""
         self._warned_languages: set[str] = set()
         self._warned_private: set[str] = set()
+        self._told: set[str] = set()
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Errors outside requests: unreadable messages are answered and logged, not shown."""
@@ -147,6 +148,13 @@ class CodelsLanguageServer(LanguageServer):
     def tell(self, kind: types.MessageType, message: str) -> None:
         """Show ``message`` to the user (``window/showMessage``)."""
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def tell_once(self, topic: str, kind: types.MessageType, message: str) -> None:
+        """Show ``message`` the first time something about ``topic`` is to be said, only."""
+        if topic not in self._told:
+            self._told.add(topic)
+            log.warning("%s", message)
+            self.tell(kind, f"codels: {message}")
 
     async def begin_progress(self, title: str) -> str | None:
         """Begin work-done progress titled ``title``; its token, or None if there is none."""
