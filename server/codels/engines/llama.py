@@ -5,7 +5,8 @@ of a :class:`~codels.engines.worker.WorkerQueue`; a newer request with the same 
 document URI) supersedes a queued one and stops a running one. The prompt is tokenized with
 special tokens (the FIM markers) and evaluated by hand rather than through
 ``create_completion(suffix=...)``, whose FIM path is broken in llama-cpp-python; the KV cache
-keeps the longest common token prefix of the previous prompt (:mod:`codels.engines.llama_kv`).
+keeps the longest common token prefix of the previous prompt and the unchanged chunks after the
+edit, shifted (:mod:`codels.engines.llama_kv`).
 
 This module imports :mod:`codels.models`, :mod:`codels.engines.worker` and the ``llama_*``
 modules of this package (which import ``llama_cpp`` lazily).
@@ -28,9 +29,10 @@ from codels.engines.base import (
     GenerationResult,
     ModelInfo,
 )
-from codels.engines.llama_decode import generate_on_worker
-from codels.engines.llama_kv import KvSequences, sequences
+from codels.engines.llama_decode import generate_on_worker, prefill_on_worker
+from codels.engines.llama_kv import REUSE_MIN_CHUNK, REUSE_REFRESH, KvSequences, sequences
 from codels.engines.llama_loader import LoadedModel, build_model, check_memory
+from codels.engines.llama_states import DOCUMENT_STATES
 from codels.engines.worker import WorkerQueue
 from codels.models.catalogue import Catalogue, ProgressCallback, load_catalogue, resolve_model
 
@@ -40,8 +42,21 @@ log = logging.getLogger(__name__)
 class LlamaEngine:
     """The in-process engine: llama-cpp-python on one worker thread."""
 
-    def __init__(self, catalogue: Catalogue | None = None) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue | None = None,
+        *,
+        cache_reuse: int = REUSE_MIN_CHUNK,
+        cache_refresh: int = REUSE_REFRESH,
+        document_states: int = DOCUMENT_STATES,
+    ) -> None:
         self._catalogue = catalogue
+        self._cache_reuse = cache_reuse
+        """Shortest run of cached tokens after an edit kept shifted (0: the common prefix only)."""
+        self._cache_refresh = cache_refresh
+        """Leading tokens of each kept run evaluated again (where the edit's effect is)."""
+        self._document_states = document_states
+        """Documents whose KV state is kept beside the current one's."""
         self._model: LoadedModel | None = None
         self._kv: KvSequences | None = None
         # Held while tokenizing (from the event loop) and while the model is replaced or freed
@@ -65,6 +80,7 @@ class LlamaEngine:
             in_process=True,
             constrains_tokens=True,
             background_sequence=model is not None and sequences(model.llm) > 1,
+            document_states=model is not None and self._document_states > 0,
         )
 
     def close(self) -> None:
@@ -139,13 +155,47 @@ class LlamaEngine:
             raise
         return result
 
+    async def prefill(self, request: GenerationRequest) -> GenerationResult:
+        """Evaluate ``request``'s prompt in the background (see :meth:`Engine.prefill`)."""
+        if self._model is None:
+            return GenerationResult("", "cancelled")
+        submitted = time.perf_counter()
+        job = self._worker.submit(
+            lambda stop: self._on_worker(prefill_on_worker, request, stop, submitted),
+            request.key,
+            background=True,
+        )
+        try:
+            result: GenerationResult = await asyncio.wrap_future(job.future)
+        except asyncio.CancelledError:
+            self._worker.cancel(job)
+            raise
+        return result
+
     def _generate_on_worker(
         self, request: GenerationRequest, stop: threading.Event, submitted: float
+    ) -> GenerationResult:
+        return self._on_worker(generate_on_worker, request, stop, submitted)
+
+    def _on_worker(
+        self,
+        work: Callable[
+            [LoadedModel, KvSequences, GenerationRequest, threading.Event, float],
+            GenerationResult,
+        ],
+        request: GenerationRequest,
+        stop: threading.Event,
+        submitted: float,
     ) -> GenerationResult:
         model = self._model
         if model is None:
             raise RuntimeError("no model is loaded")
+        return work(model, self._sequences(model), request, stop, submitted)
+
+    def _sequences(self, model: LoadedModel) -> KvSequences:
         kv = self._kv
         if kv is None or kv.llm is not model.llm:
-            kv = self._kv = KvSequences(model.llm)
-        return generate_on_worker(model, kv, request, stop, submitted)
+            kv = self._kv = KvSequences(
+                model.llm, self._cache_reuse, self._cache_refresh, self._document_states
+            )
+        return kv

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from codels.engines.base import EngineOptions, ModelInfo
-from codels.engines.llama_kv import add_background_sequence
+from codels.engines.llama_kv import add_sequences
 from codels.engines.llama_tokens import ModelTokens
 from codels.models.catalogue import Catalogue, ModelError, ResolvedModel
 from codels.models.gguf import choose_family, facts_from_llama, family_probe
@@ -66,7 +66,7 @@ def build_model(
             "made for a newer llama.cpp: install the model again or pick another one"
         ) from exc
     try:
-        add_background_sequence(llm)
+        add_sequences(llm)
         facts = facts_from_llama(llm, resolved.path, family_probe(catalogue))
         choice = choose_family(
             facts, catalogue, resolved.entry.family if resolved.entry is not None else None
