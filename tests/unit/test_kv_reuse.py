@@ -115,10 +115,14 @@ def test_shift_order_never_moves_a_chunk_over_one_still_waiting():
 
 
 class Cell:
-    def __init__(self, position: int, token: int, sequence: int) -> None:
+    def __init__(
+        self, position: int, token: int, sequence: int, seen: tuple[int, ...] = ()
+    ) -> None:
         self.position = position
         self.token = token
         self.sequences = {sequence}
+        self.seen = seen
+        """The tokens before it when it was computed (what makes its K/V values)."""
 
 
 class FakeMemory:
@@ -168,9 +172,17 @@ class FakeMemory:
         if held and positions[0] != max(held) + 1:  # llama.cpp's rule: Y = X + 1
             raise RuntimeError(f"batch at {positions[0]} after {max(held)}")
         assert positions == list(range(positions[0], positions[0] + len(positions)))
+        before = tuple(token for _, token in sorted(held.items()))
+        batch_tokens = tuple(fields.token[: fields.n_tokens])
         for index, position in enumerate(positions):
-            self.cells.append(Cell(position, fields.token[index], sequence))
+            seen = before + batch_tokens[:index]
+            self.cells.append(Cell(position, fields.token[index], sequence, seen))
         self.decoded += fields.n_tokens
+
+    def exact(self, sequence: int, tokens: list[int]) -> list[bool]:
+        """Whether each position's cell was computed after the tokens now before it."""
+        cells = {cell.position: cell for cell in self.cells if sequence in cell.sequences}
+        return [cells[i].seen == tuple(tokens[:i]) for i in range(len(tokens))]
 
 
 class FakeFields:
@@ -403,3 +415,65 @@ def test_parked_cells_are_left_out_of_a_saved_state():
     assert open_document(llm, cache, states, "a", [*range(30), *range(500, 700), *suffix, 7]) == (
         200 - 128 + 100 + 1
     )
+
+
+# -- repairing kept cells ---------------------------------------------------------------------
+
+
+def test_kept_cells_are_marked_approximate_and_a_repair_makes_them_exact():
+    llm = FakeLlama()
+    cache = KvCache(llm, scratch=2, min_chunk=16, refresh=0)
+    suffix = list(range(1000, 1100))
+    cache.prepare([*range(30), *suffix, 7], threading.Event(), reuse=True)
+    cache.append(9)
+    assert cache.approximate_from is None
+    edited = [*range(29), 40, 41, *suffix, 7]
+    cache.prepare(edited, threading.Event(), reuse=True)
+    assert cache.approximate_from == 31
+    exact = llm._ctx.exact(0, cache.tokens)
+    assert all(exact[:31]) and not any(exact[31:-1])  # the kept suffix saw 29, not 40 41
+    cache.append(5)
+    llm._ctx.decoded = 0
+    assert cache.repair(threading.Event(), chunk_size=8)
+    assert llm._ctx.decoded == len(edited) - 31
+    assert cache.approximate_from is None
+    assert cache.tokens == edited  # the generated token went
+    assert all(llm._ctx.exact(0, cache.tokens))
+    held_exactly(llm, cache)
+
+
+@pytest.mark.parametrize("reads", [0, 1, 5])
+def test_a_stopped_repair_leaves_the_cache_whole_and_goes_on_later(reads):
+    llm = FakeLlama()
+    cache = KvCache(llm, scratch=2, min_chunk=16, refresh=0)
+    suffix = list(range(1000, 1100))
+    cache.prepare([*range(30), *suffix, 7], threading.Event(), reuse=True)
+    edited = [*range(29), 40, 41, *suffix, 7]
+    cache.prepare(edited, threading.Event(), reuse=True)
+    assert not cache.repair(StopAfter(reads), chunk_size=8)
+    assert cache.tokens == edited
+    assert cache.approximate_from == 31 + 8 * reads
+    exact = llm._ctx.exact(0, cache.tokens)
+    assert all(exact[: cache.approximate_from])
+    held_exactly(llm, cache)
+    # The next keystroke keeps what was repaired and what was not; a repair then finishes.
+    typed = [*edited, 8]
+    assert cache.prepare(typed, threading.Event(), reuse=True) == len(typed) - 1
+    assert cache.approximate_from == 31 + 8 * reads
+    assert cache.repair(threading.Event(), chunk_size=8)
+    assert all(llm._ctx.exact(0, cache.tokens))
+    held_exactly(llm, cache)
+
+
+def test_an_edit_before_approximate_cells_keeps_the_earliest_mark():
+    llm = FakeLlama()
+    cache = KvCache(llm, scratch=2, min_chunk=16, refresh=0)
+    suffix = list(range(1000, 1100))
+    cache.prepare([*range(30), *suffix, 7], threading.Event(), reuse=True)
+    cache.prepare([*range(30), 50, *suffix, 7], threading.Event(), reuse=True)
+    assert cache.approximate_from == 31
+    cache.prepare([*range(10), 60, *range(11, 30), 50, *suffix, 7], threading.Event(), reuse=True)
+    assert cache.approximate_from == 11
+    assert all(llm._ctx.exact(0, cache.tokens)[:11])
+    cache.prepare([*range(5), 70], threading.Event(), reuse=True)  # nothing kept after 5
+    assert cache.approximate_from is None

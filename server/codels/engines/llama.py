@@ -29,8 +29,14 @@ from codels.engines.base import (
     GenerationResult,
     ModelInfo,
 )
-from codels.engines.llama_decode import generate_on_worker, prefill_on_worker
-from codels.engines.llama_kv import REUSE_MIN_CHUNK, REUSE_REFRESH, KvSequences, sequences
+from codels.engines.llama_decode import generate_on_worker, prefill_on_worker, repair_on_worker
+from codels.engines.llama_kv import (
+    REPAIR_AFTER_MS,
+    REUSE_MIN_CHUNK,
+    REUSE_REFRESH,
+    KvSequences,
+    sequences,
+)
 from codels.engines.llama_loader import LoadedModel, build_model, check_memory
 from codels.engines.llama_states import DOCUMENT_STATES
 from codels.engines.worker import WorkerQueue
@@ -49,6 +55,7 @@ class LlamaEngine:
         cache_reuse: int = REUSE_MIN_CHUNK,
         cache_refresh: int = REUSE_REFRESH,
         document_states: int = DOCUMENT_STATES,
+        cache_repair_ms: int = REPAIR_AFTER_MS,
     ) -> None:
         self._catalogue = catalogue
         self._cache_reuse = cache_reuse
@@ -57,6 +64,9 @@ class LlamaEngine:
         """Leading tokens of each kept run evaluated again (where the edit's effect is)."""
         self._document_states = document_states
         """Documents whose KV state is kept beside the current one's."""
+        self._cache_repair_ms = cache_repair_ms
+        """Quiet time after an answer that kept cells across an edit before they are evaluated
+        again in the background (0: never; they stay approximate until the text changes)."""
         self._model: LoadedModel | None = None
         self._kv: KvSequences | None = None
         # Held while tokenizing (from the event loop) and while the model is replaced or freed
@@ -82,6 +92,13 @@ class LlamaEngine:
             background_sequence=model is not None and sequences(model.llm) > 1,
             document_states=model is not None and self._document_states > 0,
         )
+
+    def kept_states(self) -> tuple[int, int]:
+        """How many documents' KV states are kept, and their bytes (for benchmarks)."""
+        kv = self._kv
+        if kv is None:
+            return 0, 0
+        return len(kv.documents.documents), kv.documents.bytes
 
     def close(self) -> None:
         """Stop the worker after the job in hand and free the model."""
@@ -175,7 +192,27 @@ class LlamaEngine:
     def _generate_on_worker(
         self, request: GenerationRequest, stop: threading.Event, submitted: float
     ) -> GenerationResult:
-        return self._on_worker(generate_on_worker, request, stop, submitted)
+        result = self._on_worker(generate_on_worker, request, stop, submitted)
+        kv = self._kv
+        if (
+            self._cache_repair_ms > 0
+            and not request.background
+            and not result.cancelled
+            and kv is not None
+            and kv.foreground.approximate_from is not None
+        ):
+            # Queued before the answer is handed back, so that a guess its requester starts
+            # next supersedes it (a background job of the same key).
+            self._worker.submit(
+                lambda stop: self._repair_on_worker(kv, stop), request.key, background=True
+            )
+        return result
+
+    def _repair_on_worker(self, kv: KvSequences, stop: threading.Event) -> GenerationResult:
+        model = self._model
+        if model is None or self._kv is not kv or kv.llm is not model.llm:
+            return GenerationResult("", "cancelled")  # another model came in meanwhile
+        return repair_on_worker(model, kv, stop, self._cache_repair_ms)
 
     def _on_worker(
         self,

@@ -62,6 +62,34 @@ def generate_on_worker(
     return run.into(kv.foreground, source=None, sharing=sharing)
 
 
+def repair_on_worker(
+    model: LoadedModel, kv: KvSequences, stop: threading.Event, delay_ms: float
+) -> GenerationResult:
+    """After ``delay_ms`` of quiet, evaluate again the cells an answer kept across an edit.
+
+    Any request stops it (at once while it waits, within a small chunk once it works); what
+    it repaired stays, and the next answer's repair goes on from there.
+    """
+    if stop.wait(delay_ms / 1000):
+        return GenerationResult("", "cancelled")
+    cache = kv.foreground
+    started = time.perf_counter()
+    before = cache.approximate_from
+    sharing = [kv.background] if kv.background is not None else []
+    try:
+        done = cache.repair(stop, BACKGROUND_PREFILL_CHUNK, sharing)
+    except RuntimeError as exc:  # not expected: start again from an empty sequence
+        log.warning("kept KV cells could not be evaluated again (%s); cache cleared", exc)
+        cache.clear()
+        return GenerationResult("", "cancelled")
+    elapsed = (time.perf_counter() - started) * 1000
+    after = cache.approximate_from if cache.approximate_from is not None else cache.prompt_length
+    log.debug("repaired KV cells %s..%d in %.0f ms (%s)", before, after, elapsed, done)
+    return GenerationResult(
+        "", "length" if done else "cancelled", prefill_ms=elapsed, total_ms=elapsed
+    )
+
+
 def prefill_on_worker(
     model: LoadedModel,
     kv: KvSequences,

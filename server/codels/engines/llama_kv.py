@@ -27,6 +27,8 @@ REUSE_MIN_CHUNK = 64
 """Shortest run of cached tokens after an edit that is kept (shifted) rather than evaluated."""
 REUSE_REFRESH = 16
 """Leading tokens of a kept run evaluated again all the same: they attend most to the edit."""
+REPAIR_AFTER_MS = 300
+"""Idle time after an answer that used kept cells before they are evaluated again, exactly."""
 
 BACKGROUND_SEQUENCE = 1
 """The llama.cpp sequence speculative generations use (requests use sequence 0)."""
@@ -76,6 +78,10 @@ class KvCache:
         """How many of :attr:`tokens` are the last prompt (the rest were generated)."""
         self.last_plan: ReusePlan | None = None
         """How the last :meth:`prepare` reused the cache (for logs and benchmarks)."""
+        self.approximate_from: int | None = None
+        """The first position whose cell was kept across an edit before it (None: all exact).
+        Cells from there on were computed after other text than the prompt's: :meth:`repair`
+        evaluates them again."""
 
     def _decode(self, chunk: list[int], position: int) -> None:
         batch = self.llm._batch
@@ -97,6 +103,7 @@ class KvCache:
         """Forget everything this sequence holds (its cells go back to the cache)."""
         self._remove(0)
         self.tokens, self.prompt_length = [], 0
+        self.approximate_from = None
 
     def truncate(self, length: int) -> None:
         """Forget what this sequence holds from position ``length`` on."""
@@ -104,6 +111,8 @@ class KvCache:
             self._remove(length)
             del self.tokens[length:]
             self.prompt_length = min(self.prompt_length, length)
+        if self.approximate_from is not None and self.approximate_from >= length:
+            self.approximate_from = None
 
     def plan(self, tokens: list[int]) -> ReusePlan:
         """What :meth:`prepare` would keep of what the cache holds for ``tokens``."""
@@ -146,8 +155,12 @@ class KvCache:
                 plan = ReusePlan(shared, (), len(tokens))
         self.last_plan = plan
         if plan.chunks:
+            mark = plan.chunks[0].target
+            if self.approximate_from is not None and self.approximate_from < plan.common:
+                mark = self.approximate_from  # kept in place, and all after it saw it
             try:
                 done = self._prepare_moved(tokens, plan, stop, chunk, sharing)
+                self.approximate_from = mark
             except RuntimeError as exc:
                 # Not expected; a cache in an unknown state is cleared, and this context keeps
                 # the common prefix only from now on.
@@ -178,9 +191,10 @@ class KvCache:
         """Carry out a plan with chunks: park them in scratch, evaluate the gaps, put them back."""
         ctx, scratch = self.llm._ctx, self.scratch
         assert scratch is not None
-        first_moved = min(chunk.source for chunk in plan.chunks)
-        for other in sharing:
-            other.truncate(first_moved)
+        if plan.chunks:
+            first_moved = min(chunk.source for chunk in plan.chunks)
+            for other in sharing:
+                other.truncate(first_moved)
         ctx.kv_cache_seq_rm(scratch, -1, -1)
         for chunk in plan.chunks:
             end = chunk.source + chunk.length
@@ -197,6 +211,40 @@ class KvCache:
             self._place(tokens, chunk)
             cursor = chunk.target + chunk.length
         return self._evaluate(tokens, cursor, len(tokens), stop, chunk_size)
+
+    def repair(
+        self,
+        stop: threading.Event,
+        chunk_size: int = BACKGROUND_PREFILL_CHUNK,
+        sharing: Sequence[KvCache] = (),
+    ) -> bool:
+        """Evaluate the approximate cells of the last prompt again, in place; False if stopped.
+
+        Chunk by chunk from :attr:`approximate_from`: the cells still to repair wait in scratch
+        (unshifted) while a chunk before them is evaluated, and come back after it, so a stop
+        leaves the cache whole and a later repair goes on from there. The generated tokens
+        after the prompt go first (they followed approximate cells).
+        """
+        start = self.approximate_from
+        if start is None or self.scratch is None:
+            return True
+        end = self.prompt_length
+        self.truncate(end)
+        tokens = list(self.tokens)
+        if HOLE in tokens[start:]:
+            self.truncate(tokens.index(HOLE, start))
+            tokens, end = list(self.tokens), len(self.tokens)
+        never = threading.Event()
+        while start < end:
+            if stop.is_set():
+                return False
+            step = min(start + chunk_size, end)
+            rest = (Chunk(step, step, end - step),) if step < end else ()
+            self._prepare_moved(tokens, ReusePlan(start, rest, end), never, chunk_size, sharing)
+            start = step
+            self.approximate_from = start if start < end else None
+        self._sync()
+        return True
 
     def _place(self, tokens: list[int], chunk: Chunk) -> None:
         """Tag a chunk's cells (waiting in scratch at their targets) back into this sequence."""

@@ -38,6 +38,8 @@ class SavedState:
     tokens: list[int]
     data: Any
     """The bytes llama.cpp wrote (a ctypes array)."""
+    approximate_from: int | None = None
+    """Where the cells kept across an edit began (see :attr:`KvCache.approximate_from`)."""
 
     @property
     def size(self) -> int:
@@ -106,7 +108,7 @@ class DocumentStates:
             log.info("KV state of %s not kept (over %d MB)", document, self.max_bytes >> 20)
             return
         self._saved.pop(document, None)
-        self._saved[document] = SavedState(list(cache.tokens), data)
+        self._saved[document] = SavedState(list(cache.tokens), data, cache.approximate_from)
         while len(self._saved) > self.capacity or self.bytes > self.max_bytes:
             self._saved.popitem(last=False)
 
@@ -117,4 +119,5 @@ class DocumentStates:
             return False
         cache.tokens = list(saved.tokens)
         cache.prompt_length = len(cache.tokens)
+        cache.approximate_from = saved.approximate_from
         return True

@@ -23,10 +23,12 @@ This module imports the llama engine and :mod:`codels.tools.evaluation` (machine
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
 import importlib.util
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -42,6 +44,8 @@ from codels.tools.evaluation import git_commit, machine
 
 DEFAULT_MODULES = ("textwrap", "pygls.protocol.json_rpc", "jinja2.lexer")
 """Modules of different styles found in a codels install (missing ones are skipped)."""
+SWITCH_MODULES = ("subprocess", "logging", "argparse", "tarfile", "zipfile")
+"""Standard-library modules of 2,200 to 2,900 lines: five files opened in turn."""
 PREFIX_CHARS = 6000
 """Characters of prefix before the typed lines (whole lines; the window does not slide)."""
 MAX_TOKENS = 16
@@ -53,7 +57,7 @@ class Site:
 
     name: str
     before: str
-    """The text before the first typed line's start."""
+    """The text before the line break that opens the first typed line."""
     keys: tuple[str, ...]
     """What each keystroke inserts (a line break comes with the next line's indentation)."""
     after: str
@@ -62,15 +66,23 @@ class Site:
 
 @dataclass(frozen=True)
 class Config:
-    """One reuse setting: the shortest chunk kept and the leading tokens evaluated again."""
+    """One reuse setting of an engine.
+
+    The shortest chunk kept, the leading tokens of each evaluated again, and the quiet time
+    before kept cells are evaluated again in the background (0: never).
+    """
 
     min_chunk: int
     refresh: int
+    repair_ms: int = 0
 
     @property
     def name(self) -> str:
         """How the figures name it."""
-        return f"reuse{self.min_chunk}+{self.refresh}" if self.min_chunk > 0 else "exact"
+        if self.min_chunk <= 0:
+            return "exact"
+        repair = f" r{self.repair_ms}" if self.repair_ms else ""
+        return f"reuse{self.min_chunk}+{self.refresh}{repair}"
 
 
 @dataclass
@@ -135,27 +147,42 @@ def module_files(names: Sequence[str]) -> list[Path]:
     return files
 
 
-def _code_line(line: str) -> bool:
-    body = line.strip()
-    return (
-        line.startswith("    ")
-        and 12 <= len(body) <= 60
-        and not body.startswith(("#", '"', "'", "@"))
-        and not body.endswith(('"""', "'''"))
-    )
+def statement_lines(text: str) -> set[int]:
+    """0-based numbers of the one-line statements inside function bodies (no docstrings)."""
+    found: set[int] = set()
+    for node in ast.walk(ast.parse(text)):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for statement in ast.walk(node):
+            if statement is node or not isinstance(statement, ast.stmt):
+                continue
+            docstring = isinstance(statement, ast.Expr) and isinstance(
+                statement.value, ast.Constant
+            )
+            if not docstring and statement.lineno == statement.end_lineno:
+                found.add(statement.lineno - 1)
+    return found
 
 
 def find_sites(path: Path, count: int, lines: int) -> list[Site]:
-    """``count`` places spread over ``path``, each ``lines`` consecutive lines of code in a body."""
+    """``count`` places spread over ``path``: ``lines`` statements in a body, typed again.
+
+    Each place starts at the end of the statement before them, so the first keystroke
+    is the line break that opens the first typed line (with its indentation, as an editor
+    indents).
+    """
     text = path.read_text(encoding="utf-8")
     all_lines = text.splitlines(keepends=True)
     starts = [0]
     for line in all_lines:
         starts.append(starts[-1] + len(line))
+    statements = statement_lines(text)
     usable = [
         index
         for index in range(len(all_lines) - lines)
-        if index > 20 and all(_code_line(all_lines[index + k]) for k in range(lines))
+        if index > 20
+        and all(index + k in statements for k in range(-1, lines))
+        and all(12 <= len(all_lines[index + k].strip()) <= 60 for k in range(lines))
     ]
     sites: list[Site] = []
     for k in range(count):
@@ -167,12 +194,10 @@ def find_sites(path: Path, count: int, lines: int) -> list[Site]:
         for offset in range(lines):
             line = all_lines[chosen + offset].rstrip("\n")
             indent = line[: len(line) - len(line.lstrip())]
-            body = line[len(indent) :]
-            keys.extend(([indent] if offset == 0 else ["\n" + indent]) + list(body))
-        end = starts[chosen + lines] - 1  # the line break after the last typed line
-        sites.append(
-            Site(f"{path.name}:{chosen + 1}", text[: starts[chosen]], tuple(keys), text[end:])
-        )
+            keys.extend(["\n" + indent, *line[len(indent) :]])
+        before = text[: starts[chosen] - 1]  # up to the end of the line before
+        after = text[starts[chosen + lines] - 1 :]  # from the break after the last typed line
+        sites.append(Site(f"{path.name}:{chosen + 1}", before, tuple(keys), after))
     return sites
 
 
@@ -209,6 +234,7 @@ async def run_site(
     layout: str,
     every: int,
     figures: dict[Config, Figures],
+    pause_ms: int = 0,
 ) -> None:
     """Type ``site`` into every engine; the exact one answers every ``every``-th keystroke."""
     exact_engine = next(iter(engines.values()))
@@ -251,6 +277,8 @@ async def run_site(
             elif exact_text is not None:
                 counted.compared += 1
                 counted.same += answer == exact_text
+        if moved and pause_ms and step:
+            await asyncio.sleep(pause_ms / 1000)
 
 
 def run(
@@ -264,13 +292,18 @@ def run(
     layout: str,
     every: int,
     threads: int,
+    pause_ms: int = 0,
 ) -> dict[str, Any]:
     """Measure every config at every budget; the figures as a JSON-ready dict."""
     options = EngineOptions(model=model, context_size=4096, threads=threads)
     exact = Config(0, 0)
     engines: dict[Config, LlamaEngine] = {}
     for config in [exact, *configs]:
-        engine = LlamaEngine(cache_reuse=config.min_chunk, cache_refresh=config.refresh)
+        engine = LlamaEngine(
+            cache_reuse=config.min_chunk,
+            cache_refresh=config.refresh,
+            cache_repair_ms=config.repair_ms,
+        )
         engine.load(options)
         engines[config] = engine
     info = engines[exact].info
@@ -285,7 +318,9 @@ def run(
         for budget in budgets:
             figures = {config: Figures() for config in engines}
             for site in sites:
-                asyncio.run(run_site(site, engines, info.family, budget, layout, every, figures))
+                asyncio.run(
+                    run_site(site, engines, info.family, budget, layout, every, figures, pause_ms)
+                )
             results[str(budget)] = {config.name: figures[config].summary() for config in engines}
             print(format_budget(budget, results[str(budget)]), flush=True)
     finally:
@@ -300,6 +335,7 @@ def run(
         "sites": [site.name for site in sites],
         "keystrokes": sum(len(site.keys) for site in sites),
         "every": every,
+        "pause_ms": pause_ms,
         "max_tokens": MAX_TOKENS,
         "prefix_chars": PREFIX_CHARS,
         "seconds": round(time.time() - started),
@@ -307,6 +343,68 @@ def run(
         "machine": machine(),
         "commit": git_commit(),
         "budgets": results,
+    }
+
+
+def run_switch(
+    model: str, files: Sequence[Path], *, budget: int, layout: str, threads: int
+) -> dict[str, Any]:
+    """Open ``files`` one after the other, then switch back to the first: how long it takes.
+
+    One request at a statement in the middle of each file (cold: a new document), then the
+    same request in the first file again (its state was kept: the engine keeps four beside the
+    current one), then one more keystroke there. Peak memory is this process's.
+    """
+    engine = LlamaEngine()
+    engine.load(EngineOptions(model=model, context_size=4096, threads=threads))
+    info = engine.info
+    assert info is not None and info.family is not None
+    family = info.family
+    started = time.time()
+
+    def ask(path: Path, site: Site, typed: str) -> GenerationResult:
+        window = site.before.find("\n", max(0, len(site.before) - PREFIX_CHARS)) + 1
+        suffix = fit_suffix(engine, site.after, budget)
+        request = GenerationRequest(
+            prompt=prompt(family, site.before[window:] + typed, suffix, layout),
+            max_tokens=MAX_TOKENS,
+            key=str(path),
+            stop=family.cut_strings,
+            should_stop=_first_line,
+        )
+        return asyncio.run(engine.generate(request))
+
+    def row(result: GenerationResult) -> dict[str, Any]:
+        return {
+            "prompt_tokens": result.prompt_tokens,
+            "evaluated": result.prompt_tokens - result.cached_tokens,
+            "prefill_ms": round(result.prefill_ms),
+            "total_ms": round(result.total_ms),
+        }
+
+    sites = [find_sites(path, 1, 1)[0] for path in files]
+    try:
+        opened = [ask(path, site, site.keys[0]) for path, site in zip(files, sites, strict=True)]
+        back = ask(files[0], sites[0], sites[0].keys[0])
+        typed = ask(files[0], sites[0], "".join(sites[0].keys[:2]))
+        kept = engine.kept_states()
+    finally:
+        engine.close()
+    return {
+        "model": info.name,
+        "threads": info.threads,
+        "layout": layout,
+        "suffix_budget": budget,
+        "files": [site.name for site in sites],
+        "opened": [row(result) for result in opened],
+        "switched_back": row(back),
+        "next_keystroke": row(typed),
+        "kept_states": {"documents": kept[0], "bytes": kept[1]},
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "seconds": round(time.time() - started),
+        "load_average": os.getloadavg(),
+        "machine": machine(),
+        "commit": git_commit(),
     }
 
 
@@ -321,7 +419,7 @@ def format_budget(budget: int, rows: dict[str, dict[str, Any]]) -> str:
 
     out = [
         f"suffix budget {budget} tokens",
-        f"  {'engine':<14} {'reqs':>5} {'same':>5} {'right':>5} {'eval p50':>8} {'p95':>5} "
+        f"  {'engine':<16} {'reqs':>5} {'same':>5} {'right':>5} {'eval p50':>8} {'p95':>5} "
         f"{'prefill p50':>11} {'p95':>6} {'total p50':>9} {'p95':>6}",
     ]
     for name, row in rows.items():
@@ -331,7 +429,7 @@ def format_budget(budget: int, rows: dict[str, dict[str, Any]]) -> str:
             lines.append(("  edit < suffix", moved))  # the keystrokes that moved the suffix
         for label, figures in lines:
             out.append(
-                f"  {label:<14.14} {figures['requests']:>5} {share(figures['identical']):>5} "
+                f"  {label:<16.16} {figures['requests']:>5} {share(figures['identical']):>5} "
                 f"{share(figures['right']):>5} "
                 f"{number(figures['evaluated_median']):>8} {number(figures['evaluated_p95']):>5} "
                 f"{number(figures['prefill_ms_median']):>11} "
@@ -344,8 +442,8 @@ def format_budget(budget: int, rows: dict[str, dict[str, Any]]) -> str:
 def _configs(text: str) -> list[Config]:
     configs = []
     for part in text.split(","):
-        chunk, _, refresh = part.partition(":")
-        configs.append(Config(int(chunk), int(refresh or 0)))
+        numbers = [int(number) for number in part.split(":")] + [0, 0]
+        configs.append(Config(numbers[0], numbers[1], numbers[2]))
     return configs
 
 
@@ -358,18 +456,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("files", nargs="*", type=Path, help="Python files (default: modules)")
     parser.add_argument("--modules", default=",".join(DEFAULT_MODULES))
     parser.add_argument("--sites", type=int, default=2, help="places per file")
-    parser.add_argument("--lines", type=int, default=2, help="lines typed at each place")
+    parser.add_argument("--lines", type=int, default=1, help="lines typed at each place")
     parser.add_argument("--budgets", default="128,512,1024", help="suffix budgets in tokens")
     parser.add_argument(
         "--configs",
         default="64:0,64:16",
-        help="reuse settings MIN_CHUNK:REFRESH, comma-separated (the exact engine always runs)",
+        help="reuse settings MIN_CHUNK:REFRESH[:REPAIR_MS], comma-separated (the exact engine "
+        "always runs)",
     )
     parser.add_argument("--layout", choices=("raw", "codels"), default="raw")
     parser.add_argument("--every", type=int, default=4, help="keystrokes per exact answer")
+    parser.add_argument(
+        "--pause-ms",
+        type=int,
+        default=0,
+        help="quiet time after each keystroke that edits before the suffix (repairs run then)",
+    )
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument(
+        "--switch",
+        action="store_true",
+        help="measure switching back to a recently used file instead (modules: "
+        + ",".join(SWITCH_MODULES)
+        + "; the first budget)",
+    )
     args = parser.parse_args(argv)
+    if args.switch:
+        files = list(args.files) or module_files(SWITCH_MODULES)
+        result = run_switch(
+            args.model,
+            files,
+            budget=int(args.budgets.split(",")[0]),
+            layout=args.layout,
+            threads=args.threads,
+        )
+        print(json.dumps(result, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        return 0
     files = list(args.files) or module_files(args.modules.split(","))
     figures = run(
         args.model,
@@ -381,6 +506,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         layout=args.layout,
         every=max(1, args.every),
         threads=args.threads,
+        pause_ms=args.pause_ms,
     )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
