@@ -174,6 +174,9 @@ class GenerationRequest:
     background: bool = False
     """Nobody waits for it yet (a speculative generation): the prompt is evaluated in smaller
     chunks, so a request that supersedes it waits less for the stop flag to be read."""
+    document: str = ""
+    """The document the prompt is for (its URI), under which an engine that keeps recently used
+    documents' KV state keeps this one's; empty: :attr:`key`."""
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,9 @@ class EngineCapabilities:
     background_sequence: bool = False
     """Background (speculative) generations run in a KV sequence of their own, beside the one
     that requests reuse."""
+    document_states: bool = False
+    """It keeps the KV state of recently used documents, and :meth:`Engine.prefill` evaluates a
+    prompt ahead of the requests that will extend it."""
 
 
 NOTHING_LOADED = EngineCapabilities()
@@ -244,6 +250,15 @@ class Engine(Protocol):
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         """Generate a completion; asyncio cancellation stops it within one token."""
+        ...
+
+    async def prefill(self, request: GenerationRequest) -> GenerationResult:
+        """Evaluate ``request``'s prompt in the background, generating nothing.
+
+        Any request someone waits for stops it at once (what it evaluated stays cached, under
+        the request's document). An engine without :attr:`EngineCapabilities.document_states`
+        answers ``cancelled`` at once.
+        """
         ...
 
     def close(self) -> None:
