@@ -34,6 +34,8 @@ def clean(language_id: str, source: str, raw: str, *, truncated: bool = False) -
         ("plaintext", "file:///a/App.tsx", "tsx"),
         ("plaintext", "file:///a/lib.mjs", "javascript"),
         ("", "file:///a/main.go", "go"),
+        ("rust", "file:///a/lib.rs", "rust"),
+        ("plaintext", "file:///a/lib.rs", "rust"),
     ],
 )
 def test_a_document_reads_in_the_language_its_id_or_file_name_says(language_id, uri, name):
@@ -92,6 +94,15 @@ def test_every_node_type_a_language_names_is_in_its_grammar(language):
         ("go", "x := `raw\n█", NONE),  # a raw string over lines
         ("go", "x := 'a█'", NONE),  # a rune
         ("go", "// Sum adds█\n", NONE),
+        ("rust", "fn f() {\n    █\n}\n", BLOCK),
+        ("rust", "impl P {█\n}\n", BLOCK),
+        ("rust", 'let s = "ab█c";', NONE),
+        ("rust", 'let s = r#"a "quoted"█ b"#;', NONE),  # a raw string
+        ("rust", "let c = 'a█';", NONE),
+        ("rust", "fn f<'a>(x: &'a █)", LINE),  # a lifetime is no character literal
+        ("rust", "/// Doubles█\nfn f() {}", NONE),  # a doc comment
+        ("rust", "let v = vec![1, █];", LINE),
+        ("rust", "let v: Vec<█>;", LINE),
     ],
 )
 def test_completion_kind(language_id, source, kind):
@@ -212,6 +223,38 @@ GO_BODY = "package main\n\nfunc double(x int) int {\n\t█\n}\n"
             " this.x = 1;\nconst y = 2;\n",
             "this.x = 1;",
         ),
+        # Rust: the tail expression, match arms, an item under its doc comment
+        (
+            "rust",
+            "fn len<'a>(x: &'a str) -> usize {\n    █\n}\n",
+            " let n = x.len();\n    n\n}\n\nfn g() {\n",
+            "let n = x.len();\n    n",
+        ),
+        (
+            "rust",
+            "fn f(x: u32) -> u32 {\n    match x {\n        0 => 1,\n        █\n    }\n}\n",
+            " 1 => 2,\n        _ => 3,\n    }\n}\n",
+            "1 => 2,\n        _ => 3,",
+        ),
+        (
+            "rust",
+            "/// Doubles.\n█\n",
+            "\npub fn double(x: i32) -> i32 {\n    x * 2\n}\n\n#[test]\nfn t() {}\n",
+            "pub fn double(x: i32) -> i32 {\n    x * 2\n}",
+        ),
+        # in an impl (a class) body: one method
+        (
+            "rust",
+            "impl P {\n    fn a(&self) -> i32 {\n        1\n    }\n    █\n}\n",
+            " fn b(&self) -> i32 {\n        2\n    }\n\n    fn c(&self) {}\n}\n",
+            "fn b(&self) -> i32 {\n        2\n    }",
+        ),
+        (
+            "typescript",
+            "class A {\n  x = 1;\n  █\n}\n",
+            " y = 2;\n  m(): number {\n    return 1;\n  }\n  n() {}\n}\n",
+            "y = 2;\n  m(): number {\n    return 1;\n  }",
+        ),
         # what adds a syntax error is cut back, or dropped
         ("javascript", JS_BODY, " const y = x *;\n", ""),
         ("go", GO_BODY, "\ty := x\n\treturn (y\n", "y := x"),
@@ -253,6 +296,8 @@ def test_generation_stops_as_soon_as_the_block_has_ended():
         ("typescript", "const x = [f(a, █)\n", "b)", "b"),
         ("go", "x := f(a, █)\n", "b)", "b"),
         ("go", "x := f(a, █)\n", "g(b))", "g(b)"),
+        ("rust", "let v = vec![1, █];\n", "2];", "2"),
+        ("rust", 'let s = format!("{}", █);\n', "x);", "x"),
     ],
 )
 def test_a_completion_never_repeats_what_is_right_of_the_cursor(language_id, source, raw, expected):
@@ -385,6 +430,37 @@ def test_the_comment_above_reads_doc_comments():
     assert context.comment_above == "// sum the squares"
 
 
+RUST_SOURCE = """use std::fmt::{self, Display};
+use std::io;
+
+/// A point.
+#[derive(Debug)]
+pub struct Point<T> {
+    x: T,
+}
+
+impl<T: Display> Display for Point<T> {
+    /// Formats it.
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        █
+    }
+}
+"""
+
+
+def test_rust_scopes_carry_doc_comments_and_attributes_and_imports_are_uses():
+    context = context_in("rust", RUST_SOURCE)
+    assert [(s.kind, s.name) for s in context.scopes] == [("class", "Point"), ("function", "fmt")]
+    assert context.scopes[0].header.text == "impl<T: Display> Display for Point<T> {"
+    assert context.scopes[1].header.text == (
+        "/// Formats it.\n    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {"
+    )
+    assert [s.text for s in context.imports] == ["use std::fmt::{self, Display};", "use std::io;"]
+    struct = context_in("rust", RUST_SOURCE.replace("    x: T,\n", "    x: T,\n    █\n", 1))
+    assert [(s.kind, s.name) for s in struct.scopes] == [("class", "Point")]
+    assert struct.scopes[0].header.text == "/// A point.\n#[derive(Debug)]\npub struct Point<T> {"
+
+
 # -- indentation ---------------------------------------------------------------------------------
 
 
@@ -399,6 +475,7 @@ def test_the_comment_above_reads_doc_comments():
         ("typescript", "class A {\n    x = 1;\n}\nclass B {", "    "),
         ("javascript", "  foo(a,", "  "),
         ("javascript", "  const x = [", "    "),
+        ("rust", "impl P {\n    fn a() {}\n}\nfn f() {", "    "),
     ],
 )
 def test_the_line_enter_opens_is_indented_as_the_file_is(language_id, text, indent):

@@ -47,6 +47,7 @@ export const SUPPORTED_LANGUAGES = [
   "typescript",
   "typescriptreact",
   "go",
+  "rust",
 ] as const;
 
 /** The documents the language client sends the server: every supported language, on disk or

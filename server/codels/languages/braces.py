@@ -182,6 +182,9 @@ class BraceRules:
     """The least indentation a line may have (closing brackets and labels aside); None: any."""
     one_statement: bool = False
     """A gap between statements of code that parses: the completion is one statement."""
+    one_member: bool = False
+    """A blank line in a class, impl or interface body: the completion ends after its first
+    member with a body (a method, not a field)."""
 
     def end(self, text: str, *, complete_lines_only: bool) -> int | None:
         """Where the completion should end, as an index into ``text``, or None to go on.
@@ -190,7 +193,8 @@ class BraceRules:
         closes; after the line that closes an enclosing block nothing after the cursor closes;
         before a line that repeats the line after the cursor, or the third of three equal
         lines; before a declaration keyword at column 0; before a line indented less than
-        :attr:`floor`; and, in a gap, after its first statement.
+        :attr:`floor`; in a gap, after its first statement; in a class body, after its first
+        member with a body.
 
         With ``complete_lines_only`` the rules that need a whole line look only at lines already
         ended by a line break (the generation-time check, called with partial text).
@@ -266,6 +270,13 @@ class BraceRules:
             and width < self.floor
             and not _CLOSER.match(stripped)
             and not self.syntax.below_block.match(stripped)
+        ):
+            return True
+        if (
+            self.one_member
+            and depth == 0
+            and previous_code.endswith("}")
+            and not _continues(self.syntax, stripped)
         ):
             return True
         if self.one_statement and depth == 0 and previous_code and _statement_done(previous_code):
@@ -374,6 +385,9 @@ def brace_rules(syntax: BraceSyntax, cursor: CursorText, healed: str) -> BraceRu
         closable=closable_brackets(syntax, cursor),
         floor=dedent_floor(cursor, following),
         one_statement=is_gap(syntax, cursor, following),
+        one_member=not cursor.line_prefix.strip()
+        and bool(cursor.scopes)
+        and cursor.scopes[-1].kind == "class",
     )
 
 

@@ -9,9 +9,10 @@ from codels.languages.base import Language
 from codels.languages.go import GO
 from codels.languages.javascript import JAVASCRIPT
 from codels.languages.python import PYTHON
+from codels.languages.rust import RUST
 from codels.languages.typescript import TSX, TYPESCRIPT
 
-LANGUAGES: tuple[Language, ...] = (PYTHON, JAVASCRIPT, TYPESCRIPT, TSX, GO)
+LANGUAGES: tuple[Language, ...] = (PYTHON, JAVASCRIPT, TYPESCRIPT, TSX, GO, RUST)
 """Every language codels reads."""
 
 SUPPORTED_LANGUAGE_IDS: tuple[str, ...] = (
@@ -21,6 +22,7 @@ SUPPORTED_LANGUAGE_IDS: tuple[str, ...] = (
     "typescript",
     "typescriptreact",
     "go",
+    "rust",
 )
 """The LSP language ids editors send for the languages codels reads (the ``languages``
 setting's default and choices; other ids a language answers to are aliases)."""
