@@ -36,6 +36,7 @@ def clean(language_id: str, source: str, raw: str, *, truncated: bool = False) -
         ("", "file:///a/main.go", "go"),
         ("rust", "file:///a/lib.rs", "rust"),
         ("plaintext", "file:///a/lib.rs", "rust"),
+        ("java", "file:///a/A.java", "java"),
     ],
 )
 def test_a_document_reads_in_the_language_its_id_or_file_name_says(language_id, uri, name):
@@ -103,6 +104,12 @@ def test_every_node_type_a_language_names_is_in_its_grammar(language):
         ("rust", "/// Doubles█\nfn f() {}", NONE),  # a doc comment
         ("rust", "let v = vec![1, █];", LINE),
         ("rust", "let v: Vec<█>;", LINE),
+        ("java", "class A {\n  void f() {\n    █\n  }\n}\n", BLOCK),
+        ("java", 'String s = """\n    ab█\n    """;', NONE),  # a text block
+        ("java", 'String s = """\n    ab█', NONE),  # one still being typed
+        ("java", "char c = 'a█';", NONE),
+        ("java", "/**\n * Returns it.\n * @param x█\n", NONE),
+        ("java", "List<String> xs = new ArrayList<█>;", LINE),
     ],
 )
 def test_completion_kind(language_id, source, kind):
@@ -255,6 +262,32 @@ GO_BODY = "package main\n\nfunc double(x int) int {\n\t█\n}\n"
             " y = 2;\n  m(): number {\n    return 1;\n  }\n  n() {}\n}\n",
             "y = 2;\n  m(): number {\n    return 1;\n  }",
         ),
+        # Java: a method body, one method in a class, a class under its Javadoc, a case
+        (
+            "java",
+            "public class A {\n    public int f(int x) {\n        █\n    }\n}\n",
+            " int y = x * 2;\n        return y;\n    }\n\n    public int g() {\n",
+            "int y = x * 2;\n        return y;",
+        ),
+        (
+            "java",
+            "public class A {\n    private int x;\n\n    █\n}\n",
+            " public int getX() {\n        return x;\n    }\n\n    public void setX(int x) {\n",
+            "public int getX() {\n        return x;\n    }",
+        ),
+        (
+            "java",
+            "/** A thing. */\n█\n",
+            "\npublic class Thing {\n    int x;\n}\n\npublic class Other {\n",
+            "public class Thing {\n    int x;\n}",
+        ),
+        (
+            "java",
+            "class A {\n  void f(int x) {\n    switch (x) {\n      case 1:\n        █\n"
+            "    }\n  }\n}\n",
+            " a();\n        break;\n      case 2:\n        b();\n    }\n  }\n}\n",
+            "a();\n        break;\n      case 2:\n        b();",
+        ),
         # what adds a syntax error is cut back, or dropped
         ("javascript", JS_BODY, " const y = x *;\n", ""),
         ("go", GO_BODY, "\ty := x\n\treturn (y\n", "y := x"),
@@ -297,6 +330,7 @@ def test_generation_stops_as_soon_as_the_block_has_ended():
         ("go", "x := f(a, █)\n", "b)", "b"),
         ("go", "x := f(a, █)\n", "g(b))", "g(b)"),
         ("rust", "let v = vec![1, █];\n", "2];", "2"),
+        ("java", "int n = Math.max(a, █);\n", "b);", "b"),
         ("rust", 'let s = format!("{}", █);\n', "x);", "x"),
     ],
 )
@@ -459,6 +493,55 @@ def test_rust_scopes_carry_doc_comments_and_attributes_and_imports_are_uses():
     struct = context_in("rust", RUST_SOURCE.replace("    x: T,\n", "    x: T,\n    █\n", 1))
     assert [(s.kind, s.name) for s in struct.scopes] == [("class", "Point")]
     assert struct.scopes[0].header.text == "/// A point.\n#[derive(Debug)]\npub struct Point<T> {"
+
+
+JAVA_SOURCE = """package a.b;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Keeps things.
+ */
+@Deprecated
+public class Store {
+    /** Loads them. */
+    @Override
+    public List<String> load(String p) throws IOException {
+        █
+    }
+}
+"""
+
+
+def test_java_scopes_carry_javadoc_and_annotations_and_imports_the_package():
+    context = context_in("java", JAVA_SOURCE)
+    assert [(s.kind, s.name) for s in context.scopes] == [("class", "Store"), ("function", "load")]
+    assert context.scopes[0].header.text == (
+        "/**\n * Keeps things.\n */\n@Deprecated\npublic class Store {"
+    )
+    assert context.scopes[1].header.text == (
+        "/** Loads them. */\n    @Override\n"
+        "    public List<String> load(String p) throws IOException {"
+    )
+    assert [s.text for s in context.imports] == [
+        "package a.b;",
+        "import java.util.List;",
+        "import java.util.Map;",
+    ]
+
+
+def test_in_a_long_java_class_the_judge_parses_the_members_around_the_cursor():
+    methods = "".join(f"    int m{i}() {{\n        return {i};\n    }}\n" for i in range(150))
+    source = f"public class A {{\n{methods}\n    █\n{methods}}}\n"
+    context = context_in("java", source)
+    judge = context.judge
+    assert judge is not None and judge.parses
+    assert judge.before.startswith("int m149() {") and judge.after == "\n    int m0() {\n" + (
+        "        return 0;\n    }"
+    )
+    assert not judge.adds_errors("int n() {\n        return 1;\n    }")
+    assert judge.adds_errors("int n() {\n        return 1;")
 
 
 # -- indentation ---------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ export const SUPPORTED_LANGUAGES = [
   "typescriptreact",
   "go",
   "rust",
+  "java",
 ] as const;
 
 /** The documents the language client sends the server: every supported language, on disk or

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from codels.languages.base import Language
 from codels.languages.go import GO
+from codels.languages.java import JAVA
 from codels.languages.javascript import JAVASCRIPT
 from codels.languages.python import PYTHON
 from codels.languages.rust import RUST
 from codels.languages.typescript import TSX, TYPESCRIPT
 
-LANGUAGES: tuple[Language, ...] = (PYTHON, JAVASCRIPT, TYPESCRIPT, TSX, GO, RUST)
+LANGUAGES: tuple[Language, ...] = (PYTHON, JAVASCRIPT, TYPESCRIPT, TSX, GO, RUST, JAVA)
 """Every language codels reads."""
 
 SUPPORTED_LANGUAGE_IDS: tuple[str, ...] = (
@@ -23,6 +24,7 @@ SUPPORTED_LANGUAGE_IDS: tuple[str, ...] = (
     "typescriptreact",
     "go",
     "rust",
+    "java",
 )
 """The LSP language ids editors send for the languages codels reads (the ``languages``
 setting's default and choices; other ids a language answers to are aliases)."""
