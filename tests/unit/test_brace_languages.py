@@ -37,6 +37,8 @@ def clean(language_id: str, source: str, raw: str, *, truncated: bool = False) -
         ("rust", "file:///a/lib.rs", "rust"),
         ("plaintext", "file:///a/lib.rs", "rust"),
         ("java", "file:///a/A.java", "java"),
+        ("c", "file:///a/point.c", "c"),
+        ("plaintext", "file:///a/point.h", "c"),
     ],
 )
 def test_a_document_reads_in_the_language_its_id_or_file_name_says(language_id, uri, name):
@@ -110,6 +112,12 @@ def test_every_node_type_a_language_names_is_in_its_grammar(language):
         ("java", "char c = 'a█';", NONE),
         ("java", "/**\n * Returns it.\n * @param x█\n", NONE),
         ("java", "List<String> xs = new ArrayList<█>;", LINE),
+        ("c", "int f(void) {\n    █\n}\n", BLOCK),
+        ("c", 'const char *s = "ab█";', NONE),
+        ("c", "char c = 'a█';", NONE),
+        ("c", "#include <std█io.h>\n", NONE),
+        ("c", "int x = 1; /* note█ */", NONE),
+        ("c", 'printf("%d\\n", █);', LINE),
     ],
 )
 def test_completion_kind(language_id, source, kind):
@@ -288,6 +296,34 @@ GO_BODY = "package main\n\nfunc double(x int) int {\n\t█\n}\n"
             " a();\n        break;\n      case 2:\n        b();\n    }\n  }\n}\n",
             "a();\n        break;\n      case 2:\n        b();",
         ),
+        # C: a body, a function at the end of a file, preprocessor lines and labels in a body
+        (
+            "c",
+            "int twice(int x) {\n    █\n}\n",
+            " int y = x * 2;\n    return y;\n}\n\nstatic int g(void) {\n",
+            "int y = x * 2;\n    return y;",
+        ),
+        (
+            "c",
+            "int twice(int x) {\n    █",
+            " return x * 2;\n}\n\nint main(void) {\n",
+            "return x * 2;\n}",
+        ),
+        (
+            "c",
+            "int f(int x) {\n    █\n}\n",
+            " x += 1;\n#ifdef DEBUG\n    log(x);\n#endif\n    if (x) {\n        goto out;\n    }\n"
+            "out:\n    return x;\n}\n",
+            "x += 1;\n#ifdef DEBUG\n    log(x);\n#endif\n    if (x) {\n        goto out;\n    }\n"
+            "out:\n    return x;",
+        ),
+        # ...a dereference is a statement of its own, not a continued product
+        (
+            "c",
+            "int f(int *p) {\n    int y = 0;\n    █\n    return y;\n}\n",
+            " *p = 1;\n    *p += 2;\n",
+            "*p = 1;",
+        ),
         # what adds a syntax error is cut back, or dropped
         ("javascript", JS_BODY, " const y = x *;\n", ""),
         ("go", GO_BODY, "\ty := x\n\treturn (y\n", "y := x"),
@@ -331,6 +367,7 @@ def test_generation_stops_as_soon_as_the_block_has_ended():
         ("go", "x := f(a, █)\n", "g(b))", "g(b)"),
         ("rust", "let v = vec![1, █];\n", "2];", "2"),
         ("java", "int n = Math.max(a, █);\n", "b);", "b"),
+        ("c", "int n = max(a, █);\n", "b);", "b"),
         ("rust", 'let s = format!("{}", █);\n', "x);", "x"),
     ],
 )
@@ -542,6 +579,48 @@ def test_in_a_long_java_class_the_judge_parses_the_members_around_the_cursor():
     )
     assert not judge.adds_errors("int n() {\n        return 1;\n    }")
     assert judge.adds_errors("int n() {\n        return 1;")
+
+
+C_HEADER = """#ifndef POINT_H
+#define POINT_H
+
+#include <stdio.h>
+#include "util.h"
+
+/** A point. */
+typedef struct point {
+    int x;
+    █
+} point;
+
+// Adds them.
+static int *add(int a, int b);
+
+#endif
+"""
+
+
+def test_c_includes_count_inside_an_include_guard_and_structs_are_scopes():
+    context = context_in("c", C_HEADER)
+    assert [(s.kind, s.name) for s in context.scopes] == [("class", "point")]
+    assert context.scopes[0].header.text == "/** A point. */\ntypedef struct point {"
+    assert [s.text for s in context.imports] == ["#include <stdio.h>", '#include "util.h"']
+    source = (
+        "#include <stdio.h>\n\n// Adds.\n// Twice.\nstatic int *add(int a, int b) {\n    █\n}\n"
+    )
+    context = context_in("c", source)
+    assert [(s.kind, s.name) for s in context.scopes] == [("function", "add")]
+    assert context.scopes[0].header.text == "// Adds.\n// Twice.\nstatic int *add(int a, int b) {"
+
+
+def test_in_a_long_include_guard_the_judge_parses_the_declarations_around_the_cursor():
+    functions = "".join(f"int f{i}(void) {{\n    return {i};\n}}\n" for i in range(150))
+    source = f"#ifndef A_H\n#define A_H\n{functions}\n█\n{functions}#endif\n"
+    judge = context_in("c", source).judge
+    assert judge is not None and judge.parses
+    assert judge.before.startswith("int f149(void) {")
+    assert not judge.adds_errors("int g(void) {\n    return 1;\n}")
+    assert judge.adds_errors("int g(void) {\n    return 1;")
 
 
 # -- indentation ---------------------------------------------------------------------------------

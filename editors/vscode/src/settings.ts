@@ -49,6 +49,7 @@ export const SUPPORTED_LANGUAGES = [
   "go",
   "rust",
   "java",
+  "c",
 ] as const;
 
 /** The documents the language client sends the server: every supported language, on disk or

@@ -183,7 +183,8 @@ class BraceTrees:
             if child.type in self.nodes.imports or (
                 self.is_import is not None and self.is_import(child)
             ):
-                found.append(text_between(lines, child.start_point, child.end_point))
+                snippet = text_between(lines, child.start_point, child.end_point)
+                found.append(Snippet(snippet.start, snippet.text.rstrip()))  # (#include's \n)
         return tuple(found)
 
 

@@ -149,6 +149,7 @@ class BraceSyntax:
 
 
 _CLOSER = re.compile(r"[)\]}]")
+_CLAUSE = re.compile(r"(else|catch|finally|while)\b")
 _WORD = re.compile(r"\w")
 _COMMENT_LINE = re.compile(r"(//|/\*|\*(\s|/|$))")
 _OPEN_END = re.compile(r"(?:[,(\[{=+\-*/%&|^<>!?:.]|=>)$")
@@ -276,11 +277,11 @@ class BraceRules:
             self.one_member
             and depth == 0
             and previous_code.endswith("}")
-            and not _continues(self.syntax, stripped)
+            and not _continues(self.syntax, stripped, previous_code)
         ):
             return True
         if self.one_statement and depth == 0 and previous_code and _statement_done(previous_code):
-            if _continues(self.syntax, stripped):
+            if _continues(self.syntax, stripped, previous_code):
                 return False
             if not whole and len(stripped) < 8 and _may_continue(stripped):
                 return None
@@ -304,9 +305,17 @@ def _is_comment(stripped: str) -> bool:
     return bool(_COMMENT_LINE.match(stripped))
 
 
-def _continues(syntax: BraceSyntax, stripped: str) -> bool:
-    """Whether a line (stripped) goes on with the statement above it (a comment does not)."""
-    return not _is_comment(stripped) and bool(syntax.continuation.match(stripped))
+def _continues(syntax: BraceSyntax, stripped: str, above: str = "") -> bool:
+    """Whether a line (stripped) goes on with the statement above it (a comment does not).
+
+    After a ``;`` (``above``: the code of the line above) only a clause does (``else``): a
+    line that begins with ``*`` there is a C dereference, not a product.
+    """
+    if _is_comment(stripped):
+        return False
+    if above.endswith(";"):
+        return bool(_CLAUSE.match(stripped))
+    return bool(syntax.continuation.match(stripped))
 
 
 def _statement_done(code: str) -> bool:

@@ -6,6 +6,7 @@ This module imports :mod:`codels.languages` (base and each language's module).
 from __future__ import annotations
 
 from codels.languages.base import Language
+from codels.languages.c import C
 from codels.languages.go import GO
 from codels.languages.java import JAVA
 from codels.languages.javascript import JAVASCRIPT
@@ -13,7 +14,7 @@ from codels.languages.python import PYTHON
 from codels.languages.rust import RUST
 from codels.languages.typescript import TSX, TYPESCRIPT
 
-LANGUAGES: tuple[Language, ...] = (PYTHON, JAVASCRIPT, TYPESCRIPT, TSX, GO, RUST, JAVA)
+LANGUAGES: tuple[Language, ...] = (PYTHON, JAVASCRIPT, TYPESCRIPT, TSX, GO, RUST, JAVA, C)
 """Every language codels reads."""
 
 SUPPORTED_LANGUAGE_IDS: tuple[str, ...] = (
@@ -25,6 +26,7 @@ SUPPORTED_LANGUAGE_IDS: tuple[str, ...] = (
     "go",
     "rust",
     "java",
+    "c",
 )
 """The LSP language ids editors send for the languages codels reads (the ``languages``
 setting's default and choices; other ids a language answers to are aliases)."""
