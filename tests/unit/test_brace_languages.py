@@ -39,6 +39,9 @@ def clean(language_id: str, source: str, raw: str, *, truncated: bool = False) -
         ("java", "file:///a/A.java", "java"),
         ("c", "file:///a/point.c", "c"),
         ("plaintext", "file:///a/point.h", "c"),
+        ("cpp", "file:///a/point.h", "cpp"),  # the editor says C++
+        ("plaintext", "file:///a/point.cc", "cpp"),
+        ("", "file:///a/point.hpp", "cpp"),
     ],
 )
 def test_a_document_reads_in_the_language_its_id_or_file_name_says(language_id, uri, name):
@@ -118,6 +121,10 @@ def test_every_node_type_a_language_names_is_in_its_grammar(language):
         ("c", "#include <std█io.h>\n", NONE),
         ("c", "int x = 1; /* note█ */", NONE),
         ("c", 'printf("%d\\n", █);', LINE),
+        ("cpp", 'auto s = R"(ab█)";', NONE),  # a raw string
+        ("cpp", 'auto s = R"x(a)"b█)x";', NONE),  # its quote is no end
+        ("cpp", "std::vector<█>", LINE),
+        ("cpp", "int n = 1'000'000;\nint f() {\n  █\n}\n", BLOCK),  # digit separators
     ],
 )
 def test_completion_kind(language_id, source, kind):
@@ -324,6 +331,20 @@ GO_BODY = "package main\n\nfunc double(x int) int {\n\t█\n}\n"
             " *p = 1;\n    *p += 2;\n",
             "*p = 1;",
         ),
+        # C++: a method in a namespace, one method in a class, a lambda's body
+        (
+            "cpp",
+            "namespace geo {\n\nclass Point {\n public:\n  int x() const {\n    █\n  }\n};\n\n}\n",
+            " return x_;\n  }\n\n  int y() const {\n",
+            "return x_;",
+        ),
+        (
+            "cpp",
+            "class Point {\n public:\n  int x() const { return x_; }\n  █\n};\n",
+            " int y() const {\n    return y_;\n  }\n\n private:\n  int x_;\n};\n",
+            "int y() const {\n    return y_;\n  }",
+        ),
+        ("cpp", "auto f = [](int x) {\n  █\n};\n", " return x * 2;\n};\n", "return x * 2;"),
         # what adds a syntax error is cut back, or dropped
         ("javascript", JS_BODY, " const y = x *;\n", ""),
         ("go", GO_BODY, "\ty := x\n\treturn (y\n", "y := x"),
@@ -621,6 +642,24 @@ def test_in_a_long_include_guard_the_judge_parses_the_declarations_around_the_cu
     assert judge.before.startswith("int f149(void) {")
     assert not judge.adds_errors("int g(void) {\n    return 1;\n}")
     assert judge.adds_errors("int g(void) {\n    return 1;")
+
+
+def test_cpp_scopes_see_namespaces_and_templates_and_imports_include_using():
+    source = (
+        '#include <vector>\n#include "a.h"\nusing std::vector;\n\nnamespace geo {\n'
+        "/// Twice.\ntemplate <typename T>\nT twice(T x) {\n  █\n}\n}\n"
+    )
+    context = context_in("cpp", source)
+    assert [(s.kind, s.name) for s in context.scopes] == [("class", "geo"), ("function", "twice")]
+    assert context.scopes[1].header.text == "/// Twice.\ntemplate <typename T>\nT twice(T x) {"
+    assert [s.text for s in context.imports] == [
+        "#include <vector>",
+        '#include "a.h"',
+        "using std::vector;",
+    ]
+    context = context_in("cpp", 'extern "C" {\n#include <stdio.h>\n}\nvoid A::run() {\n  █\n}\n')
+    assert [(s.kind, s.name) for s in context.scopes] == [("function", "run")]
+    assert [s.text for s in context.imports] == ["#include <stdio.h>"]
 
 
 # -- indentation ---------------------------------------------------------------------------------

@@ -11,7 +11,7 @@
 return {
   cmd = { 'codels', '--stdio' },
   -- The languages codels reads (the server's codels.languages setting can turn each off).
-  filetypes = { 'python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact', 'go', 'rust', 'java', 'c' },
+  filetypes = { 'python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact', 'go', 'rust', 'java', 'c', 'cpp' },
   root_markers = {
     'pyproject.toml',
     'setup.py',

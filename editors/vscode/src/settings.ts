@@ -50,6 +50,7 @@ export const SUPPORTED_LANGUAGES = [
   "rust",
   "java",
   "c",
+  "cpp",
 ] as const;
 
 /** The documents the language client sends the server: every supported language, on disk or

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from codels.languages.base import Language
 from codels.languages.c import C
+from codels.languages.cpp import CPP
 from codels.languages.go import GO
 from codels.languages.java import JAVA
 from codels.languages.javascript import JAVASCRIPT
@@ -14,7 +15,7 @@ from codels.languages.python import PYTHON
 from codels.languages.rust import RUST
 from codels.languages.typescript import TSX, TYPESCRIPT
 
-LANGUAGES: tuple[Language, ...] = (PYTHON, JAVASCRIPT, TYPESCRIPT, TSX, GO, RUST, JAVA, C)
+LANGUAGES: tuple[Language, ...] = (PYTHON, JAVASCRIPT, TYPESCRIPT, TSX, GO, RUST, JAVA, C, CPP)
 """Every language codels reads."""
 
 SUPPORTED_LANGUAGE_IDS: tuple[str, ...] = (
@@ -27,6 +28,7 @@ SUPPORTED_LANGUAGE_IDS: tuple[str, ...] = (
     "rust",
     "java",
     "c",
+    "cpp",
 )
 """The LSP language ids editors send for the languages codels reads (the ``languages``
 setting's default and choices; other ids a language answers to are aliases)."""

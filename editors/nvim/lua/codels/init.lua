@@ -52,7 +52,7 @@ M.defaults = {
 }
 
 --- The filetypes of the languages codels reads (as lsp/codels.lua lists them).
-local LANGUAGES = { 'python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact', 'go', 'rust', 'java', 'c' }
+local LANGUAGES = { 'python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact', 'go', 'rust', 'java', 'c', 'cpp' }
 
 ---@type codels.Options? The options of the last setup() call.
 M.options = nil
