@@ -10,10 +10,16 @@ from pathlib import Path
 
 import pytest
 import pytest_lsp
+from cursor import snapshot_in
+from fake_engine import FakeEngine
 from lsp_session import initialize, inline_items, open_document, position_of
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig, LanguageClient
+
+from codels.completion.service import CompletionService
+from codels.config import Settings
+from codels.engines.base import EngineOptions
 
 FAKE_SERVER = str(Path(__file__).parents[1] / "support" / "fake_server.py")
 TS_URI = "file:///work/shapes.ts"
@@ -124,3 +130,28 @@ async def test_code_actions_are_not_offered_outside_python(client: LanguageClien
         await client.code_action_resolve_async(types.CodeAction(title="x", data=data))
     items = await inline_items(client, TS_URI, position)
     assert len(items) == 1
+
+
+# -- every brace language through the completion service (what the handlers call) -------------
+
+BODIES = {
+    "javascript": ("function f(x) {\n  █\n}\n", " return x;\n}\n", "return x;"),
+    "javascriptreact": ("function A() {\n  █\n}\n", " return <div />;\n}\n", "return <div />;"),
+    "typescript": ("function f(x: number) {\n  █\n}\n", " return x;\n}\n", "return x;"),
+    "typescriptreact": ("function A() {\n  █\n}\n", " return <div />;\n}\n", "return <div />;"),
+    "go": ("func f(x int) int {\n\t█\n}\n", "\treturn x\n}\n", "return x"),
+    "rust": ("fn f(x: i32) -> i32 {\n    █\n}\n", " x + 1\n}\n", "x + 1"),
+    "java": ("class A {\n  int f(int x) {\n    █\n  }\n}\n", " return x;\n  }\n}\n", "return x;"),
+    "c": ("int f(int x) {\n    █\n}\n", " return x;\n}\n", "return x;"),
+    "cpp": ("int f(int x) {\n    █\n}\n", " return x;\n}\n", "return x;"),
+}
+
+
+@pytest.mark.parametrize("language_id", sorted(BODIES))
+async def test_each_language_completes_a_body_through_the_service(language_id: str):
+    source, answer, expected = BODIES[language_id]
+    engine = FakeEngine(answer)
+    engine.load(EngineOptions())
+    snapshot, offset = snapshot_in(language_id, source)
+    outcome = await CompletionService(engine).complete(snapshot, offset, Settings())
+    assert outcome.text == expected
