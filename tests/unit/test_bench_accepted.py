@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from pathlib import Path
@@ -10,9 +11,11 @@ from pathlib import Path
 import pytest_lsp
 from lsp_session import capabilities, open_document, position_of
 from lsprotocol import types
+from pygls.lsp.client import LanguageClient as PyglsClient
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from codels.tools import bench
+from codels.tools.replay import Keystroke, Session
 
 FAKE_SERVER = str(Path(__file__).parents[1] / "support" / "fake_server.py")
 URI = "file:///bench/shop.py"
@@ -74,6 +77,45 @@ async def test_an_accept_with_tab_runs_codels_accepted_and_the_server_counts_it(
     summary = figures.summary()
     assert (summary["tab_accepts"], summary["accepted"]) == (2, 1)
     assert summary["shown"] == 1 and summary["accepted_rate"] == 1.0
+
+
+async def test_the_replay_presses_tab_only_on_a_suggestion_that_is_what_was_typed_next():
+    # The bench's own client (pygls's), as ``codels bench`` drives the real server.
+    start = "def total(items):"
+    session = Session(
+        "shop.py",
+        start,
+        start + "\n    return sum(items)",
+        (
+            # Enter, then a pause: the suggestion "return sum(items)" is what comes next.
+            Keystroke(len(start), "\n    ", 0.0),
+            # The line typed at once, then a pause: nothing is left on the line to accept.
+            Keystroke(len(start) + 5, "return sum(items)", 0.6),
+        ),
+    )
+    figures = bench.RunFigures("codels")
+    client = PyglsClient("bench-test", "0")
+    env = {**os.environ, "CODELS_FAKE_RESPONSE": "return sum(items)\n"}
+    await client.start_io(sys.executable, FAKE_SERVER, env=env)
+    try:
+        await client.initialize_async(
+            types.InitializeParams(
+                capabilities=capabilities(),
+                initialization_options={"codels": {"keepAcceptanceStats": False}},
+            )
+        )
+        client.initialized(types.InitializedParams())
+        await bench._wait_until_ready(client, timeout=30)
+        await bench._replay_session(client, session, 0.05, figures)
+        await client.shutdown_async(None)
+        client.exit(None)
+    finally:
+        await client.stop()  # type: ignore[no-untyped-call]
+    first, last = figures.requests
+    assert first.text == "return sum(items)" and first.tab and first.accepted
+    assert last.answered is not None and not last.tab and not last.accepted
+    summary = figures.summary()
+    assert (summary["tab_accepts"], summary["accepted"]) == (1, 1)
 
 
 def report_with(codels: dict[str, object]) -> str:

@@ -2,12 +2,12 @@
 
 The same keystroke timeline (:mod:`codels.tools.replay`) goes through ``codels --stdio``, driven
 over LSP as an editor drives it (a ``didChange`` per key, a request after the debounce,
-``$/cancelRequest`` when a key comes meanwhile; an accept with Tab runs the item's
-``codels.accepted`` command, and the figures count the accepts the server counted), and through
-a naive client of the same model in this process (raw FIM prompt, no caches, no cancellation,
-one request at a time). ``--json`` records the figures with machine, model, sha256, settings
-and git commit. This module imports config, engines, positions, the shared report header, the
-replay, lsprotocol and pygls's client.
+``$/cancelRequest`` when a key comes meanwhile; Tab, pressed on a suggestion that is what the
+person typed next, runs the item's ``codels.accepted`` command, and the figures count the
+accepts the server counted), and through a naive client of the same model in this process
+(raw FIM prompt, no caches, no cancellation, one request at a time). ``--json`` records the
+figures with machine, model, sha256, settings and git commit. This module imports config,
+engines, positions, the shared report header, the replay, lsprotocol and pygls's client.
 """
 
 from __future__ import annotations
@@ -244,7 +244,9 @@ async def _replay_session(
     pending: tuple[str, asyncio.Future[Any], Request] | None = None
     keys = session.keystrokes
     for index, key in enumerate(keys):
-        if pending is not None and not pending[1].done():
+        if pending is not None and pending[1].done():
+            await tab_if_useful(client, pending[2])
+        elif pending is not None:
             client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=pending[0]))
         text = _type_key(client, uri, index + 2, text, key)
         gap = keys[index + 1].gap if index + 1 < len(keys) else 1.5
@@ -267,6 +269,8 @@ async def _replay_session(
     if pending is not None and not pending[1].done():
         with contextlib.suppress(Exception):  # an error answer ends the wait as well
             await asyncio.wait_for(asyncio.shield(pending[1]), timeout=30)
+    if pending is not None and pending[1].done():
+        await tab_if_useful(client, pending[2])
     client.text_document_did_close(
         types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
     )
@@ -317,6 +321,16 @@ def _settle(future: asyncio.Future[Any], record: Request) -> None:
     items = getattr(result, "items", None) or []
     record.text = items[0].insert_text if items else ""
     record.command = items[0].command if items else None
+
+
+async def tab_if_useful(client: LanguageClient, record: Request) -> None:
+    """Press Tab on ``record``'s suggestion if it is what the person typed next.
+
+    The keystrokes then go on as recorded: they type what the accept would have inserted, so
+    the document, and every later request, is the same as without the accept.
+    """
+    if record.answered is not None and not record.tab and _matches(record.text, record.expected):
+        await accept_with_tab(client, record)
 
 
 async def accept_with_tab(client: LanguageClient, record: Request) -> bool:
