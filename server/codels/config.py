@@ -6,7 +6,8 @@ a sentence naming the key and what was expected. Bad settings never stop the ser
 :class:`Settings` extends :class:`~codels.engines.base.EngineOptions`, and each field declares
 its own range, choices and command-line option (:func:`~codels.engines.base.setting`).
 
-Imports cattrs, :mod:`codels.engines.base` and :mod:`codels.pipeline.prompt`.
+Imports cattrs, :mod:`codels.engines.base`, :mod:`codels.languages` (base, registry) and
+:mod:`codels.pipeline.prompt`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from codels.engines.base import (
     EngineOptions,
     setting,
 )
+from codels.languages.base import Language
+from codels.languages.registry import SUPPORTED_LANGUAGE_IDS, setting_language_id
 from codels.pipeline.prompt import PromptBudget
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,8 @@ AUTOMATIC = "automatic"
 MANUAL = "manual"
 """``triggerMode``: the model runs only for explicit requests (a key such as Alt+\\)."""
 TRIGGER_MODES = (AUTOMATIC, MANUAL)
+_ITEM_CHOICES = "codels.item_choices"
+"""Field metadata: the values each item of a list setting may take."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,11 @@ class Settings(EngineOptions):
     """Complete inside string literals too."""
     complete_in_comments: bool = False
     """Complete inside comments too."""
+    languages: tuple[str, ...] = dataclasses.field(
+        default=SUPPORTED_LANGUAGE_IDS, metadata={_ITEM_CHOICES: SUPPORTED_LANGUAGE_IDS}
+    )
+    """The LSP language ids codels works in (completions and code actions); by default every
+    one it reads."""
     ignore_files: tuple[str, ...] = ()
     """More files never read into a prompt, as gitignore patterns (secret files always are)."""
     respect_gitignore: bool = True
@@ -100,6 +110,10 @@ class Settings(EngineOptions):
             **{field.name: getattr(self, field.name) for field in dataclasses.fields(EngineOptions)}
         )
 
+    def works_in(self, language: Language, language_id: str) -> bool:
+        """Whether the ``languages`` setting lets codels work in a ``language_id`` document."""
+        return setting_language_id(language, language_id) in self.languages
+
     def prompt_budget(self) -> PromptBudget:
         """The prompt's token budget."""
         return PromptBudget(total_tokens=self.prompt_tokens, suffix_tokens=self.suffix_tokens)
@@ -112,6 +126,8 @@ def _declared(key: str) -> dict[str, Any]:
 
 _RANGES: dict[str, tuple[int, int]] = _declared(SETTING_RANGE)
 _CHOICES: dict[str, tuple[str, ...]] = _declared(SETTING_CHOICES)
+ITEM_CHOICES: dict[str, tuple[str, ...]] = _declared(_ITEM_CHOICES)
+"""The list settings whose items are each one of a few values, with those values."""
 COMMAND_LINE_OPTIONS: dict[str, str] = _declared(SETTING_OPTION)
 """The settings a command takes as options, with their help: ``--context-size`` sets
 ``contextSize``."""
@@ -214,6 +230,13 @@ def _setting_value(name: str, value: Any, base: Settings) -> tuple[Any, str | No
         return None, (
             f"setting codels.{camel_case(name)} should be between {low_high[0]} and "
             f"{low_high[1]}, got {structured}; keeping {getattr(base, name)!r}"
+        )
+    allowed = ITEM_CHOICES.get(name)
+    unknown = [item for item in structured if item not in allowed] if allowed else []
+    if unknown:
+        return None, (
+            f"setting codels.{camel_case(name)} may hold only {', '.join(allowed or ())}; "
+            f"got {', '.join(map(repr, unknown))}; keeping {list(getattr(base, name))!r}"
         )
     choices = _CHOICES.get(name)
     if choices and structured not in choices:

@@ -3,6 +3,7 @@ import dataclasses
 import pytest
 from cursor import context_at
 
+from codels.languages.javascript import JAVASCRIPT
 from codels.languages.python import PYTHON
 from codels.languages.registry import language_named, syntax_language
 from codels.languages.syntax import SyntaxJudge, count_syntax_errors, new_parser
@@ -16,7 +17,8 @@ from codels.languages.syntax import SyntaxJudge, count_syntax_errors, new_parser
         ("py", "file:///a", PYTHON),
         ("", "file:///a/stub.PYI", PYTHON),  # a generic id: the file name ending decides
         ("plaintext", "file:///a/tool.pyw", PYTHON),
-        ("javascript", "file:///a.py", None),  # another language's id is not overruled
+        ("javascript", "file:///a.py", JAVASCRIPT),  # another language's id is not overruled
+        ("cobol", "file:///a.py", None),  # nor is one codels does not read
         ("plaintext", "file:///notes.txt", None),
     ],
 )

@@ -28,6 +28,7 @@ import { LineBuffer, lastWords, parseStep, progressIncrement } from "./pull.ts";
 import {
   RESTART_SETTING_KEYS,
   configurationAnswer,
+  documentSelector,
   serverArguments,
   serverSettings,
 } from "./settings.ts";
@@ -120,10 +121,7 @@ class Codels {
     const executable: Executable = { command: discovery.found.command, args };
     const read = (key: string): unknown => this.readSetting(key);
     const clientOptions: LanguageClientOptions = {
-      documentSelector: [
-        { scheme: "file", language: "python" },
-        { scheme: "untitled", language: "python" },
-      ],
+      documentSelector: documentSelector(),
       outputChannel: this.log,
       initializationOptions: serverSettings(read),
       middleware: {

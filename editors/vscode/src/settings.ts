@@ -23,6 +23,7 @@ export const SERVER_SETTING_KEYS = [
   "keepAcceptanceStats",
   "completeInStrings",
   "completeInComments",
+  "languages",
   "backend",
   "endpoint",
   "apiKeyEnv",
@@ -36,6 +37,31 @@ export const SERVER_SETTING_KEYS = [
   "respectGitignore",
   "logDocumentText",
 ] as const;
+
+/** The language ids codels reads (server/codels/languages/registry.py): the extension attaches
+ * to these documents, and the server works in those the `codels.languages` setting names. */
+export const SUPPORTED_LANGUAGES = [
+  "python",
+  "javascript",
+  "javascriptreact",
+  "typescript",
+  "typescriptreact",
+  "go",
+  "rust",
+  "java",
+  "c",
+  "cpp",
+] as const;
+
+/** The documents the language client sends the server: every supported language, on disk or
+ * untitled (the server itself leaves out those `codels.languages` does not name, so a change
+ * to that setting needs no restart). */
+export function documentSelector(): { scheme: string; language: string }[] {
+  return SUPPORTED_LANGUAGES.flatMap((language) => [
+    { scheme: "file", language },
+    { scheme: "untitled", language },
+  ]);
+}
 
 /** Settings only the extension reads: how to start the server, and the LSP trace. */
 export const CLIENT_SETTING_KEYS = ["serverPath", "serverArgs", "trace.server"] as const;

@@ -8,7 +8,9 @@ import { findServer, type DiscoveryProbes } from "../src/discovery.ts";
 import {
   CLIENT_SETTING_KEYS,
   SERVER_SETTING_KEYS,
+  SUPPORTED_LANGUAGES,
   configurationAnswer,
+  documentSelector,
   serverArguments,
   serverSettings,
 } from "../src/settings.ts";
@@ -152,4 +154,19 @@ test("status: the phase from codels/status", () => {
   assert.equal(phaseOf({ model: "loading", enabled: true }), "loading");
   assert.equal(phaseOf({ model: "ready", enabled: false }), "disabled");
   assert.equal(phaseOf({ model: "failed", enabled: true }), "error");
+});
+
+test("the client sends the server the documents of every supported language", () => {
+  const selector = documentSelector();
+  for (const language of SUPPORTED_LANGUAGES) {
+    assert.ok(selector.some((s) => s.language === language && s.scheme === "file"), language);
+    assert.ok(selector.some((s) => s.language === language && s.scheme === "untitled"), language);
+  }
+  assert.deepEqual(manifest.contributes.configuration.properties["codels.languages"].default, [
+    ...SUPPORTED_LANGUAGES,
+  ]);
+  assert.deepEqual(
+    manifest.activationEvents,
+    SUPPORTED_LANGUAGES.map((language) => `onLanguage:${language}`),
+  );
 });

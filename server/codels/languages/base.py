@@ -69,6 +69,11 @@ class CursorText(Protocol):
         ...
 
     @property
+    def suffix_to_end(self) -> bool:
+        """Whether :attr:`suffix` runs to the end of the document."""
+        ...
+
+    @property
     def code_parses(self) -> bool:
         """Whether the code around the cursor parses as it is (nothing is missing there)."""
         ...
@@ -122,8 +127,21 @@ class NodeTypes:
     string_code: frozenset[str]
     """Code inside a string (an f-string's braces)."""
     scopes: Mapping[str, str]
-    """Node type of each kind of scope: ``function`` or ``class``."""
+    """Node type of each kind of scope: ``function`` or ``class`` (a struct, an impl, an
+    interface or a namespace is a ``class``)."""
     imports: frozenset[str]
+    wrappers: frozenset[str] = frozenset()
+    """Nodes that wrap a definition with what belongs to it (``export``, a C++ template
+    header): its header starts with theirs."""
+    decorations: frozenset[str] = frozenset()
+    """Nodes before a definition that belong to it (attributes, annotations, decorators)."""
+    import_containers: frozenset[str] = frozenset()
+    """Top-level nodes whose children may be imports too (a C header's include guard)."""
+    standalone_parts: frozenset[str] = frozenset()
+    """Nodes whose children the grammar reads on their own, out of them (a block's statements,
+    a Java class's members): where the top-level declaration around the cursor is longer than
+    the syntax judge's window, the judge parses the children of the innermost such node
+    around the cursor instead."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,6 +177,9 @@ class Language:
     candidate_test_files: Callable[[Path], list[Path]] | None = None
     """Where a module's tests may already live, most likely first; None for a language with
     no test file convention codels knows."""
+    comment_starts: tuple[str, ...] = ()
+    """What a line of a comment block begins with, stripped (``//``, ``/*``, ``*``); empty:
+    :attr:`line_comment` alone."""
 
     @functools.cached_property
     def tree_sitter_language(self) -> tree_sitter.Language:

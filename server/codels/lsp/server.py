@@ -125,9 +125,10 @@ class CodelsLanguageServer(LanguageServer):
         """The open document at ``uri`` if codels may work on it; else None and why not.
 
         The one check of the completion and code-action paths: the document is open, codels
-        is enabled (``enabled`` is about completions only), reads its language, and may read
-        the file. Whether a file is private can wait on ``git check-ignore``, so it is asked
-        in a worker thread, never on the event loop.
+        is enabled (``enabled`` is about completions only), reads its language, the
+        ``languages`` setting names it, and codels may read the file. Whether a file is
+        private can wait on ``git check-ignore``, so it is asked in a worker thread, never on
+        the event loop.
         """
         document = self.documents.get(uri)
         if document is None:
@@ -143,6 +144,15 @@ class CodelsLanguageServer(LanguageServer):
                     document.language_id,
                 )
             return None, f"unsupported language {document.language_id!r}"
+        if not self.settings.works_in(document.language, document.language_id):
+            if document.language_id not in self._warned_languages:
+                self._warned_languages.add(document.language_id)
+                log.info(
+                    "codels is off for %r files (codels.languages: %s); add the id to turn it on",
+                    document.language_id,
+                    ", ".join(self.settings.languages) or "none",
+                )
+            return None, f"off for {document.language_id!r} files (codels.languages)"
         private = await asyncio.to_thread(self.private_files.why_private, uri)
         if private is not None:
             if uri not in self._warned_private:

@@ -77,6 +77,9 @@ class CompletionContext:
     """Whether the code around the cursor parses as it is (the judge's window has no syntax
     error): then a blank line between statements is a gap for one more statement, not a hole
     that a span of missing code left."""
+    suffix_to_end: bool = False
+    """Whether :attr:`suffix` runs to the end of the document (then a bracket it does not
+    close is closed by nothing)."""
 
     @property
     def indent(self) -> str:
@@ -124,7 +127,8 @@ def build_context(
         imports = language.module_imports(tree, lines)
         judge = _judge_for(language, tree, lines, offset, line_number)
     if language is not None:
-        comment_above = _comment_above(lines, line_number, language.line_comment, scopes)
+        markers = language.comment_starts or (language.line_comment,)
+        comment_above = _comment_above(lines, line_number, markers, scopes)
 
     return CompletionContext(
         kind=kind,
@@ -141,6 +145,7 @@ def build_context(
         judge=judge,
         language=language,
         code_parses=judge is not None and kind is CompletionKind.BLOCK and judge.parses,
+        suffix_to_end=suffix_end >= len(text),
     )
 
 
@@ -212,13 +217,17 @@ def _line_end_at_or_before(lines: LineIndex, offset: int) -> int:
     return lines.starts[line - 1] + len(lines.line_text(line - 1))
 
 
-def _comment_lines_above(lines: LineIndex, line_number: int, marker: str) -> list[str]:
-    """The contiguous comment lines (starting with ``marker``) directly above ``line_number``."""
+def _comment_lines_above(lines: LineIndex, line_number: int, markers: tuple[str, ...]) -> list[str]:
+    """The contiguous comment lines directly above ``line_number``.
+
+    A comment line begins with one of ``markers`` once stripped (or is one, stripped: a lone
+    ``*`` in a doc comment).
+    """
     found: list[str] = []
     row = line_number - 1
     while row >= 0:
         stripped = lines.line_text(row).strip()
-        if not stripped.startswith(marker):
+        if not any(stripped.startswith(m) or stripped == m.strip() for m in markers):
             break
         found.append(stripped)
         row -= 1
@@ -226,13 +235,13 @@ def _comment_lines_above(lines: LineIndex, line_number: int, marker: str) -> lis
 
 
 def _comment_above(
-    lines: LineIndex, line_number: int, marker: str, scopes: tuple[Scope, ...]
+    lines: LineIndex, line_number: int, markers: tuple[str, ...], scopes: tuple[Scope, ...]
 ) -> str:
     """The comment block above the cursor line, else the one above the innermost scope."""
     anchor_line = line_number
-    if scopes and not _comment_lines_above(lines, line_number, marker):
+    if scopes and not _comment_lines_above(lines, line_number, markers):
         anchor_line, _ = lines.position_at(scopes[-1].header.start, "utf-32")
-    return "\n".join(_comment_lines_above(lines, anchor_line, marker))
+    return "\n".join(_comment_lines_above(lines, anchor_line, markers))
 
 
 def _judge_for(
@@ -247,29 +256,86 @@ def _judge_for(
     cursor_byte = lines.byte_offset(offset)
     first_row = max(0, line_number - JUDGE_LINES_BEFORE)
     last_row = min(lines.line_count - 1, line_number + JUDGE_LINES_AFTER)
-    root = tree.root_node
     start_row, end_row = line_number, line_number
-    # The top-level statement that contains the cursor or comes after it. (Node methods
-    # first_child_for_byte and child(-1) crash py-tree-sitter when there is no such child; the
-    # cursor API answers None instead.)
-    walker = tree.walk()
-    following = walker.node if walker.goto_first_child_for_byte(cursor_byte) is not None else None
-    if following is not None:
-        previous = following.prev_sibling
+    following, previous = _children_around(tree.root_node, cursor_byte)
+    part = _part_window(language, following, lines, offset, (first_row, last_row))
+    if part is not None:
+        start, end = part
     else:
-        previous = root.child(root.child_count - 1) if root.child_count else None
-    if previous is not None:
-        start_row = previous.start_point.row
-    if following is not None:
-        if following.start_byte <= cursor_byte:
-            start_row = min(start_row, following.start_point.row)
-        end_row = max(end_row, following.end_point.row)
-    start_row = max(first_row, min(start_row, line_number))
-    end_row = min(last_row, end_row)
-    start = lines.starts[start_row]
-    end = lines.starts[end_row] + len(lines.line_text(end_row))
+        if previous is not None:
+            start_row = previous.start_point.row
+        if following is not None:
+            if following.start_byte <= cursor_byte:
+                start_row = min(start_row, following.start_point.row)
+            end_row = max(end_row, following.end_point.row)
+        start_row = max(first_row, min(start_row, line_number))
+        end_row = min(last_row, end_row)
+        start = lines.starts[start_row]
+        end = lines.starts[end_row] + len(lines.line_text(end_row))
     end = max(end, offset)
     # Bounded in characters too: on a megabyte-long line, lines are no bound at all.
     start = max(start, offset - JUDGE_MAX_CHARS_BEFORE)
     end = min(end, offset + JUDGE_MAX_CHARS_AFTER)
     return SyntaxJudge(language=language, before=text[start:offset], after=text[offset:end])
+
+
+def _part_window(
+    language: Language,
+    top: tree_sitter.Node | None,
+    lines: LineIndex,
+    offset: int,
+    rows: tuple[int, int],
+) -> tuple[int, int] | None:
+    """Where the judge's window starts and ends inside a declaration longer than ``rows``.
+
+    A cut-off window has errors of its own; where the grammar reads the statements or members
+    of a node on their own (its :attr:`~codels.languages.base.NodeTypes.standalone_parts`),
+    the window is the child around the cursor and the one before it, in the innermost such
+    node whose child fits. None where there is none (the window is cut at ``rows``).
+    """
+    parts = language.nodes.standalone_parts
+    cursor_byte = lines.byte_offset(offset)
+
+    def too_long(node: tree_sitter.Node) -> bool:
+        return node.start_point.row < rows[0] or node.end_point.row > rows[1]
+
+    if not parts or top is None or top.start_byte > cursor_byte or not too_long(top):
+        return None
+    found: tuple[tree_sitter.Node | None, tree_sitter.Node | None] | None = None
+    node: tree_sitter.Node | None = top
+    while node is not None and node.start_byte <= cursor_byte and node.child_count:
+        inner, before = _children_around(node, cursor_byte)
+        if node.type in parts:
+            found = (inner, before)
+            if inner is None or inner.start_byte > cursor_byte or not too_long(inner):
+                break
+        node = inner
+    if found is None:
+        return None
+    following, previous = found
+    # Not the part's own brackets: its header stands before the opening one.
+    start = offset
+    if previous is not None:
+        point = previous.start_point if previous.is_named else previous.end_point
+        start = min(offset, lines.offset_of_point(point.row, point.column))
+    end = offset
+    if following is not None:
+        point = following.end_point if following.is_named else following.start_point
+        end = max(offset, lines.offset_of_point(point.row, point.column))
+    return start, end
+
+
+def _children_around(
+    parent: tree_sitter.Node, cursor_byte: int
+) -> tuple[tree_sitter.Node | None, tree_sitter.Node | None]:
+    """The child of ``parent`` that contains the cursor or comes after it, and the one before.
+
+    (Node methods first_child_for_byte and child(-1) crash py-tree-sitter when there is no
+    such child; the cursor API answers None instead.)
+    """
+    walker = parent.walk()
+    following = walker.node if walker.goto_first_child_for_byte(cursor_byte) is not None else None
+    if following is not None:
+        return following, following.prev_sibling
+    last = parent.child(parent.child_count - 1) if parent.child_count else None
+    return None, last

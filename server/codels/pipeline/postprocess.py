@@ -68,22 +68,52 @@ def _heal(text: str, healed: str, indent: str, blank_line: bool, settled: bool) 
     return text.lstrip(" \t")
 
 
+_QUOTES = "\"'`"
+
+
+def repeats_what_follows(candidate: str, end: str, line_prefix: str) -> bool:
+    """Whether ``end`` of a completion closes only what stood open before it (``candidate``).
+
+    ``end`` is what the text right of the cursor starts with; it repeats what follows when it
+    holds only closing brackets that ``candidate`` did not open, a quote
+    that the line opened before the cursor, and ``;``, ``,`` or ``:``.
+    """
+    own_open = bracket_balance(candidate)[0]
+    for ch in end:
+        if ch in "([{":
+            return False
+        if ch in ")]}":
+            if own_open:
+                return False  # it closes the completion's own bracket
+        elif ch in _QUOTES and (candidate.count(ch) % 2 or not line_prefix.count(ch) % 2):
+            return False  # it closes the completion's own string, or no string is open
+    return True
+
+
 def _without_suffix_overlap(text: str, context: CompletionContext) -> str:
-    """Drop the end of ``text`` that repeats the start of the text right of the cursor."""
+    """Drop the end of ``text`` that repeats the start of the text right of the cursor.
+
+    What closes only what was open before the completion goes (``f(a, key=|)`` answered with
+    ``1)`` gives ``1``); otherwise the syntax judge decides whether the overlap is a repeat.
+    """
     rest = context.line_suffix.strip()
     if not rest or "\n" in text:
         return text
     body = text.rstrip()
-    for size in range(len(rest), 0, -1):
-        if body.endswith(rest[:size]):
-            candidate = body[: len(body) - size]
-            judge = context.judge
-            if judge is None:
-                excess = bracket_balance(context.line_prefix + body + rest)[1]
-                return candidate if excess > 0 else text
-            if judge.adds_errors(text) and not judge.adds_errors(candidate):
-                return candidate
-            return text
+    sizes = [size for size in range(len(rest), 0, -1) if body.endswith(rest[:size])]
+    for size in sizes:
+        candidate = body[: len(body) - size]
+        if candidate.strip() and repeats_what_follows(candidate, rest[:size], context.line_prefix):
+            return candidate
+    if not sizes:
+        return text
+    candidate = body[: len(body) - sizes[0]]
+    judge = context.judge
+    if judge is None:
+        excess = bracket_balance(context.line_prefix + body + rest)[1]
+        return candidate if excess > 0 else text
+    if judge.adds_errors(text) and not judge.adds_errors(candidate):
+        return candidate
     return text
 
 

@@ -30,7 +30,7 @@ from codels.actions.sites import ActionKind, Site, find_sites
 from codels.completion.service import CompletionService
 from codels.documents import Document, DocumentSnapshot
 from codels.engines.base import ModelInfo
-from codels.languages.registry import syntax_language
+from codels.languages.registry import LANGUAGES, syntax_language
 from codels.models.catalogue import ModelError
 from codels.positions import PositionError
 from codels.privacy import log_guard
@@ -158,22 +158,35 @@ def _parse_location(location: str) -> tuple[Path, int, int]:
     return Path(path), line_number, column_number
 
 
-def _python_document(path: Path, verb: str) -> Document:
-    """The Python file at ``path``; a UsageError if it cannot be read or is not Python."""
+def _source_document(path: Path) -> Document:
+    """The file at ``path``, in the language its name says.
+
+    A UsageError if it cannot be read, or codels reads no such files.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {path}: {exc}") from None
     uri = path.resolve().as_uri()
-    if syntax_language("", uri) is None:
+    language = syntax_language("", uri)
+    if language is None:
+        known = ", ".join(suffix for language in LANGUAGES for suffix in language.suffixes)
+        raise UsageError(f"{path}: codels reads files ending {known}; rename it or pick another")
+    return Document(uri, language.language_ids[0], 0, text)
+
+
+def _python_document(path: Path, verb: str) -> Document:
+    """The Python file at ``path``; a UsageError if it cannot be read or is not Python."""
+    document = _source_document(path)
+    if document.language is None or document.language.name != "python":
         raise UsageError(f"{path}: codels {verb} Python files (.py) only for now")
-    return Document(uri, "python", 0, text)
+    return document
 
 
 def run_complete(args: argparse.Namespace) -> int:
     """``codels complete``: print the completion at a location of a file."""
     path, line, column = _parse_location(args.location)
-    document = _python_document(path, "completes")
+    document = _source_document(path)
     try:
         offset = document.lines.offset_at(line - 1, column - 1, "utf-32")
     except PositionError:

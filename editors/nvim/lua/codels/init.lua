@@ -29,7 +29,8 @@ local M = {}
 
 ---@class codels.Options
 ---@field cmd? string[] How to start the server (default `{ 'codels', '--stdio' }`)
----@field filetypes? string[] Where to start it (default `{ 'python' }`)
+---@field filetypes? string[] Where to start it (default: the `languages` setting's, else every
+--- language codels reads)
 ---@field root_markers? string[] Files that mark a project's root
 ---@field settings? table Server settings, camelCase as in the codels README (`{ maxTokens = 64 }`)
 ---@field inline? boolean Turn on Neovim's inline completion (ghost text) (default true)
@@ -49,6 +50,9 @@ M.defaults = {
     dismiss = '<C-]>',
   },
 }
+
+--- The filetypes of the languages codels reads (as lsp/codels.lua lists them).
+local LANGUAGES = { 'python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact', 'go', 'rust', 'java', 'c', 'cpp' }
 
 ---@type codels.Options? The options of the last setup() call.
 M.options = nil
@@ -71,7 +75,10 @@ end
 local function config_overrides(opts)
   local overrides = {}
   overrides.cmd = opts.cmd
-  overrides.filetypes = opts.filetypes
+  -- The languages setting names LSP language ids; Neovim's filetypes of those languages are
+  -- spelled the same, so the server is not even started for a language turned off.
+  local languages = opts.settings and opts.settings.languages
+  overrides.filetypes = opts.filetypes or (type(languages) == 'table' and languages or nil)
   overrides.root_markers = opts.root_markers
   if opts.settings and next(opts.settings) then
     overrides.init_options = opts.settings
@@ -85,7 +92,7 @@ end
 ---@return table
 local function config_from_runtimepath(opts)
   local file = vim.api.nvim_get_runtime_file('lsp/codels.lua', false)[1]
-  local base = file and dofile(file) or { cmd = { 'codels', '--stdio' }, filetypes = { 'python' } }
+  local base = file and dofile(file) or { cmd = { 'codels', '--stdio' }, filetypes = LANGUAGES }
   return vim.tbl_extend('force', base, config_overrides(opts))
 end
 
@@ -447,7 +454,7 @@ function M.setup(opts)
     vim.lsp.config('codels', config_overrides(opts))
     vim.lsp.enable('codels')
   end
-  local filetypes = M.config().filetypes or opts.filetypes or { 'python' }
+  local filetypes = M.config().filetypes or opts.filetypes or LANGUAGES
   vim.api.nvim_create_autocmd('FileType', {
     group = group,
     pattern = filetypes,
