@@ -4,6 +4,7 @@ import asyncio
 import hashlib
 import io
 import lzma
+import subprocess
 import tarfile
 
 import pytest
@@ -357,6 +358,49 @@ def test_a_source_distribution_pip_cannot_fetch_says_what_to_do(tmp_path, monkey
     source = sources.Source("codels-no-such-package", "0.0.1", "0" * 64, kind="sdist")
     with pytest.raises(sources.SourceError, match=r"codels-no-such-package-0\.0\.1\.tar\.gz"):
         sources.fetch(source, tmp_path)
+
+
+def test_an_archive_fetched_just_now_that_does_not_verify_is_deleted(tmp_path, monkeypatch):
+    def fetch_another_build(source, folder):
+        (folder / "demo-js-1.0.0.tgz").write_bytes(_tarball({"package/a.js": "y\n"}))
+        return subprocess.CompletedProcess(["npm"], 0, "demo-js-1.0.0.tgz\n", "")
+
+    monkeypatch.setattr(sources, "_run_fetch", fetch_another_build)
+    source = sources.Source("demo-js", "1.0.0", "0" * 64, kind="npm")
+    with pytest.raises(sources.SourceError, match="it was deleted; run the evaluation again"):
+        sources.fetch(source, tmp_path)
+    assert not (tmp_path / "demo-js-1.0.0.tgz").exists()
+
+
+@pytest.mark.parametrize(
+    ("output", "reason"),
+    [
+        (
+            "npm error code ETARGET\n"
+            "npm error notarget No matching version found for demo@9.0.0.\n"
+            "npm error notarget In most cases you or one of your dependencies are requesting\n"
+            "npm error A complete log of this run can be found in: /root/.npm/_logs/x.log\n",
+            "notarget No matching version found for demo@9.0.0.",
+        ),
+        (
+            "npm error code ENOTFOUND\nnpm error syscall getaddrinfo\nnpm error errno ENOTFOUND\n"
+            "npm error network request to the registry failed, reason: getaddrinfo ENOTFOUND\n",
+            "network request to the registry failed, reason: getaddrinfo ENOTFOUND",
+        ),
+        (
+            "ERROR: Could not find a version that satisfies the requirement demo==9 (from "
+            "versions: 1.0)\nERROR: No matching distribution found for demo==9\n",
+            "ERROR: No matching distribution found for demo==9",
+        ),
+        (
+            "W: Unable to read /etc/apt/apt.conf.d/\nE: Version '9-1' for 'demo' was not found\n",
+            "E: Version '9-1' for 'demo' was not found",
+        ),
+        ("", "it saved nothing and gave no reason"),
+    ],
+)
+def test_a_failed_fetch_names_the_tools_reason(output, reason):
+    assert sources.failure_reason(output) == reason
 
 
 # -- scoring -----------------------------------------------------------------------------------

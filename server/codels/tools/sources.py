@@ -90,19 +90,27 @@ def fetch(source: Source, folder: Path | None = None) -> Path:
     folder = folder or sources_dir()
     folder.mkdir(parents=True, exist_ok=True)
     archive = find_archive(folder, source)
+    fetched = archive is None
     if archive is None:
         done = _run_fetch(source, folder)
         archive = find_archive(folder, source)
         if done.returncode != 0 or archive is None:
-            lines = (done.stderr or done.stdout).strip().splitlines()
             raise SourceError(
                 f"{_TOOL[source.kind]} could not fetch {source.requirement} for the real-code "
-                f"suites ({lines[-1] if lines else 'nothing was saved'}); check that "
-                f"{_REACHES[source.kind]} is reachable, or put {_label(source)} in {folder} "
-                "by hand"
+                f"suites ({failure_reason(done.stderr + done.stdout)}); check that "
+                f"{_REACHES[source.kind]}, or put {_label(source)} in {folder} by hand"
             )
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
     if digest != source.sha256:
+        if fetched:
+            # Kept, it would be refused on every later run without another fetch.
+            archive.unlink()
+            raise SourceError(
+                f"{_TOOL[source.kind]} fetched {archive.name} with sha256 {digest}, not the "
+                f"pinned {source.sha256} (a mirror that serves another build, or a damaged "
+                "download), and it was deleted; run the evaluation again, and if the file "
+                f"differs again put the original {_label(source)} in {folder} by hand"
+            )
         raise SourceError(
             f"{archive} has sha256 {digest}, not the pinned {source.sha256}; delete it and run "
             "the evaluation again"
@@ -110,12 +118,38 @@ def fetch(source: Source, folder: Path | None = None) -> Path:
     return archive
 
 
+_NPM_NOISE = ("code ", "errno ", "syscall ", "a complete log")
+"""npm's lines around its reason: the error code, the failed call and where its log is."""
+
+
+def failure_reason(output: str) -> str:
+    """The line of a package tool's output that says why it failed.
+
+    pip and apt-get end with their error (``ERROR: No matching distribution…``, ``E: Version…
+    was not found``); npm starts with it and follows with its error code and log file.
+    """
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    npm = [
+        line.removeprefix("npm error").removeprefix("npm ERR!").strip()
+        for line in lines
+        if line.startswith(("npm error", "npm ERR!"))
+    ]
+    told = [line for line in npm if line and not line.lower().startswith(_NPM_NOISE)]
+    if told:
+        return told[0]
+    errors = [line for line in lines if line.startswith(("ERROR:", "E:", "error:"))]
+    return (errors or lines or ["it saved nothing and gave no reason"])[-1]
+
+
 _TOOL = {"wheel": "pip", "sdist": "pip", "npm": "npm", "deb": "apt-get"}
 _REACHES = {
-    "wheel": "the package index",
-    "sdist": "the package index",
-    "npm": "the npm registry",
-    "deb": "the Debian archive (these are Debian 12 packages)",
+    "wheel": "pip reaches its package index",
+    "sdist": "pip reaches its package index",
+    "npm": "npm reaches its registry",
+    "deb": (
+        "apt reaches a Debian 12 archive (these are Debian 12 packages) and its package lists "
+        "are current (apt-get update)"
+    ),
 }
 
 
@@ -148,7 +182,8 @@ def _fetch_command(source: Source, folder: Path) -> list[str]:
     if found is None:
         raise SourceError(_missing_tool(source, folder))
     if source.kind == "npm":
-        return [found, "pack", "--silent", "--ignore-scripts", source.requirement]
+        # Errors only: --silent would hide why a fetch failed.
+        return [found, "pack", "--loglevel=error", "--ignore-scripts", source.requirement]
     return [found, "download", "--quiet", source.requirement]
 
 
