@@ -6,12 +6,15 @@ signature and docstring); and suites of real code, ``python-line`` and ``python-
 statement line masked or a short body emptied in modules of pinned wheels,
 :mod:`codels.tools.realcode`). Each task goes through
 :class:`~codels.completion.service.CompletionService`, with the cursor where an editor leaves it,
-and through a raw-FIM baseline in the same run. A HumanEval task passes when the program and the
-problem's tests run without error in :mod:`codels.sandbox` (which refuses to run anything
-where no OS sandbox works, unless told ``--unsafe-exec``); a real-code task, which has no
-tests, when the completion is the original text. This module imports the completion service,
-config, documents, engines, languages, the sandbox and :mod:`codels.tools.realcode`, and the code
-actions lazily.
+and through a raw-FIM baseline in the same run. The brace languages have real-code suites too,
+``<lang>-line`` and ``<lang>-body`` (:mod:`codels.tools.code_suites`), each document opened
+with its language's id. A HumanEval task passes when the program and the problem's tests run
+without error in :mod:`codels.sandbox` (which refuses to run anything where no OS sandbox
+works, unless told ``--unsafe-exec``); a real-code task, which has no tests, when the
+completion is the original text (``<lang>-line``: its first line), or for ``<lang>-body`` when
+it is non-empty and adds no syntax error. This module imports the completion service, config,
+documents, engines, languages, the sandbox and the real-code suites' modules of
+:mod:`codels.tools`, and the code actions lazily.
 """
 
 from __future__ import annotations
@@ -38,22 +41,26 @@ from codels.languages.python import PYTHON
 from codels.languages.python.validator import python_error_line
 from codels.languages.syntax import count_syntax_errors, new_parser
 from codels.sandbox import SandboxError, isolation, run_program
-from codels.tools import realcode
+from codels.tools import code_suites, realcode
+from codels.tools.brace_tasks import grammar_for
 from codels.tools.report import report_header
 from codels.tools.tasks import EvalTask, indentation
 
 log = logging.getLogger(__name__)
 
+PYTHON_CODE_SUITES = ("python-line", "python-block")
 SUITES = (
     "humaneval-single",
     "humaneval-multi",
     "humaneval-docstring",
-    "python-line",
-    "python-block",
+    *PYTHON_CODE_SUITES,
+    *code_suites.SUITES,
 )
 """The suites ``codels eval`` knows."""
-REAL_CODE_SUITES = ("python-line", "python-block")
-"""Suites of real modules: scored by matching the original, there are no tests to run."""
+REAL_CODE_SUITES = (*PYTHON_CODE_SUITES, *code_suites.SUITES)
+"""Suites of real modules: scored against the original, there are no tests to run."""
+SINGLE_LINE_SUITES = ("humaneval-single", "python-line", *code_suites.LINE_SUITES)
+"""The baseline stops these at a line break."""
 BASELINE_BEFORE_CHARS = 6_000
 BASELINE_AFTER_CHARS = 1_500
 """The raw baseline's window on real code: this much text either side, nothing else."""
@@ -131,6 +138,11 @@ def docstring_tasks(problems: Iterable[dict[str, str]]) -> list[EvalTask]:
 
 def build_suite(name: str, problems: Sequence[dict[str, str]] | None = None) -> list[EvalTask]:
     """All tasks of suite ``name``."""
+    if name in code_suites.SUITES:
+        try:
+            return code_suites.build(name)
+        except realcode.SourceError as exc:
+            raise EvalError(str(exc)) from None
     if name in REAL_CODE_SUITES:
         return real_code_tasks(name)
     problems = problems if problems is not None else load_problems()
@@ -143,11 +155,18 @@ def build_suite(name: str, problems: Sequence[dict[str, str]] | None = None) -> 
     raise EvalError(f"unknown suite {name!r}; the suites are {', '.join(SUITES)}")
 
 
-def fetch_sources() -> None:
-    """Fetch and verify the real-code suites' sources (an EvalError says what went wrong)."""
+def fetch_sources(suites: Sequence[str] = PYTHON_CODE_SUITES) -> None:
+    """Fetch and verify the sources of the real-code suites among ``suites``.
+
+    An EvalError says what went wrong.
+    """
     try:
-        for source in realcode.PYTHON_SOURCES:
-            realcode.fetch(source)
+        if any(suite in PYTHON_CODE_SUITES for suite in suites):
+            for source in realcode.PYTHON_SOURCES:
+                realcode.fetch(source)
+        for suite in suites:
+            if suite in code_suites.SUITES:
+                code_suites.fetch_sources(suite)
     except realcode.SourceError as exc:
         raise EvalError(str(exc)) from None
 
@@ -258,8 +277,8 @@ class SuiteReport:
             "suite": self.suite,
             "tasks": self.tasks,
             "n": len(self.results),
-            # pass@1 of a real-code suite is exact match: there are no tests to run.
-            "scored_by": "exact_match" if self.suite in REAL_CODE_SUITES else "tests",
+            # A real-code suite has no tests to run: pass@1 is matching or clean syntax.
+            "scored_by": scored_by(self.suite),
         }
         runs: dict[str, list[Attempt]] = {"codels": [r.codels for r in self.results]}
         if self.results and all(r.baseline is not None for r in self.results):
@@ -288,6 +307,15 @@ class SuiteReport:
         return out
 
 
+def scored_by(suite: str) -> str:
+    """What pass@1 of ``suite`` counts."""
+    if suite in code_suites.LINE_SUITES:
+        return "first_line_exact_match"
+    if suite in code_suites.BODY_SUITES:
+        return "non_empty_and_syntax_clean"
+    return "exact_match" if suite in PYTHON_CODE_SUITES else "tests"
+
+
 def _uri(task: EvalTask) -> str:
     """A document of its own per task, so no task is answered from another's suggestion."""
     folder = task.task_id.replace("/", "-").replace(":", "-")
@@ -314,11 +342,15 @@ def _normalised(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip("\n").splitlines()).strip()
 
 
-def _syntax_errors(program: str) -> int:
+def _syntax_errors(program: str, language_id: str = "python") -> int:
     """tree-sitter's error count in ``program``, plus one if Python's parser refuses it.
 
     tree-sitter accepts some programs Python does not (a line indented deeper than its block).
+    A brace language's program is counted with its own grammar.
     """
+    grammar = grammar_for(language_id)
+    if grammar is not None:
+        return grammar.syntax_errors(program)
     tree = new_parser(PYTHON).parse(program.encode("utf-8", "surrogatepass"))
     return count_syntax_errors(tree.root_node) + (python_error_line(program) is not None)
 
@@ -357,7 +389,7 @@ class Evaluator:
 
     async def codels_completion(self, task: EvalTask, settings: Settings) -> Attempt:
         """The completion the server would offer at the task's cursor."""
-        document = Document(_uri(task), "python", 1, task.prefix + task.suffix)
+        document = Document(_uri(task), task.language_id, 1, task.prefix + task.suffix)
         started = time.perf_counter()
         outcome = await self.service.complete(document.snapshot(), len(task.prefix), settings)
         return Attempt(outcome.text, (time.perf_counter() - started) * 1000)
@@ -401,7 +433,7 @@ class Evaluator:
         if suite in REAL_CODE_SUITES:
             prefix, suffix = prefix[-BASELINE_BEFORE_CHARS:], suffix[:BASELINE_AFTER_CHARS]
         prompt = prefix if family is None else family.fim_prompt(prefix, suffix)
-        single = suite in ("humaneval-single", "python-line")
+        single = suite in SINGLE_LINE_SUITES
         request = GenerationRequest(
             prompt=prompt,
             max_tokens=max_tokens,
@@ -414,19 +446,32 @@ class Evaluator:
         text = result.text.split("\n", 1)[0] if single else result.text
         return Attempt(text, (time.perf_counter() - started) * 1000)
 
-    def score(self, task: EvalTask, attempt: Attempt) -> None:
-        """Run the task's tests on the attempt; fill in passed, exact and syntax_error."""
-        attempt.exact = _normalised(attempt.completion) == _normalised(task.expected)
-        attempt.similarity = edit_similarity(
-            _normalised(attempt.completion), _normalised(task.expected)
-        )
+    def score(self, task: EvalTask, attempt: Attempt, suite: str = "") -> None:
+        """Run the task's tests on the attempt; fill in passed, exact and syntax_error.
+
+        A ``<lang>-line`` suite compares the completion's first line (what the line was); a
+        ``<lang>-body`` suite passes what is non-empty and adds no syntax error.
+        """
+        compared = attempt.completion
+        if suite in code_suites.LINE_SUITES:
+            compared = compared.lstrip("\n").split("\n", 1)[0]
+        attempt.exact = _normalised(compared) == _normalised(task.expected)
+        attempt.similarity = edit_similarity(_normalised(compared), _normalised(task.expected))
         if not task.runnable:
             # Real code has no tests here: what is inserted must be what was there.
+            language = task.language_id
             program = f"{task.prefix}{attempt.completion}{task.suffix}"
+            reference = _syntax_errors(f"{task.prefix}{task.expected}{task.suffix}", language)
+            attempt.syntax_error = _syntax_errors(program, language) > reference
+            if suite in code_suites.BODY_SUITES:
+                empty = not attempt.completion.strip()
+                attempt.passed = not empty and not attempt.syntax_error
+                attempt.reason = (
+                    "empty" if empty else "adds a syntax error" if attempt.syntax_error else ""
+                )
+                return
             attempt.passed = attempt.exact
             attempt.reason = "" if attempt.exact else "differs from the original"
-            reference = _syntax_errors(f"{task.prefix}{task.expected}{task.suffix}")
-            attempt.syntax_error = _syntax_errors(program) > reference
             return
         program = (
             task.program_of(attempt.document)
@@ -475,7 +520,7 @@ class Evaluator:
         # Scoring runs after generation, so that it does not slow the model down.
         with ThreadPoolExecutor(max_workers=self.workers) as scorers:
             jobs = [
-                scorers.submit(self.score, task, attempt)
+                scorers.submit(self.score, task, attempt, suite)
                 for task, result in zip(tasks, report.results, strict=True)
                 for attempt in (result.codels, result.baseline)
                 if attempt is not None
@@ -538,8 +583,13 @@ def format_table(figures: Sequence[dict[str, Any]]) -> str:
                 f"{'':<20} {'':>5}  {'gain':<8} {100 * suite['gain']:+5.1f}  "
                 f"{interval(suite['gain_ci95'])}"
             )
-    if any(suite.get("scored_by") == "exact_match" for suite in figures):
+    scoring = {suite.get("scored_by") for suite in figures}
+    if "exact_match" in scoring:
         rows.append("(python-line, python-block: pass@1 is exact match; no tests to run)")
+    if "first_line_exact_match" in scoring:
+        rows.append("(<lang>-line: pass@1 is exact match of the completion's first line)")
+    if "non_empty_and_syntax_clean" in scoring:
+        rows.append("(<lang>-body: pass@1 is the share non-empty and adding no syntax error)")
     return "\n".join(rows)
 
 

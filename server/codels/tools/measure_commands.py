@@ -34,7 +34,8 @@ from codels.tools.evaluation import (
 def add_eval_parser(commands: Commands) -> None:
     """Register ``codels eval``."""
     evaluate = commands.add_parser(
-        "eval", help="score completions: HumanEval suites by running them, real code by exact match"
+        "eval",
+        help="score completions: HumanEval suites by running them, real code against the original",
     )
     evaluate.add_argument(
         "--suite",
@@ -107,7 +108,7 @@ def run_eval(args: argparse.Namespace) -> int:
     else:
         sandbox = {"backend": None, "isolation": [], "runs_code": False}
     if any(suite in REAL_CODE_SUITES for suite in suites):
-        fetch_sources()
+        fetch_sources(suites)
     settings = settings_from(args)
     engine, info = load_engine(settings)
     started = time.monotonic()

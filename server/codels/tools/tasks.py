@@ -30,6 +30,8 @@ class EvalTask:
     entry_point: str = ""
     path: str = ""
     """The module's path, for real-code tasks (they have no tests: scored by matching)."""
+    language_id: str = "python"
+    """The LSP language id of the task's document."""
 
     @property
     def runnable(self) -> bool:
