@@ -66,6 +66,12 @@ class Settings(EngineOptions):
     debounce_ms: int = setting(0, between=(0, 5000))
     """How long an automatic request waits before it reaches the model; a newer request for the
     same document meanwhile replaces it (0: no wait; editors wait a little themselves)."""
+    invoked_suggestions: int = setting(3, between=(1, 5))
+    """Most suggestions for an explicit request (trigger kind ``Invoked``), to cycle through:
+    the usual one and others sampled; automatic requests always get one."""
+    keep_acceptance_stats: bool = True
+    """Count, in a local file, how many suggestions were shown and accepted (``codels stats``;
+    nothing is sent anywhere)."""
     complete_in_strings: bool = False
     """Complete inside string literals too."""
     complete_in_comments: bool = False

@@ -61,6 +61,11 @@ def test_info_reports_the_verified_default_model():
     assert facts["family"] == "qwen2.5-coder" and facts["infilling"] is True
     assert facts["build"] == "CPU" or facts["build"].startswith("GPU")
     assert facts["threads"] >= 1
+    sandbox = facts["sandbox"]  # the isolation generated code runs in, or what to do for one
+    if sandbox["backend"]:
+        assert "rlimits" in sandbox["isolation"] and sandbox["problem"] is None
+    else:
+        assert sandbox["problem"] and sandbox["advice"]
 
 
 def test_version_and_help():

@@ -251,9 +251,23 @@ def test_checkhealth_reports_ok(editor: Editor) -> None:
         "OK model: qwen2.5-coder-0.5b",
         "OK checksum verified: sha256 1d9614638d18024d",
         "OK family: qwen2.5-coder",
+        "OK sandbox: ",
         "model qwen2.5-coder-0.5b ready",
     ):
         assert expected in report, f"{expected!r} missing from:\n{report}"
+
+
+def test_checkhealth_says_what_to_do_without_a_sandbox(
+    editor_factory: Callable[..., Editor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CODELS_SANDBOX", "off")  # as where no OS sandbox works
+    editor = editor_factory()
+    editor.open("geometry.py", GEOMETRY)
+    editor.nvim.command("checkhealth codels")
+    report = "\n".join(editor.lines())
+    editor.nvim.command("tabclose")
+    assert "WARNING no OS sandbox works here: CODELS_SANDBOX=off" in report, report
+    assert "unset CODELS_SANDBOX to let codels use one" in report, report
 
 
 def assert_readable(editor: Editor) -> None:

@@ -17,6 +17,7 @@ fails instead.
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib.util
 import json
 import os
@@ -32,7 +33,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import REPO, codels_command
+from conftest import REPO, codels_command, default_model_file
+from fake_hub import FakeHub, HubFile
 
 EXTENSION = REPO / "editors" / "vscode"
 WORKSPACE = REPO / "tests" / "data" / "vscode-workspace"
@@ -178,12 +180,61 @@ def user_settings() -> dict[str, Any]:
     }
 
 
+# A model only the loopback fake hub has (~24 MB, so that pulling it shows progress).
+TINY = b"GGUF" + bytes(range(256)) * 96_000
+TINY_REPO, TINY_FILE = "acme/tiny-coder-GGUF", "tiny-coder.Q4_K_M.gguf"
+TINY_ENTRY = f"""
+[models.tiny]
+family = "qwen2.5-coder"
+file = "tiny.gguf"
+size = {len(TINY)}
+sha256 = "{hashlib.sha256(TINY).hexdigest()}"
+context_length = 4096
+description = "a file on the test's fake hub"
+
+[models.tiny.sources]
+hf_repo = "{TINY_REPO}"
+hf_file = "{TINY_FILE}"
+hf_revision = "main"
+"""
+
+
+def model_environment(root: Path, hub_url: str) -> dict[str, str]:
+    """The catalogue plus ``tiny`` from the fake hub, and a cache that has the default model."""
+    catalogue = root / "models.toml"
+    catalogue.write_text((REPO / "models.toml").read_text() + TINY_ENTRY)
+    real = default_model_file()
+    models = root / "cache" / "models"
+    models.mkdir(parents=True)
+    (models / real.name).symlink_to(real)
+    for marker in real.parent.glob(real.name + ".*"):
+        shutil.copy2(marker, models / marker.name)
+    return {
+        "CODELS_CATALOGUE": str(catalogue),
+        "CODELS_CACHE_DIR": str(root / "cache"),
+        "HF_ENDPOINT": hub_url,
+        "HF_HOME": str(root / "hf-home"),
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+    }
+
+
 @pytest.fixture(scope="module")
-def code_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CodeServer]:
+def hub() -> Iterator[FakeHub]:
+    server = FakeHub(
+        files={f"{TINY_REPO}/resolve/main/{TINY_FILE}": HubFile(TINY)}, delay_per_chunk=0.02
+    )
+    server.url = server.start()  # type: ignore[attr-defined]
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def code_server(tmp_path_factory: pytest.TempPathFactory, hub: FakeHub) -> Iterator[CodeServer]:
     assert not MISSING, "VS Code test tools missing: " + "; ".join(MISSING)
     node, entry = node_binary(), code_server_entry()
     assert node is not None and entry is not None
     root = tmp_path_factory.mktemp("vscode")
+    environment = {**os.environ, **model_environment(root, hub.url)}  # type: ignore[attr-defined]
     vsix = build_vsix(node, root)
     user_data, extensions = root / "user-data", root / "extensions"
     (user_data / "User").mkdir(parents=True)
@@ -222,8 +273,10 @@ def code_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CodeServer
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env=environment,
         )
     server = CodeServer(f"http://127.0.0.1:{port}", workspace, user_data, log_path, process)
+    server.cache = root / "cache"  # type: ignore[attr-defined]
     try:
         deadline = time.monotonic() + 180
         while True:
@@ -399,3 +452,115 @@ def test_generate_function_code_action_is_listed(page: Any, code_server: CodeSer
         raise AssertionError(
             f"{exc}\n{save_failure(page, code_server, 'vscode-code-action')}"
         ) from exc
+
+
+def status_tooltip(page: Any, prefix: str, timeout: float = 60_000) -> str:
+    item = page.locator(f'[aria-label^="{prefix}"]').first
+    item.wait_for(timeout=timeout)
+    return str(item.get_attribute("aria-label"))
+
+
+def test_the_toggle_key_and_snooze_show_in_the_status_bar(
+    page: Any, code_server: CodeServer
+) -> None:
+    try:
+        open_file(page, "shapes.py")
+        status_tooltip(page, "codels: ready", timeout=600_000)
+        page.keyboard.press("Control+Alt+Backslash")
+        status_tooltip(page, "codels: completions are disabled")
+        page.keyboard.press("Control+Alt+Backslash")
+        status_tooltip(page, "codels: ready")
+        run_command(page, "codels: Snooze completions")
+        page.locator(".quick-input-list .monaco-list-row", has_text="5 minutes").first.click()
+        tooltip = status_tooltip(page, "codels: snoozed until")
+        assert tooltip.endswith("Click for the menu."), tooltip
+        run_command(page, "codels: Cancel snooze")
+        status_tooltip(page, "codels: ready")
+    except Exception as exc:
+        raise AssertionError(f"{exc}\n{save_failure(page, code_server, 'vscode-snooze')}") from exc
+
+
+def preview_text(page: Any, marker: str, timeout: float = 60) -> str:
+    """The text of the webview frame (a Markdown preview) that shows ``marker``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for frame in page.frames:
+            try:
+                text = str(frame.evaluate("() => document.body ? document.body.innerText : ''"))
+            except Exception:  # a frame that went away meanwhile
+                continue
+            if marker in text:
+                return text
+        assert time.monotonic() < deadline, f"no frame shows {marker!r}"
+        page.wait_for_timeout(500)
+
+
+def test_show_statistics_counts_the_accepted_suggestion(page: Any, code_server: CodeServer) -> None:
+    # The ghost-text test above accepted one suggestion with Tab.
+    try:
+        run_command(page, "codels: Show statistics")
+        text = preview_text(page, "never sent anywhere")
+        rows = [line.split() for line in text.splitlines() if line.startswith("python")]
+        assert rows and sum(int(row[3]) for row in rows) >= 1, text
+        page.keyboard.press("Control+W")
+    except Exception as exc:
+        raise AssertionError(f"{exc}\n{save_failure(page, code_server, 'vscode-stats')}") from exc
+
+
+def test_generate_function_from_the_command_palette(page: Any, code_server: CodeServer) -> None:
+    try:
+        open_file(page, "shapes.py")
+        path = code_server.workspace / "shapes.py"
+        lines = path.read_text().splitlines()
+        comment = next(i for i, line in enumerate(lines) if line.startswith("# Return the perim"))
+        go_to(page, comment + 1, 10)
+        run_command(page, "codels: Generate function")
+        deadline = time.monotonic() + 600
+        while True:
+            page.keyboard.press("Control+S")
+            page.wait_for_timeout(1000)
+            saved = path.read_text()
+            if "def " in saved.split("# Return the perim", 1)[1]:
+                break
+            assert time.monotonic() < deadline, f"no function written:\n{saved}"
+    except Exception as exc:
+        raise AssertionError(
+            f"{exc}\n{save_failure(page, code_server, 'vscode-palette-action')}"
+        ) from exc
+    ast.parse(saved)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "vscode-generate-function.png"))
+
+
+def test_picking_a_model_that_is_not_installed_pulls_it_with_progress(
+    page: Any, code_server: CodeServer, hub: FakeHub
+) -> None:
+    installed = code_server.cache / "models" / "tiny.gguf"  # type: ignore[attr-defined]
+    try:
+        open_file(page, "shapes.py")  # the extension starts with a Python file
+        run_command(page, "codels: Pick model")
+        page.locator(".quick-input-widget input").fill("tiny")  # the list is long: filter it
+        row = page.locator(".quick-input-list .monaco-list-row", has_text="not installed")
+        row.filter(has_text="tiny").first.wait_for()
+        page.keyboard.press("Enter")
+        page.locator(".notifications-toasts", has_text="codels: pulling tiny").first.wait_for(
+            timeout=60_000
+        )
+        deadline = time.monotonic() + 120
+        while not (installed.exists() and installed.stat().st_size == len(TINY)):
+            assert time.monotonic() < deadline, "tiny was not pulled"
+            page.wait_for_timeout(500)
+        assert any(method == "GET" for method, _, _ in hub.requests)
+        settings = code_server.user_data / "User" / "settings.json"
+        deadline = time.monotonic() + 60
+        while json.loads(settings.read_text()).get("codels.model") != "tiny":
+            assert time.monotonic() < deadline, settings.read_text()
+            page.wait_for_timeout(500)
+    except Exception as exc:
+        raise AssertionError(f"{exc}\n{save_failure(page, code_server, 'vscode-pull')}") from exc
+    finally:
+        # Back to the default model for whatever runs next (tiny is not a real model).
+        settings = code_server.user_data / "User" / "settings.json"
+        values = json.loads(settings.read_text())
+        values.pop("codels.model", None)
+        settings.write_text(json.dumps(values, indent=2))

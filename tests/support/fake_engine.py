@@ -80,6 +80,9 @@ class FakeEngine:
     def count_tokens(self, text: str) -> int:
         return count_tokens(text)
 
+    async def prefill(self, request: GenerationRequest) -> GenerationResult:
+        return GenerationResult("", "cancelled")
+
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         self.requests.append(request)
         started = time.perf_counter()

@@ -1,12 +1,16 @@
 """Runs the real codels server over stdio with a fake engine (for fast server tests).
 
+With arguments other than ``--stdio`` it is the real ``codels`` command (``models list``, ...).
+
 Environment: CODELS_FAKE_RESPONSE (the answer to every request), CODELS_FAKE_CHAT_RESPONSE (the
-answer to instruction prompts, default the same), CODELS_FAKE_TOKEN_DELAY and
-CODELS_FAKE_LOAD_DELAY (seconds).
+answer to instruction prompts, default the same), CODELS_FAKE_ALTERNATIVES (a JSON list: the
+answers to sampled requests, one per attempt of the alternatives' seeds in turn),
+CODELS_FAKE_TOKEN_DELAY and CODELS_FAKE_LOAD_DELAY (seconds).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -18,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "server"))
 
 from fake_engine import FakeEngine
 
+from codels.completion.alternatives import FIRST_SEED, SEED_STEP
 from codels.engines.base import GenerationRequest
 from codels.lsp.server import create_server
 
@@ -26,11 +31,23 @@ logging.getLogger("pygls").setLevel(logging.WARNING)
 
 ANSWER = os.environ.get("CODELS_FAKE_RESPONSE", " return 42\n")
 CHAT_ANSWER = os.environ.get("CODELS_FAKE_CHAT_RESPONSE", ANSWER)
+ALTERNATIVES: list[str] = json.loads(os.environ.get("CODELS_FAKE_ALTERNATIVES", "[]"))
 
 
 def respond(request: GenerationRequest) -> str:
-    return CHAT_ANSWER if request.chat is not None else ANSWER
+    if request.chat is not None:
+        return CHAT_ANSWER
+    if request.temperature > 0 and request.seed is not None and ALTERNATIVES:
+        attempt = (request.seed - FIRST_SEED) // SEED_STEP
+        return ALTERNATIVES[attempt % len(ALTERNATIVES)]
+    return ANSWER
 
+
+if len(sys.argv) > 1 and sys.argv[1:] != ["--stdio"]:
+    # A command (`models list`, ...): the real command line, as editors run it beside the server.
+    from codels.tools.cli import main
+
+    sys.exit(main(sys.argv[1:]))
 
 engine = FakeEngine(
     respond,

@@ -11,7 +11,8 @@ from codels.config import (
     snake_case,
 )
 from codels.engines.base import BACKENDS, EngineOptions
-from codels.tools.cli import _parser, _settings_from
+from codels.tools.cli import _parser
+from codels.tools.command_line import settings_from as _settings_from
 
 
 def test_defaults():

@@ -74,12 +74,14 @@ def test_only_imports_definitions_and_assignments_run():
     assert "print(" not in skeleton and "SystemExit" not in skeleton
 
 
+@pytest.mark.usefixtures("os_sandbox")
 def test_examples_that_pass():
     result = check_examples(ADD, "add", find_examples(ADD, "add"))
     assert result.passed and not result.failing
     assert result.summary() == "the docstring's 2 examples pass"
 
 
+@pytest.mark.usefixtures("os_sandbox")
 def test_a_failing_example_is_described():
     result = check_examples(ADD.replace("return a + b", "return a * b"), "add", Examples(2))
     assert result.failing and result.failed == 2
@@ -87,6 +89,7 @@ def test_a_failing_example_is_described():
     assert result.summary().startswith("2 of the docstring's 2 examples fail: add(2, 3)")
 
 
+@pytest.mark.usefixtures("os_sandbox")
 def test_informal_examples_run_and_compare_numbers_with_a_tolerance():
     source = "def half(x):\n    return x / 3 * 1.5\n"
     examples = Examples(informal=(("half(3)", "1.5"), ("half(1)", "0.5"), ("half(2)", "2")))
@@ -95,6 +98,7 @@ def test_informal_examples_run_and_compare_numbers_with_a_tolerance():
     assert result.problem == "half(2) should give 2, gave 1.0"
 
 
+@pytest.mark.usefixtures("os_sandbox")
 def test_a_doctest_line_without_output_must_be_true():
     source = 'def small(x):\n    """Small.\n\n    >>> small(1) == 1\n    """\n    return x\n'
     assert check_examples(source, "small", Examples(1)).passed
@@ -104,18 +108,21 @@ def test_a_doctest_line_without_output_must_be_true():
     )
 
 
+@pytest.mark.usefixtures("os_sandbox")
 def test_an_exception_in_an_example_is_a_failure():
     result = check_examples(ADD.replace("return a + b", "return a + undefined"), "add", Examples(2))
     assert result.failing
     assert "NameError" in result.problem
 
 
+@pytest.mark.usefixtures("os_sandbox")
 def test_examples_that_cannot_run_give_no_verdict():
     result = check_examples("import not_a_module_anywhere\n" + ADD, "add", Examples(2))
     assert not result.ran and not result.failing and not result.passed
     assert "No module named 'not_a_module_anywhere'" in result.problem
 
 
+@pytest.mark.usefixtures("os_sandbox")
 def test_an_endless_loop_is_a_failure(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(codels.languages.python.examples, "EXAMPLES_TIMEOUT_SECONDS", 1.0)
     looping = ADD.replace("return a + b", "while True:\n        pass")
@@ -155,6 +162,7 @@ def run_stub(answers: list[str], settings: Settings = SETTINGS):
     return outcome, requests
 
 
+@pytest.mark.usefixtures("os_sandbox")
 def test_a_body_whose_examples_fail_is_written_again_with_the_failure():
     outcome, requests = run_stub([WRONG, RIGHT])
     assert outcome.attempts == 2
@@ -168,6 +176,7 @@ def test_a_body_whose_examples_fail_is_written_again_with_the_failure():
     )
 
 
+@pytest.mark.usefixtures("os_sandbox")
 def test_after_two_more_failures_the_best_attempt_is_kept():
     half = "```python\ndef double(x):\n    return abs(x) * 2\n```"
     outcome, requests = run_stub([WRONG, half, WRONG])

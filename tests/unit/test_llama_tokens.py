@@ -2,7 +2,7 @@
 
 import re
 
-from codels.engines.llama_kv import common_prefix
+from codels.engines.kv_plan import common_prefix
 from codels.engines.llama_tokens import ModelTokens, Vocabulary, special_pattern
 from codels.languages.python.keywords import BLOCK_OPENER_WORDS
 

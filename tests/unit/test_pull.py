@@ -222,3 +222,20 @@ def test_unknown_model_names_list_the_known_ones(tmp_path: Path, hub: FakeHub):
     catalogue(tmp_path)
     result = codels(codels_env(tmp_path, hub), "pull", "nope")
     assert result.returncode == 1 and "tiny" in result.stderr
+
+
+def test_pull_json_reports_progress_lines_and_the_result(tmp_path: Path, hub: FakeHub):
+    catalogue(tmp_path)
+    pulled = codels(codels_env(tmp_path, hub), "pull", "tiny", "--source", "hub", "--json")
+    assert pulled.returncode == 0, pulled.stderr
+    result = json.loads(pulled.stdout)
+    assert result == {
+        "name": "tiny",
+        "path": str(installed(tmp_path)),
+        "sha256": SHA,
+        "source": "hub",
+    }
+    steps = [json.loads(line) for line in pulled.stderr.splitlines() if line.startswith("{")]
+    assert steps and all(set(step) == {"message", "fraction"} for step in steps)
+    fractions = [step["fraction"] for step in steps if step["fraction"] is not None]
+    assert fractions and fractions[-1] == 1.0

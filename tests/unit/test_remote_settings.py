@@ -75,3 +75,20 @@ def test_instructions_go_to_the_chat_endpoint_of_openai_servers():
     engine = LlamaServerEngine()
     path, body = engine._request_body(request)
     assert path == "/completion" and body["prompt"] == "<templated>"
+
+
+def test_a_sampled_request_sends_its_seed_and_lets_llama_server_choose_tokens():
+    from codels.engines.base import GenerationRequest
+    from codels.engines.remote_llama_server import LlamaServerEngine
+    from codels.engines.remote_openai import OpenAIEngine
+
+    greedy = GenerationRequest(prompt="p", max_tokens=3)
+    sampled = GenerationRequest(prompt="p", max_tokens=3, temperature=0.7, seed=42)
+    _, body = LlamaServerEngine()._request_body(greedy)
+    assert body["top_k"] == 1 and "seed" not in body
+    _, body = LlamaServerEngine()._request_body(sampled)
+    assert body["top_k"] > 1 and body["seed"] == 42 and body["temperature"] == 0.7
+    engine = OpenAIEngine()
+    engine._remote_model = "coder"
+    _, body = engine._request_body(sampled)
+    assert body["seed"] == 42 and body["temperature"] == 0.7

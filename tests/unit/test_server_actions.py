@@ -199,3 +199,48 @@ async def test_cancelling_a_resolve_stops_it_and_the_server_keeps_serving(
     with pytest.raises(JsonRpcRequestCancelled):
         await asyncio.wait_for(request, timeout=30)
     assert len(await list_actions(client, action_params(URI, position))) == 1
+
+
+EXAMPLES_STUB = '''def double(x: int) -> int:█
+    """Double x.
+
+    >>> double(2)
+    4
+    """
+    ...
+'''
+DOUBLE = "```python\ndef double(x: int) -> int:\n    return x * 2\n```"
+
+
+@pytest_lsp.fixture(config=fake(CODELS_FAKE_CHAT_RESPONSE=DOUBLE, CODELS_SANDBOX="off"))
+async def unsandboxed_client(lsp_client: LanguageClient):
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_without_a_sandbox_the_action_works_and_says_once_why_examples_did_not_run(
+    unsandboxed_client: LanguageClient,
+):
+    client = unsandboxed_client
+    await start(client)
+    text, position = position_of(EXAMPLES_STUB, "█")
+    for uri in (URI, "file:///work/again.py"):
+        open_document(client, uri, text)
+        (generate,) = await list_actions(client, action_params(uri, position))
+        resolved = await client.code_action_resolve_async(generate)
+        assert "return x * 2" in apply_edit(text, resolved.edit, uri)
+    await asyncio.sleep(0.2)
+    warnings = [m.message for m in client.messages if m.type == types.MessageType.Warning]
+    assert len([w for w in warnings if "examples were not run" in w]) == 1, warnings
+    (warning,) = [w for w in warnings if "examples were not run" in w]
+    assert "no OS sandbox works on this machine" in warning and "CODELS_SANDBOX" in warning
+    ends = [
+        v.message for values in client.progress_reports.values() for v in values if v.kind == "end"
+    ]
+    assert (
+        ends.count(
+            "done; the docstring's examples were not run: no OS sandbox works here "
+            "(codels sandbox check says what to install)"
+        )
+        == 2
+    )

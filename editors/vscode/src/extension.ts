@@ -2,7 +2,7 @@
 // vscode-languageclient wire inline completion, and shows what the server is doing in the
 // status bar.
 
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { constants as fsConstants, promises as fs } from "node:fs";
 import * as vscode from "vscode";
 import {
@@ -15,7 +15,9 @@ import {
   WorkDoneProgressCreateRequest,
   type WorkDoneProgressCreateParams,
 } from "vscode-languageclient/node";
+import { SNOOZE_MINUTES, clockTime, hasNativeSnooze, targetFor } from "./controls.ts";
 import { type ServerCommand, findServer } from "./discovery.ts";
+import { LineBuffer, lastWords, parseStep, progressIncrement } from "./pull.ts";
 import {
   RESTART_SETTING_KEYS,
   configurationAnswer,
@@ -26,6 +28,8 @@ import { type ServerView, describeStatus, phaseOf } from "./status.ts";
 
 const SECTION = "codels";
 const STATUS_REQUEST = "codels/status";
+const NATIVE_SNOOZE = "editor.action.inlineSuggest.snooze";
+const NATIVE_CANCEL_SNOOZE = "editor.action.inlineSuggest.cancelSnooze";
 
 interface StatusAnswer {
   model?: string;
@@ -57,6 +61,12 @@ class Codels {
   private poll: ReturnType<typeof setTimeout> | undefined;
   private notifiedMissing = false;
   private readonly context: vscode.ExtensionContext;
+  /** While snoozed: when it ends (ms since the epoch), and whether VS Code snoozes itself. */
+  private snoozedUntil: number | undefined;
+  private snoozeNative = false;
+  private snoozeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The latest codels suggestions shown, for telling the server what a partial accept took. */
+  private lastShown: { uri: string; items: vscode.InlineCompletionItem[]; at: number } | undefined;
 
   constructor(context: vscode.ExtensionContext) {
     this.context = context;
@@ -99,7 +109,7 @@ class Codels {
       `[codels] starting ${discovery.found.command} ${args.join(" ")} (found by ${discovery.found.source})`,
     );
     const executable: Executable = { command: discovery.found.command, args };
-    const read = (key: string): unknown => vscode.workspace.getConfiguration(SECTION).get(key);
+    const read = (key: string): unknown => this.readSetting(key);
     const clientOptions: LanguageClientOptions = {
       documentSelector: [
         { scheme: "file", language: "python" },
@@ -114,6 +124,7 @@ class Codels {
           const items = Array.isArray(result) ? result : result?.items;
           if (items && items.length > 0 && !token.isCancellationRequested) {
             this.setView({ ...this.view, lastLatencyMs: Date.now() - started });
+            this.lastShown = { uri: document.uri.toString(), items, at: Date.now() };
           }
           return result;
         },
@@ -230,11 +241,23 @@ class Codels {
       await this.restart();
       return;
     }
+    await this.sendSettings();
+  }
+
+  /** A `codels.*` setting as the server should see it: off while a timed snooze lasts. */
+  private readSetting(key: string): unknown {
+    if (key === "enabled" && this.snoozedUntil !== undefined && !this.snoozeNative) {
+      return false;
+    }
+    return vscode.workspace.getConfiguration(SECTION).get(key);
+  }
+
+  private async sendSettings(): Promise<void> {
     const client = this.client;
     if (client === undefined || !client.isRunning()) {
       return;
     }
-    const read = (key: string): unknown => vscode.workspace.getConfiguration(SECTION).get(key);
+    const read = (key: string): unknown => this.readSetting(key);
     await client.sendNotification(DidChangeConfigurationNotification.type, {
       settings: { codels: serverSettings(read) },
     });
@@ -265,10 +288,189 @@ class Codels {
     this.log.show(true);
   }
 
+  /** Write `codels.enabled` where it takes effect (a workspace value would win over global). */
   async setEnabled(enabled: boolean): Promise<void> {
-    await vscode.workspace
-      .getConfiguration(SECTION)
-      .update("enabled", enabled, vscode.ConfigurationTarget.Global);
+    const config = vscode.workspace.getConfiguration(SECTION);
+    const targets = {
+      workspaceFolder: vscode.ConfigurationTarget.WorkspaceFolder,
+      workspace: vscode.ConfigurationTarget.Workspace,
+      global: vscode.ConfigurationTarget.Global,
+    };
+    await config.update("enabled", enabled, targets[targetFor(config.inspect<boolean>("enabled"))]);
+  }
+
+  /** On ↔ off; a snooze ends instead, where one lasts. */
+  async toggle(): Promise<void> {
+    if (this.snoozedUntil !== undefined) {
+      await this.cancelSnooze();
+      return;
+    }
+    const enabled = vscode.workspace.getConfiguration(SECTION).get<boolean>("enabled", true);
+    await this.setEnabled(!enabled);
+  }
+
+  /**
+   * Hide suggestions for a while: VS Code's own snooze where it has one (1.102+, every inline
+   * provider), else the server's `enabled` turned off until the time is up.
+   */
+  async snooze(minutes?: number): Promise<void> {
+    if (minutes === undefined) {
+      const picked = await vscode.window.showQuickPick(
+        SNOOZE_MINUTES.map((value) => ({ label: `${value} minutes`, value })),
+        { title: "codels: snooze suggestions for" },
+      );
+      if (picked === undefined) {
+        return;
+      }
+      minutes = picked.value;
+    }
+    this.endSnoozeTimer();
+    this.snoozeNative =
+      hasNativeSnooze(vscode.version) &&
+      (await vscode.commands.getCommands(true)).includes(NATIVE_SNOOZE);
+    if (this.snoozeNative) {
+      await vscode.commands.executeCommand(NATIVE_SNOOZE, minutes);
+    }
+    this.snoozedUntil = Date.now() + minutes * 60_000;
+    this.snoozeTimer = setTimeout(() => void this.cancelSnooze(), minutes * 60_000);
+    const how = this.snoozeNative ? "VS Code's snooze" : "server disabled";
+    this.log.appendLine(`[codels] snoozed for ${minutes} min (${how})`);
+    await vscode.commands.executeCommand("setContext", "codels.snoozed", true);
+    this.setView({
+      ...this.view,
+      snoozedUntil: this.snoozedUntil,
+      snoozedUntilText: clockTime(this.snoozedUntil),
+    });
+    await this.sendSettings();
+  }
+
+  async cancelSnooze(): Promise<void> {
+    if (this.snoozedUntil === undefined) {
+      return;
+    }
+    const native = this.snoozeNative;
+    this.endSnoozeTimer();
+    this.snoozedUntil = undefined;
+    this.snoozeNative = false;
+    if (native && (await vscode.commands.getCommands(true)).includes(NATIVE_CANCEL_SNOOZE)) {
+      await vscode.commands.executeCommand(NATIVE_CANCEL_SNOOZE);
+    }
+    await vscode.commands.executeCommand("setContext", "codels.snoozed", false);
+    this.setView({ ...this.view, snoozedUntil: undefined, snoozedUntilText: undefined });
+    await this.sendSettings();
+  }
+
+  /**
+   * Run VS Code's accept-next-word/line `command` and, if it took part of the codels suggestion
+   * shown, tell the server (`codels.acceptedPart`): it then counts it, and continues that one.
+   */
+  async acceptPart(command: string): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    let inserted = "";
+    const listening = vscode.workspace.onDidChangeTextDocument((event) => {
+      if (editor !== undefined && event.document === editor.document) {
+        inserted += event.contentChanges.map((change) => change.text).join("");
+      }
+    });
+    try {
+      await vscode.commands.executeCommand(command);
+    } finally {
+      listening.dispose();
+    }
+    const shown = this.lastShown;
+    if (!inserted || editor === undefined || shown === undefined) {
+      return;
+    }
+    const recent = Date.now() - shown.at < 120_000;
+    const item = shown.items[0];
+    const text = typeof item?.insertText === "string" ? item.insertText : item?.insertText.value;
+    const argument = item?.command?.arguments?.[0] as { id?: unknown } | undefined;
+    if (!recent || shown.uri !== editor.document.uri.toString() || !text?.includes(inserted)) {
+      return; // another provider's suggestion, or one codels no longer knows
+    }
+    if (typeof argument?.id === "string") {
+      await vscode.commands.executeCommand("codels.acceptedPart", {
+        id: argument.id,
+        chars: [...inserted].length,
+      });
+    }
+  }
+
+  /**
+   * Run codels's code action of `kind` at the cursor or selection, as the light bulb would:
+   * ask the providers for actions of that kind, resolve codels's (the model writes it, with
+   * progress) and apply its edit. Says what to do where there is none.
+   */
+  async runCodeAction(action: PaletteAction): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (editor === undefined || editor.document.languageId !== "python") {
+      void vscode.window.showInformationMessage(`codels: ${action.title} works in a Python file.`);
+      return;
+    }
+    const range = new vscode.Range(editor.selection.start, editor.selection.end);
+    const found = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `codels: ${action.progress}` },
+      () =>
+        Promise.resolve(
+          vscode.commands.executeCommand<(vscode.CodeAction | vscode.Command)[]>(
+            "vscode.executeCodeActionProvider",
+            editor.document.uri,
+            range,
+            action.kind,
+            1, // resolve the first: codels's edit is computed then
+          ),
+        ),
+    );
+    const codeAction = (found ?? []).find(
+      (candidate): candidate is vscode.CodeAction =>
+        "kind" in candidate && candidate.kind?.value.startsWith(action.kind) === true,
+    );
+    if (codeAction === undefined) {
+      void vscode.window.showInformationMessage(`codels: nothing to do here: ${action.hint}`);
+      return;
+    }
+    if (codeAction.edit !== undefined) {
+      await vscode.workspace.applyEdit(codeAction.edit);
+    }
+    if (codeAction.command !== undefined) {
+      await vscode.commands.executeCommand(
+        codeAction.command.command,
+        ...(codeAction.command.arguments ?? []),
+      );
+    }
+  }
+
+  /** The acceptance statistics of this machine (`codels/acceptance`), in a Markdown preview. */
+  async showStatistics(): Promise<void> {
+    const client = this.client;
+    let text: string;
+    try {
+      if (client !== undefined && client.isRunning()) {
+        const answer = await client.sendRequest<{ text: string }>("codels/acceptance", {});
+        text = answer.text;
+      } else if (this.server !== undefined) {
+        text = await run(this.server.command, [...this.server.args, "stats"]);
+      } else {
+        throw new Error("the server is not installed");
+      }
+    } catch (error) {
+      void vscode.window.showErrorMessage(
+        `codels: could not read the statistics (${String(error)}); \`codels stats\` shows them too.`,
+      );
+      return;
+    }
+    const document = await vscode.workspace.openTextDocument({
+      language: "markdown",
+      content: `# codels: suggestions accepted\n\n\`\`\`text\n${text.trimEnd()}\n\`\`\`\n`,
+    });
+    await vscode.commands.executeCommand("markdown.showPreview", document.uri);
+  }
+
+  private endSnoozeTimer(): void {
+    if (this.snoozeTimer !== undefined) {
+      clearTimeout(this.snoozeTimer);
+      this.snoozeTimer = undefined;
+    }
   }
 
   async showMenu(): Promise<void> {
@@ -277,7 +479,11 @@ class Codels {
       enabled
         ? { label: "$(circle-slash) Disable completions", command: "codels.disable" }
         : { label: "$(check) Enable completions", command: "codels.enable" },
+      this.snoozedUntil !== undefined
+        ? { label: "$(bell) Cancel snooze", command: "codels.cancelSnooze" }
+        : { label: "$(clock) Snooze…", command: "codels.snooze" },
       { label: "$(symbol-misc) Pick model…", command: "codels.pickModel" },
+      { label: "$(graph) Show statistics", command: "codels.showStats" },
       { label: "$(debug-restart) Restart server", command: "codels.restart" },
       { label: "$(output) Show log", command: "codels.showLog" },
     ];
@@ -306,7 +512,8 @@ class Codels {
     }
     const current = vscode.workspace.getConfiguration(SECTION).get<string>("model", "");
     const otherFile = "$(file) Other GGUF file…";
-    const items: (vscode.QuickPickItem & { model: string })[] = rows.map((row) => ({
+    type ModelItem = vscode.QuickPickItem & { model: string; installed?: boolean };
+    const items: ModelItem[] = rows.map((row) => ({
       label: row.name + (row.default ? " (default)" : ""),
       description: [row.parameters, row.quantization, sizeText(row.size), row.family]
         .filter(Boolean)
@@ -316,6 +523,7 @@ class Codels {
         (row.description ? ` — ${row.description}` : ""),
       picked: row.name === current,
       model: row.name,
+      installed: row.installed,
     }));
     items.push({ label: otherFile, model: "" });
     const picked = await vscode.window.showQuickPick(items, {
@@ -335,10 +543,74 @@ class Codels {
         return;
       }
       model = files[0].fsPath;
+    } else if (picked.installed === false && !(await this.pull(server, model))) {
+      return;
     }
     await vscode.workspace
       .getConfiguration(SECTION)
       .update("model", model, vscode.ConfigurationTarget.Global);
+  }
+
+  /**
+   * Pull catalogue model `name` (`codels models pull NAME --json`) with its progress in a
+   * notification; whether it is installed and verified now.
+   */
+  async pull(server: ServerCommand, name: string): Promise<boolean> {
+    const args = [...server.args, "models", "pull", name, "--json"];
+    this.log.appendLine(`[codels] ${server.command} ${args.join(" ")}`);
+    return vscode.window.withProgress(
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `codels: pulling ${name}`,
+        cancellable: true,
+      },
+      (progress, token) =>
+        new Promise<boolean>((resolve) => {
+          const child = spawn(server.command, args, { stdio: ["ignore", "pipe", "pipe"] });
+          const buffer = new LineBuffer();
+          const said: string[] = [];
+          let shownMessage = "";
+          let shownPercent = 0;
+          token.onCancellationRequested(() => child.kill());
+          child.stderr.setEncoding("utf8");
+          child.stderr.on("data", (chunk: string) => {
+            for (const line of buffer.push(chunk)) {
+              said.push(line);
+              const step = parseStep(line);
+              if (step === undefined) {
+                this.log.appendLine(`[codels] pull: ${line}`);
+                continue;
+              }
+              const [increment, percent] = progressIncrement(step, shownMessage, shownPercent);
+              shownMessage = step.message;
+              shownPercent = percent;
+              progress.report({ message: `${step.message} ${percent}%`, increment });
+            }
+          });
+          child.on("error", (error) => {
+            void vscode.window.showErrorMessage(
+              `codels: could not run ${server.command}: ${error.message}`,
+            );
+            resolve(false);
+          });
+          child.on("close", (code) => {
+            said.push(buffer.rest());
+            if (code === 0) {
+              this.log.appendLine(`[codels] ${name} installed and verified`);
+              resolve(true);
+              return;
+            }
+            const why = token.isCancellationRequested
+              ? "cancelled"
+              : lastWords(said) || `exit code ${String(code)}`;
+            this.log.appendLine(`[codels] pulling ${name} failed: ${why}`);
+            void vscode.window.showErrorMessage(
+              `codels: pulling ${name} failed: ${why}. The model setting is unchanged; see the log.`,
+            );
+            resolve(false);
+          });
+        }),
+    );
   }
 
   private async notifyMissing(tried: string[]): Promise<void> {
@@ -449,6 +721,42 @@ async function pythonInterpreter(log: vscode.OutputChannel): Promise<string | un
   }
 }
 
+/** A code action the command palette and the editor's context menu run. */
+interface PaletteAction {
+  command: string;
+  title: string;
+  /** The action's kind (server/codels/actions/sites.py). */
+  kind: string;
+  progress: string;
+  hint: string;
+}
+
+const PALETTE_ACTIONS: PaletteAction[] = [
+  {
+    command: "codels.generateFunction",
+    title: "Generate function",
+    kind: "refactor.rewrite.codels.generate",
+    progress: "writing the function…",
+    hint:
+      "put the cursor on a comment that describes a function, on a stub (a body of `...` " +
+      "or `pass`), or on a TODO comment in a function.",
+  },
+  {
+    command: "codels.addDocstring",
+    title: "Add docstring",
+    kind: "refactor.rewrite.codels.docstring",
+    progress: "writing the docstring…",
+    hint: "put the cursor on the `def` line of a function without a docstring.",
+  },
+  {
+    command: "codels.writeTests",
+    title: "Write tests",
+    kind: "refactor.rewrite.codels.tests",
+    progress: "writing the tests…",
+    hint: "put the cursor on the `def` line of a function in a saved file (not a stub).",
+  },
+];
+
 let codels: Codels | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
@@ -461,6 +769,21 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand("codels.showLog", () => instance.showLog()),
     vscode.commands.registerCommand("codels.pickModel", () => instance.pickModel()),
     vscode.commands.registerCommand("codels.showMenu", () => instance.showMenu()),
+    vscode.commands.registerCommand("codels.toggle", () => instance.toggle()),
+    vscode.commands.registerCommand("codels.snooze", (minutes?: number) =>
+      instance.snooze(typeof minutes === "number" ? minutes : undefined),
+    ),
+    vscode.commands.registerCommand("codels.cancelSnooze", () => instance.cancelSnooze()),
+    vscode.commands.registerCommand("codels.showStats", () => instance.showStatistics()),
+    ...PALETTE_ACTIONS.map((action) =>
+      vscode.commands.registerCommand(action.command, () => instance.runCodeAction(action)),
+    ),
+    vscode.commands.registerCommand("codels.acceptNextWord", () =>
+      instance.acceptPart("editor.action.inlineSuggest.acceptNextWord"),
+    ),
+    vscode.commands.registerCommand("codels.acceptNextLine", () =>
+      instance.acceptPart("editor.action.inlineSuggest.acceptNextLine"),
+    ),
     vscode.workspace.onDidChangeConfiguration((event) => instance.configurationChanged(event)),
   );
   await instance.start();

@@ -19,6 +19,8 @@ export const SERVER_SETTING_KEYS = [
   "speculate",
   "triggerMode",
   "debounceMs",
+  "invokedSuggestions",
+  "keepAcceptanceStats",
   "completeInStrings",
   "completeInComments",
   "backend",

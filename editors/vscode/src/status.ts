@@ -15,6 +15,9 @@ export interface ServerView {
   lastLatencyMs?: number;
   /** Why the phase is "error" (one sentence from the server or the extension). */
   error?: string;
+  /** While snoozed: when it ends, in milliseconds since the epoch, and how it reads ("14:05"). */
+  snoozedUntil?: number;
+  snoozedUntilText?: string;
 }
 
 export interface StatusText {
@@ -28,6 +31,14 @@ export interface StatusText {
 /** The status bar item's text, tooltip and click command for a view of the server. */
 export function describeStatus(view: ServerView): StatusText {
   const model = view.model ? ` ${view.model}` : "";
+  if (view.snoozedUntil !== undefined && (view.phase === "ready" || view.phase === "disabled")) {
+    return {
+      text: "$(clock) codels",
+      tooltip: `codels: snoozed until ${view.snoozedUntilText ?? "later"}. Click for the menu.`,
+      command: "codels.showMenu",
+      error: false,
+    };
+  }
   switch (view.phase) {
     case "starting":
       return {

@@ -35,6 +35,8 @@ class Shown:
     after: str
     """The text just after the cursor (SUFFIX_KEY_CHARS)."""
     completion: str
+    others: tuple[str, ...] = ()
+    """More suggestions offered at the same cursor, for a client that cycles through them."""
 
 
 class ShownSuggestions:
@@ -51,6 +53,32 @@ class ShownSuggestions:
         before, after = state_key(text, offset)
         self._shown[uri] = Shown(offset, before, after, completion)
 
+    def remember_others(
+        self, uri: str, text: str, offset: int, completion: str, others: tuple[str, ...]
+    ) -> None:
+        """Record ``others`` as offered beside ``completion`` at ``offset`` of ``text``."""
+        if not completion and not others:
+            return
+        if not completion:
+            completion, others = others[0], others[1:]
+        before, after = state_key(text, offset)
+        self._shown[uri] = Shown(offset, before, after, completion, others)
+
+    def prefer(self, uri: str, completion: str) -> None:
+        """Serve ``completion`` first among those shown together: the one the person took part of.
+
+        Typing into text that fits several of them then continues that one.
+        """
+        shown = self._shown.get(uri)
+        if shown is None or not completion or shown.completion.endswith(completion):
+            return
+        # ``completion`` may be the rest of one, served after the person typed its start.
+        chosen = next((other for other in shown.others if other.endswith(completion)), None)
+        if chosen is None:
+            return
+        others = tuple(other for other in (shown.completion, *shown.others) if other != chosen)
+        self._shown[uri] = Shown(shown.offset, shown.before, shown.after, chosen, others)
+
     def forget(self, uri: str) -> None:
         """Drop what was shown in ``uri`` (the document closed)."""
         self._shown.pop(uri, None)
@@ -59,21 +87,27 @@ class ShownSuggestions:
         """The rest of the shown suggestion if the person has typed its start, else None.
 
         That is: the text after the cursor is unchanged, and the text before it is what it was
-        plus the first characters of the suggestion.
+        plus the first characters of the suggestion (the first one offered, else the first of
+        the others that fits).
         """
         shown = self._shown.get(uri)
         if shown is None:
             return None
         typed = offset - shown.offset
-        if not 0 < typed < len(shown.completion):
+        if typed <= 0:
             return None
-        if text[shown.offset : offset] != shown.completion[:typed]:
+        fitting = [
+            candidate
+            for candidate in (shown.completion, *shown.others)
+            if typed < len(candidate) and text[shown.offset : offset] == candidate[:typed]
+        ]
+        if not fitting:
             return None
         before, _ = state_key(text, shown.offset)
         _, after = state_key(text, offset)
         if before != shown.before or after != shown.after:
             return None
-        return shown.completion[typed:]
+        return fitting[0][typed:]
 
 
 class ResultCache:

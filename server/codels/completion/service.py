@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from codels.completion.alternatives import sample_alternatives
 from codels.completion.caches import ResultCache, ShownSuggestions, state_key
 from codels.completion.inflight import InFlight, InFlightGenerations, Progress
 from codels.completion.outcome import CompletionOutcome
@@ -111,6 +112,21 @@ class CompletionService:
         outcome = await self._complete(snapshot, offset, settings, started, automatic)
         self.stats.record(outcome)
         return outcome
+
+    async def alternatives(
+        self, snapshot: DocumentSnapshot, offset: int, settings: Settings, first: str, count: int
+    ) -> list[str]:
+        """Up to ``count`` more suggestions unlike ``first`` at ``offset``, for cycling.
+
+        They are sampled (:mod:`~codels.completion.alternatives`) and remembered beside
+        ``first``, so typing into any of them is served without the model.
+        """
+        context = _context_at(snapshot, offset, settings)
+        found = await sample_alternatives(
+            self.engine, self._counter, snapshot, context, settings, [first], count, LINE_MAX_TOKENS
+        )
+        self.shown.remember_others(snapshot.uri, snapshot.text, offset, first, tuple(found))
+        return found
 
     def _without_model(
         self, snapshot: DocumentSnapshot, offset: int, started: float, source: str

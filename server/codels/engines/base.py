@@ -164,6 +164,9 @@ class GenerationRequest:
     cannot constrain its tokens leaves it to post-processing)."""
     temperature: float = 0.0
     """0: greedy (repeatable); above it, sampled (another attempt that should differ)."""
+    seed: int | None = None
+    """With a temperature above 0: the seed of the sampling, so the same request samples the
+    same answer and different seeds different ones (None: a random seed)."""
     first_token_words: tuple[str, ...] = ()
     """Words the answer's first token must begin (after at most one space or tab), as a whole
     word; empty: no constraint. The caller passes, say, a language's block keywords when the
@@ -171,6 +174,9 @@ class GenerationRequest:
     background: bool = False
     """Nobody waits for it yet (a speculative generation): the prompt is evaluated in smaller
     chunks, so a request that supersedes it waits less for the stop flag to be read."""
+    document: str = ""
+    """The document the prompt is for (its URI), under which an engine that keeps recently used
+    documents' KV state keeps this one's; empty: :attr:`key`."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +214,9 @@ class EngineCapabilities:
     background_sequence: bool = False
     """Background (speculative) generations run in a KV sequence of their own, beside the one
     that requests reuse."""
+    document_states: bool = False
+    """It keeps the KV state of recently used documents, and :meth:`Engine.prefill` evaluates a
+    prompt ahead of the requests that will extend it."""
 
 
 NOTHING_LOADED = EngineCapabilities()
@@ -241,6 +250,15 @@ class Engine(Protocol):
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         """Generate a completion; asyncio cancellation stops it within one token."""
+        ...
+
+    async def prefill(self, request: GenerationRequest) -> GenerationResult:
+        """Evaluate ``request``'s prompt in the background, generating nothing.
+
+        Any request someone waits for stops it at once (what it evaluated stays cached, under
+        the request's document). An engine without :attr:`EngineCapabilities.document_states`
+        answers ``cancelled`` at once.
+        """
         ...
 
     def close(self) -> None:

@@ -2,9 +2,11 @@
 
 llama.cpp contexts are not thread-safe, so every generation and every model swap is a job of a
 :class:`~codels.engines.worker.WorkerQueue`; a newer request with the same key (the document
-URI) supersedes a queued one and stops a running one. This module imports :mod:`codels.models`,
-:mod:`codels.engines.base`, :mod:`codels.engines.worker` and the ``llama_*`` modules of this
-package (which import ``llama_cpp`` lazily).
+URI) supersedes a queued one and stops a running one. The KV cache keeps the longest common
+token prefix of the previous prompt and the unchanged chunks after the edit, shifted
+(:mod:`codels.engines.llama_kv`, planned in :mod:`codels.engines.kv_plan`). This module imports
+:mod:`codels.models`, :mod:`codels.engines.base`, :mod:`codels.engines.worker` and the
+``llama_*`` modules of this package (which import ``llama_cpp`` lazily).
 """
 
 from __future__ import annotations
@@ -24,20 +26,47 @@ from codels.engines.base import (
     GenerationResult,
     ModelInfo,
 )
-from codels.engines.llama_decode import generate_on_worker
-from codels.engines.llama_kv import KvSequences, sequences
+from codels.engines.llama_decode import generate_on_worker, prefill_on_worker, repair_on_worker
+from codels.engines.llama_kv import (
+    REPAIR_AFTER_MS,
+    REUSE_MIN_CHUNK,
+    REUSE_REFRESH,
+    KvSequences,
+    sequences,
+)
 from codels.engines.llama_loader import LoadedModel, build_model, check_memory
+from codels.engines.llama_states import DOCUMENT_STATES
 from codels.engines.worker import WorkerQueue
 from codels.models.catalogue import Catalogue, ProgressCallback, load_catalogue, resolve_model
 
 log = logging.getLogger(__name__)
 
+_STILL_BUSY: list[LlamaEngine] = []
+"""Engines whose worker would not stop when closed: kept, so that their model is never freed."""
+
 
 class LlamaEngine:
     """The in-process engine: llama-cpp-python on one worker thread."""
 
-    def __init__(self, catalogue: Catalogue | None = None) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue | None = None,
+        *,
+        cache_reuse: int = REUSE_MIN_CHUNK,
+        cache_refresh: int = REUSE_REFRESH,
+        document_states: int = DOCUMENT_STATES,
+        cache_repair_ms: int = REPAIR_AFTER_MS,
+    ) -> None:
         self._catalogue = catalogue
+        self._cache_reuse = cache_reuse
+        """Shortest run of cached tokens after an edit kept shifted (0: the common prefix only)."""
+        self._cache_refresh = cache_refresh
+        """Leading tokens of each kept run evaluated again (where the edit's effect is)."""
+        self._document_states = document_states
+        """Documents whose KV state is kept beside the current one's."""
+        self._cache_repair_ms = cache_repair_ms
+        """Quiet time after an answer that kept cells across an edit before they are evaluated
+        again in the background (0: never; they stay approximate until the text changes)."""
         self._model: LoadedModel | None = None
         self._kv: KvSequences | None = None
         # Held while tokenizing (from the event loop) and while the model is replaced or freed
@@ -61,11 +90,24 @@ class LlamaEngine:
             in_process=True,
             constrains_tokens=True,
             background_sequence=model is not None and sequences(model.llm) > 1,
+            document_states=model is not None and self._document_states > 0,
         )
+
+    def kept_states(self) -> tuple[int, int]:
+        """How many documents' KV states are kept, and their bytes (for benchmarks)."""
+        kv = self._kv
+        if kv is None:
+            return 0, 0
+        return len(kv.documents.documents), kv.documents.bytes
 
     def close(self) -> None:
         """Stop the worker after the job in hand and free the model."""
-        self._worker.close()
+        if not self._worker.close():
+            # Freeing a model the worker is still evaluating with would crash the process;
+            # leave it to the process's end.
+            log.warning("the model was still busy when the engine closed; it is not freed")
+            _STILL_BUSY.append(self)
+            return
         with self._model_lock:
             model, self._model = self._model, None
         if model is not None:
@@ -135,13 +177,67 @@ class LlamaEngine:
             raise
         return result
 
+    async def prefill(self, request: GenerationRequest) -> GenerationResult:
+        """Evaluate ``request``'s prompt in the background (see :meth:`Engine.prefill`)."""
+        if self._model is None:
+            return GenerationResult("", "cancelled")
+        submitted = time.perf_counter()
+        job = self._worker.submit(
+            lambda stop: self._on_worker(prefill_on_worker, request, stop, submitted),
+            request.key,
+            background=True,
+        )
+        try:
+            result: GenerationResult = await asyncio.wrap_future(job.future)
+        except asyncio.CancelledError:
+            self._worker.cancel(job)
+            raise
+        return result
+
     def _generate_on_worker(
         self, request: GenerationRequest, stop: threading.Event, submitted: float
+    ) -> GenerationResult:
+        result = self._on_worker(generate_on_worker, request, stop, submitted)
+        kv = self._kv
+        if (
+            self._cache_repair_ms > 0
+            and not request.background
+            and not result.cancelled
+            and kv is not None
+            and kv.foreground.approximate_from is not None
+        ):
+            # Queued before the answer is handed back, so that a guess its requester starts
+            # next supersedes it (a background job of the same key).
+            self._worker.submit(
+                lambda stop: self._repair_on_worker(kv, stop), request.key, background=True
+            )
+        return result
+
+    def _repair_on_worker(self, kv: KvSequences, stop: threading.Event) -> GenerationResult:
+        model = self._model
+        if model is None or self._kv is not kv or kv.llm is not model.llm:
+            return GenerationResult("", "cancelled")  # another model came in meanwhile
+        return repair_on_worker(model, kv, stop, self._cache_repair_ms)
+
+    def _on_worker(
+        self,
+        work: Callable[
+            [LoadedModel, KvSequences, GenerationRequest, threading.Event, float],
+            GenerationResult,
+        ],
+        request: GenerationRequest,
+        stop: threading.Event,
+        submitted: float,
     ) -> GenerationResult:
         model = self._model
         if model is None:
             raise RuntimeError("no model is loaded")
+        return work(model, self._sequences(model), request, stop, submitted)
+
+    def _sequences(self, model: LoadedModel) -> KvSequences:
         kv = self._kv
         if kv is None or kv.llm is not model.llm:
-            kv = self._kv = KvSequences(model.llm)
-        return generate_on_worker(model, kv, request, stop, submitted)
+            kv = self._kv = KvSequences(
+                model.llm, self._cache_reuse, self._cache_refresh, self._document_states
+            )
+        return kv

@@ -16,6 +16,7 @@ from typing import Any
 from codels.engines.base import GenerationRequest, GenerationResult, StopReason
 from codels.engines.llama_kv import (
     BACKGROUND_PREFILL_CHUNK,
+    IDLE_PREFILL_CHUNK,
     PREFILL_CHUNK,
     KvCache,
     KvSequences,
@@ -25,6 +26,9 @@ from codels.engines.llama_tokens import ModelTokens, ban
 from codels.models.catalogue import ModelError
 
 log = logging.getLogger(__name__)
+
+RANDOM_SEED = 0xFFFFFFFF
+"""llama.cpp's ``LLAMA_DEFAULT_SEED``: each sampler seeds itself at random."""
 
 
 def generate_on_worker(
@@ -57,7 +61,73 @@ def generate_on_worker(
             return GenerationResult("", "cancelled")
         finally:
             kv.background.clear()
-    return run.into(kv.foreground, source=None)
+    kv.documents.switch(kv.foreground, request.document or request.key, tokens)
+    # A guess's cells are dropped when it ends, so the background holds nothing here; passed
+    # anyway, so that a cell moved for this prompt can never move under another sequence.
+    sharing = [kv.background] if kv.background is not None else []
+    return run.into(kv.foreground, source=None, sharing=sharing)
+
+
+def repair_on_worker(
+    model: LoadedModel, kv: KvSequences, stop: threading.Event, delay_ms: float
+) -> GenerationResult:
+    """After ``delay_ms`` of quiet, evaluate again the cells an answer kept across an edit.
+
+    Any request stops it (at once while it waits, within a small chunk once it works); what
+    it repaired stays, and the next answer's repair goes on from there.
+    """
+    if stop.wait(delay_ms / 1000):
+        return GenerationResult("", "cancelled")
+    cache = kv.foreground
+    started = time.perf_counter()
+    before = cache.approximate_from
+    sharing = [kv.background] if kv.background is not None else []
+    try:
+        done = cache.repair(stop, BACKGROUND_PREFILL_CHUNK, sharing)
+    except RuntimeError as exc:  # not expected: start again from an empty sequence
+        log.warning("kept KV cells could not be evaluated again (%s); cache cleared", exc)
+        cache.clear()
+        return GenerationResult("", "cancelled")
+    elapsed = (time.perf_counter() - started) * 1000
+    after = cache.approximate_from if cache.approximate_from is not None else cache.prompt_length
+    log.debug("repaired KV cells %s..%d in %.0f ms (%s)", before, after, elapsed, done)
+    return GenerationResult(
+        "", "length" if done else "cancelled", prefill_ms=elapsed, total_ms=elapsed
+    )
+
+
+def prefill_on_worker(
+    model: LoadedModel,
+    kv: KvSequences,
+    request: GenerationRequest,
+    stop: threading.Event,
+    submitted: float,
+) -> GenerationResult:
+    """Evaluate ``request``'s prompt into the request sequence, generating nothing.
+
+    Small chunks, so that the request which stops it waits little; what was evaluated when it
+    stops stays, under the request's document.
+    """
+    llm = model.llm
+    started = time.perf_counter()
+    tokens = model.tokens.tokenize_prompt(llm, request.prompt)
+    if len(tokens) > llm.n_ctx() - request.max_tokens:
+        return GenerationResult("", "cancelled", prompt_tokens=len(tokens))
+    kv.documents.switch(kv.foreground, request.document or request.key, tokens)
+    sharing = [kv.background] if kv.background is not None else []
+    reused = kv.foreground.prepare(
+        tokens, stop, reuse=True, chunk=IDLE_PREFILL_CHUNK, sharing=sharing
+    )
+    now = time.perf_counter()
+    return GenerationResult(
+        text="",
+        stop_reason="cancelled" if reused is None else "length",
+        prompt_tokens=len(tokens),
+        cached_tokens=reused or 0,
+        prefill_ms=(now - started) * 1000,
+        total_ms=(now - started) * 1000,
+        queued_ms=(started - submitted) * 1000,
+    )
 
 
 class _Run:
@@ -80,12 +150,19 @@ class _Run:
         self.started = started
         self.submitted = submitted
 
-    def into(self, kv: KvCache, source: KvCache | None) -> GenerationResult:
+    def into(
+        self, kv: KvCache, source: KvCache | None, sharing: list[KvCache] | None = None
+    ) -> GenerationResult:
         """Prefill the prompt into ``kv`` (starting from ``source``'s, if given) and decode."""
         request = self.request
         chunk = BACKGROUND_PREFILL_CHUNK if request.background else PREFILL_CHUNK
         reused = kv.prepare(
-            self.tokens, self.stop, reuse=request.reuse_cache, chunk=chunk, source=source
+            self.tokens,
+            self.stop,
+            reuse=request.reuse_cache,
+            chunk=chunk,
+            source=source,
+            sharing=sharing or (),
         )
         prefill_end = time.perf_counter()
         if reused is None:
@@ -131,6 +208,11 @@ def _decode(
             banned = vocabulary.after(text)
         if request.first_token_words and not generated:
             banned = vocabulary.not_beginning_with(request.first_token_words)
+        if request.temperature > 0:
+            # llama-cpp-python builds a sampler per call, seeded from the Llama object: a seed
+            # per token keeps a seeded answer repeatable without repeating one random draw.
+            seed = request.seed + len(generated) if request.seed is not None else RANDOM_SEED
+            llm.set_seed(seed & 0xFFFFFFFF)
         token = llm.sample(
             temp=request.temperature,
             repeat_penalty=1.0,

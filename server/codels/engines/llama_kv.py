@@ -1,6 +1,7 @@
-"""What the llama.cpp KV cache holds, sequence by sequence, and the second (background) sequence.
+"""What the llama.cpp KV cache holds, sequence by sequence: requests, background, scratch.
 
-Only the worker thread uses these. This module imports ``llama_cpp`` (lazily).
+Only the worker thread uses these. This module imports :mod:`codels.engines.kv_plan`,
+:mod:`codels.engines.llama_states` and ``llama_cpp`` (lazily).
 """
 
 from __future__ import annotations
@@ -8,7 +9,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Sequence
 from typing import Any
+
+from codels.engines.kv_plan import HOLE, Chunk, ReusePlan, common_prefix, plan_reuse, shift_order
+from codels.engines.llama_states import DOCUMENT_STATES, DocumentStates
 
 log = logging.getLogger(__name__)
 
@@ -16,28 +21,67 @@ PREFILL_CHUNK = 128
 """Prompt tokens evaluated between two looks at the stop flag (~1 s on two slow cores)."""
 BACKGROUND_PREFILL_CHUNK = 8
 """Prefill chunk of a background request (a stop waits for at most one chunk)."""
+IDLE_PREFILL_CHUNK = 16
+"""Prefill chunk of a prompt evaluated ahead of requests (larger chunks evaluate faster)."""
+REUSE_MIN_CHUNK = 64
+"""Shortest run of cached tokens after an edit that is kept (shifted) rather than evaluated."""
+REUSE_REFRESH = 16
+"""Leading tokens of a kept run evaluated again all the same: they attend most to the edit."""
+REPAIR_AFTER_MS = 300
+"""Idle time after an answer that used kept cells before they are evaluated again, exactly."""
+
+BACKGROUND_SEQUENCE = 1
+"""The llama.cpp sequence speculative generations use (requests use sequence 0)."""
+SCRATCH_SEQUENCE = 2
+"""The sequence that holds kept cells while the tokens before them are evaluated."""
 
 
 class KvCache:
-    """What the llama.cpp KV cache (sequence 0) holds, position by position.
+    """What the llama.cpp KV cache (one sequence) holds, position by position.
 
     A request's prompt is brought into the cache by keeping the longest common token prefix
-    with what the cache holds and evaluating the rest in chunks, looking at the stop flag
-    between chunks. (Keeping the cached *end* of the previous prompt across an edit before it
-    would need out-of-order positions, which this llama.cpp refuses for one sequence.)
+    with what the cache holds and, with a scratch sequence, the runs of held cells found again
+    later in the prompt (:func:`~codels.engines.kv_plan.plan_reuse`); the rest is evaluated in
+    chunks, looking at the stop flag between chunks.
+
+    This llama.cpp requires a sequence's next batch to start right after the highest position
+    the sequence holds, so kept cells cannot wait in place for the tokens before them: they are
+    moved to the scratch sequence (the cache is unified, so this tags cells and copies
+    nothing), shifted to their new positions there, and tagged back once the tokens before them
+    are evaluated. Kept cells were computed after the old text before them: an approximation,
+    the same llama-server's ``--cache-reuse`` makes.
 
     Only the worker thread uses it. It drives llama-cpp-python's batch and context directly,
     so that generated tokens are tracked the same way as prompt tokens.
     """
 
-    def __init__(self, llm: Any, sequence: int = 0) -> None:
+    def __init__(
+        self,
+        llm: Any,
+        sequence: int = 0,
+        *,
+        scratch: int | None = None,
+        min_chunk: int = REUSE_MIN_CHUNK,
+        refresh: int = REUSE_REFRESH,
+    ) -> None:
         self.llm = llm
         self.sequence = sequence
         """The llama.cpp sequence id whose cells this tracks."""
+        self.scratch = scratch
+        """The sequence kept cells wait in while they move; None: keep the common prefix only."""
+        self.min_chunk = min_chunk
+        self.refresh = refresh
+        """Leading tokens of each kept run that are evaluated again (see :func:`plan_reuse`)."""
         self.tokens: list[int] = []
-        """The token at each position of the cache."""
+        """The token at each position of the cache (:data:`HOLE` where it holds no cell)."""
         self.prompt_length = 0
         """How many of :attr:`tokens` are the last prompt (the rest were generated)."""
+        self.last_plan: ReusePlan | None = None
+        """How the last :meth:`prepare` reused the cache (for logs and benchmarks)."""
+        self.approximate_from: int | None = None
+        """The first position whose cell was kept across an edit before it (None: all exact).
+        Cells from there on were computed after other text than the prompt's: :meth:`repair`
+        evaluates them again."""
 
     def _decode(self, chunk: list[int], position: int) -> None:
         batch = self.llm._batch
@@ -52,28 +96,33 @@ class KvCache:
         fields.logits[len(chunk) - 1] = True
         self.llm._ctx.decode(batch)
 
-    def _remove(self, start: int, end: int = -1) -> None:
-        self.llm._ctx.kv_cache_seq_rm(self.sequence, start, end)
+    def _remove(self, start: int, end: int = -1, sequence: int | None = None) -> None:
+        self.llm._ctx.kv_cache_seq_rm(self.sequence if sequence is None else sequence, start, end)
 
     def clear(self) -> None:
         """Forget everything this sequence holds (its cells go back to the cache)."""
         self._remove(0)
         self.tokens, self.prompt_length = [], 0
+        self.approximate_from = None
 
-    def _evaluate(
-        self, tokens: list[int], start: int, stop: threading.Event, chunk_size: int
-    ) -> bool:
-        """Evaluate ``tokens[start:]`` at their positions in chunks; False if stopped."""
-        for chunk_start in range(start, len(tokens), chunk_size):
-            if stop.is_set():
-                self._remove(chunk_start)
-                self.tokens = self.tokens[:chunk_start]
-                self.prompt_length = len(self.tokens)
-                return False
-            chunk = tokens[chunk_start : chunk_start + chunk_size]
-            self._decode(chunk, chunk_start)
-            self.tokens[chunk_start:] = chunk
-        return True
+    def truncate(self, length: int) -> None:
+        """Forget what this sequence holds from position ``length`` on."""
+        if len(self.tokens) > length:
+            self._remove(length)
+            del self.tokens[length:]
+            self.prompt_length = min(self.prompt_length, length)
+        if self.approximate_from is not None and self.approximate_from >= length:
+            self.approximate_from = None
+
+    def plan(self, tokens: list[int]) -> ReusePlan:
+        """What :meth:`prepare` would keep of what the cache holds for ``tokens``."""
+        return self.plan_for(self.tokens, tokens)
+
+    def plan_for(self, held: list[int], tokens: list[int]) -> ReusePlan:
+        """What :meth:`prepare` would keep for ``tokens`` if the cache held ``held``."""
+        if self.scratch is None:
+            return ReusePlan(common_prefix(held, tokens), (), len(tokens))
+        return plan_reuse(held, tokens, self.min_chunk, self.refresh)
 
     def prepare(
         self,
@@ -83,31 +132,177 @@ class KvCache:
         reuse: bool,
         chunk: int = PREFILL_CHUNK,
         source: KvCache | None = None,
+        sharing: Sequence[KvCache] = (),
     ) -> int | None:
         """Bring the cache to ``tokens`` with logits for the last one.
 
         With ``source`` (another sequence of the same context), a longer common prefix held
         there is shared into this sequence first (llama.cpp shares the cells, no copy).
+        ``sharing`` are the other sequences that may share this one's cells: a cell that moves
+        moves for them too, so they forget what they held from the first moved cell on.
         Returns how many prompt tokens were reused rather than evaluated, or None when
         ``stop`` was set first.
         """
         if not reuse:
             self.clear()
-        common = common_prefix(self.tokens, tokens)
+        plan = self.plan(tokens)
         if source is not None and reuse:
             shared = common_prefix(source.tokens, tokens)
-            if shared > common:
+            if shared > plan.reused:
                 self.clear()
                 self.llm._ctx.kv_cache_seq_cp(source.sequence, self.sequence, 0, shared)
                 self.tokens = source.tokens[:shared]
-                common = shared
-        self._remove(common)
-        self.tokens = self.tokens[:common]
-        if not self._evaluate(tokens, common, stop, chunk):
+                plan = ReusePlan(shared, (), len(tokens))
+        self.last_plan = plan
+        if plan.chunks:
+            mark = plan.chunks[0].target
+            if self.approximate_from is not None and self.approximate_from < plan.common:
+                mark = self.approximate_from  # kept in place, and all after it saw it
+            try:
+                done = self._prepare_moved(tokens, plan, stop, chunk, sharing)
+                self.approximate_from = mark
+            except RuntimeError as exc:
+                # Not expected; a cache in an unknown state is cleared, and this context keeps
+                # the common prefix only from now on.
+                log.warning("cached cells could not be moved (%s): evaluating the prompt", exc)
+                self._remove(0, -1, self.scratch)
+                self.scratch = None
+                self.clear()
+                plan = self.last_plan = ReusePlan(0, (), len(tokens))
+                done = self._evaluate(tokens, 0, len(tokens), stop, chunk)
+        else:
+            self.truncate(plan.common)
+            done = self._evaluate(tokens, plan.common, len(tokens), stop, chunk)
+        if not done:
+            self.prompt_length = len(self.tokens)
             return None
         self.prompt_length = len(tokens)
         self._sync()
-        return common
+        return plan.reused
+
+    def _prepare_moved(
+        self,
+        tokens: list[int],
+        plan: ReusePlan,
+        stop: threading.Event,
+        chunk_size: int,
+        sharing: Sequence[KvCache],
+    ) -> bool:
+        """Carry out a plan with chunks: park them in scratch, evaluate the gaps, put them back."""
+        ctx, scratch = self.llm._ctx, self.scratch
+        assert scratch is not None
+        if plan.chunks:
+            first_moved = min(chunk.source for chunk in plan.chunks)
+            for other in sharing:
+                other.truncate(first_moved)
+        ctx.kv_cache_seq_rm(scratch, -1, -1)
+        for chunk in plan.chunks:
+            end = chunk.source + chunk.length
+            ctx.kv_cache_seq_cp(self.sequence, scratch, chunk.source, end)
+        self.truncate(plan.common)
+        for chunk in shift_order(plan.chunks):
+            end = chunk.source + chunk.length
+            ctx.kv_cache_seq_shift(scratch, chunk.source, end, chunk.shift)
+        cursor = plan.common
+        for index, chunk in enumerate(plan.chunks):
+            if not self._evaluate(tokens, cursor, chunk.target, stop, chunk_size):
+                self._park(tokens, plan.chunks[index:])
+                return False
+            self._place(tokens, chunk)
+            cursor = chunk.target + chunk.length
+        return self._evaluate(tokens, cursor, len(tokens), stop, chunk_size)
+
+    def repair(
+        self,
+        stop: threading.Event,
+        chunk_size: int = BACKGROUND_PREFILL_CHUNK,
+        sharing: Sequence[KvCache] = (),
+    ) -> bool:
+        """Evaluate the approximate cells of the last prompt again, in place; False if stopped.
+
+        Chunk by chunk from :attr:`approximate_from`: the cells still to repair wait in scratch
+        (unshifted) while a chunk before them is evaluated, and come back after it, so a stop
+        leaves the cache whole and a later repair goes on from there. The generated tokens
+        after the prompt go first (they followed approximate cells).
+        """
+        start = self.approximate_from
+        if start is None or self.scratch is None:
+            return True
+        end = self.prompt_length
+        self.truncate(end)
+        tokens = list(self.tokens)
+        if HOLE in tokens[start:]:
+            self.truncate(tokens.index(HOLE, start))
+            tokens, end = list(self.tokens), len(self.tokens)
+        never = threading.Event()
+        while start < end:
+            if stop.is_set():
+                return False
+            step = min(start + chunk_size, end)
+            rest = (Chunk(step, step, end - step),) if step < end else ()
+            self._prepare_moved(tokens, ReusePlan(start, rest, end), never, chunk_size, sharing)
+            start = step
+            self.approximate_from = start if start < end else None
+        self._sync()
+        return True
+
+    def _place(self, tokens: list[int], chunk: Chunk) -> None:
+        """Tag a chunk's cells (waiting in scratch at their targets) back into this sequence."""
+        assert self.scratch is not None
+        end = chunk.target + chunk.length
+        self.llm._ctx.kv_cache_seq_cp(self.scratch, self.sequence, chunk.target, end)
+        self._remove(chunk.target, end, self.scratch)
+        self.tokens[chunk.target :] = [HOLE] * (chunk.target - len(self.tokens))
+        self.tokens.extend(tokens[chunk.target : end])
+
+    def _park(self, tokens: list[int], chunks: Sequence[Chunk]) -> None:
+        """After a stop: keep the chunks not yet placed, with holes before them.
+
+        The next prompt finds them again (a hole matches no token), so a stop in the middle
+        does not cost the kept cells. Nothing decodes into this sequence until the next
+        :meth:`prepare`, which moves everything after its common prefix out first, so the
+        holes never meet llama.cpp's rule that a batch follows the highest position.
+        """
+        for chunk in chunks:
+            self._place(tokens, chunk)
+
+    def _evaluate(
+        self, tokens: list[int], start: int, end: int, stop: threading.Event, chunk_size: int
+    ) -> bool:
+        """Evaluate ``tokens[start:end]`` at their positions in chunks; False if stopped."""
+        for chunk_start in range(start, end, chunk_size):
+            if stop.is_set():
+                return False
+            chunk = tokens[chunk_start : min(chunk_start + chunk_size, end)]
+            self._decode(chunk, chunk_start)
+            self.tokens[chunk_start:] = chunk
+        return True
+
+    def export_state(self, limit: int) -> Any | None:
+        """The cells of the sequence as llama.cpp writes them; None if over ``limit`` bytes."""
+        import ctypes
+
+        import llama_cpp
+
+        ctx = self.llm._ctx.ctx
+        size = llama_cpp.llama_state_seq_get_size(ctx, self.sequence)
+        if size > limit:
+            return None
+        data = (ctypes.c_uint8 * size)()
+        if llama_cpp.llama_state_seq_get_data(ctx, data, size, self.sequence) == 0:
+            return None
+        return data
+
+    def import_state(self, data: Any) -> bool:
+        """Replace this sequence's cells by ``data`` (from :meth:`export_state`); False if not.
+
+        The caller sets :attr:`tokens`.
+        """
+        import llama_cpp
+
+        self.clear()
+        ctx = self.llm._ctx.ctx
+        return bool(llama_cpp.llama_state_seq_set_data(ctx, data, len(data), self.sequence))
 
     def append(self, token: int) -> None:
         """Evaluate one generated token after what the cache holds."""
@@ -122,40 +317,35 @@ class KvCache:
         self.llm.input_ids[:count] = self.tokens
 
 
-def common_prefix(held: list[int], tokens: list[int]) -> int:
-    """How many leading ``tokens`` ``held`` has, leaving the last token to evaluate again."""
-    common = 0
-    limit = min(len(held), len(tokens) - 1)  # the last token is always evaluated (its logits)
-    while common < limit and held[common] == tokens[common]:
-        common += 1
-    return common
-
-
-BACKGROUND_SEQUENCE = 1
-"""The llama.cpp sequence speculative generations use (requests use sequence 0)."""
-
-
-def add_background_sequence(llm: Any) -> None:
-    """Give ``llm`` a context with a second sequence for background work.
+def add_sequences(llm: Any) -> int:
+    """Give ``llm`` a context with a background and a scratch sequence; how many it has.
 
     llama-cpp-python makes a one-sequence context and has no option for more, so the context is
-    made again with two sequences over one unified cache (cells of a shared prefix are held
-    once). If llama.cpp refuses, ``llm`` keeps its context and guesses share sequence 0.
+    made again with more sequences over one unified cache (cells of a shared prefix are held
+    once, and moving cells between sequences copies nothing). If llama.cpp refuses three, two
+    are tried (no moved cells), then ``llm`` keeps its context (guesses share sequence 0).
     """
     from llama_cpp import _internals
 
     params = llm.context_params
-    params.n_seq_max = 2
     params.kv_unified = True
-    try:
-        context = _internals.LlamaContext(model=llm._model, params=params, verbose=llm.verbose)
-    except (ValueError, RuntimeError) as exc:
-        params.n_seq_max = 1
-        log.warning("no second KV sequence for speculative completions (%s)", exc)
-        return
-    previous, llm._ctx = llm._ctx, context
-    llm._stack.enter_context(contextlib.closing(context))
-    previous.close()
+    failure: Exception | None = None
+    for count in (3, 2):
+        params.n_seq_max = count
+        try:
+            context = _internals.LlamaContext(model=llm._model, params=params, verbose=llm.verbose)
+        except (ValueError, RuntimeError) as exc:
+            failure = exc
+            continue
+        previous, llm._ctx = llm._ctx, context
+        llm._stack.enter_context(contextlib.closing(context))
+        previous.close()
+        if count < 3:
+            log.warning("no scratch KV sequence: cached cells after an edit are not kept")
+        return count
+    params.n_seq_max = 1
+    log.warning("no second KV sequence for speculative completions (%s)", failure)
+    return 1
 
 
 def sequences(llm: Any) -> int:
@@ -163,11 +353,35 @@ def sequences(llm: Any) -> int:
     return int(getattr(llm.context_params, "n_seq_max", 1))
 
 
-class KvSequences:
-    """The sequence requests reuse and, if the context has one, the background sequence."""
+def can_shift(llm: Any) -> bool:
+    """Whether ``llm``'s cache can move cells to other positions (RoPE models can)."""
+    import llama_cpp
 
-    def __init__(self, llm: Any) -> None:
+    memory = getattr(llm._ctx, "memory", None)
+    return memory is not None and bool(llama_cpp.llama_memory_can_shift(memory))
+
+
+class KvSequences:
+    """The sequences of one context, and the documents' kept states.
+
+    The request sequence; the background and scratch sequences if the context has them; the
+    kept states of the documents the request sequence held before.
+    """
+
+    def __init__(
+        self,
+        llm: Any,
+        min_chunk: int = REUSE_MIN_CHUNK,
+        refresh: int = REUSE_REFRESH,
+        documents: int = DOCUMENT_STATES,
+    ) -> None:
         self.llm = llm
-        self.foreground = KvCache(llm)
-        self.background = KvCache(llm, BACKGROUND_SEQUENCE) if sequences(llm) > 1 else None
+        count = sequences(llm)
+        scratch = SCRATCH_SEQUENCE if count > SCRATCH_SEQUENCE and min_chunk > 0 else None
+        if scratch is not None and not can_shift(llm):
+            log.info("this model's KV cache cannot shift: cached cells after an edit are not kept")
+            scratch = None
+        self.foreground = KvCache(llm, scratch=scratch, min_chunk=min_chunk, refresh=refresh)
+        self.background = KvCache(llm, BACKGROUND_SEQUENCE) if count > 1 else None
         """None when llama.cpp gave no second sequence (guesses then share the foreground)."""
+        self.documents = DocumentStates(documents)

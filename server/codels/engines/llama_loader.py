@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from codels.engines.base import EngineOptions, ModelInfo
-from codels.engines.llama_kv import add_background_sequence
+from codels.engines.llama_kv import add_sequences
 from codels.engines.llama_tokens import ModelTokens
 from codels.models.catalogue import Catalogue, ModelError, ResolvedModel
 from codels.models.gguf import choose_family, facts_from_llama, family_probe
@@ -51,7 +51,7 @@ def build_model(
     started = time.perf_counter()
     llm = _new_llama(resolved, options, threads)
     try:
-        add_background_sequence(llm)
+        add_sequences(llm)
         facts = facts_from_llama(llm, resolved.path, family_probe(catalogue))
         choice = choose_family(
             facts, catalogue, resolved.entry.family if resolved.entry is not None else None

@@ -188,6 +188,10 @@ class RemoteEngine(ABC):
 
     # -- generation ---------------------------------------------------------------------------
 
+    async def prefill(self, request: GenerationRequest) -> GenerationResult:
+        """Nothing: the server keeps its own cache."""
+        return GenerationResult("", "cancelled")
+
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         """Stream a completion; cancelling the await closes the connection."""
         if self._info is None:

@@ -48,7 +48,11 @@ class LlamaServerEngine(RemoteEngine):
 
     def _request_body(self, request: GenerationRequest) -> tuple[str, dict[str, Any]]:
         common: dict[str, Any] = {"temperature": request.temperature, "stream": True}
-        common |= {"n_predict": request.max_tokens, "cache_prompt": True, "top_k": 1}
+        # top_k 1 makes a greedy answer certain; a sampled one needs a choice of tokens.
+        top_k = 1 if request.temperature <= 0 else 40
+        common |= {"n_predict": request.max_tokens, "cache_prompt": True, "top_k": top_k}
+        if request.seed is not None:
+            common["seed"] = request.seed
         stop = [s for s in request.stop if s]
         if stop:
             common["stop"] = stop

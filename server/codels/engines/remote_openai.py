@@ -47,6 +47,8 @@ class OpenAIEngine(RemoteEngine):
 
     def _request_body(self, request: GenerationRequest) -> tuple[str, dict[str, Any]]:
         common: dict[str, Any] = {"temperature": request.temperature, "stream": True}
+        if request.seed is not None:
+            common["seed"] = request.seed
         body: dict[str, Any] = {"model": self._remote_model, "max_tokens": request.max_tokens}
         if request.chat is not None:
             # An instruction (code actions): the server applies the model's own chat template.

@@ -105,6 +105,12 @@ class BackendEngine:
             raise RuntimeError("no model is loaded")
         return await self._current.generate(request)
 
+    async def prefill(self, request: GenerationRequest) -> GenerationResult:
+        """Prefill with the engine in use (nothing where it keeps no documents' state)."""
+        if self._current is None:
+            return GenerationResult("", "cancelled")
+        return await self._current.prefill(request)
+
     def close(self) -> None:
         """Free the model and close connections."""
         for engine in (self._local, self._remote):

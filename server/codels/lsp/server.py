@@ -21,6 +21,7 @@ from pygls.lsp.server import LanguageServer
 from codels import __version__
 from codels.actions.edits import ActionEdit
 from codels.actions.runner import ActionRunner
+from codels.completion.acceptance import AcceptanceStats, OfferedSuggestions
 from codels.completion.service import CompletionService
 from codels.config import Settings, read_settings
 from codels.documents import Document, DocumentStore
@@ -29,7 +30,7 @@ from codels.engines.switch import BackendEngine
 from codels.languages.registry import LANGUAGES
 from codels.lsp.capabilities import ClientFeatures
 from codels.lsp.edits import workspace_edit
-from codels.lsp.handlers import code_actions, documents, inline, lifecycle, status
+from codels.lsp.handlers import acceptance, code_actions, documents, inline, lifecycle, status
 from codels.lsp.model import ModelLifecycle, ModelState
 from codels.lsp.protocol import CodelsProtocol, is_unreadable
 from codels.privacy import PrivateFiles, log_guard
@@ -50,6 +51,10 @@ class CodelsLanguageServer(LanguageServer):
         self.settings = settings
         self.engine = engine
         self.completions = CompletionService(engine)
+        self.offered = OfferedSuggestions()
+        """The suggestions handed out lately, by id (for ``codels.accepted``)."""
+        self.acceptance = AcceptanceStats(enabled=settings.keep_acceptance_stats)
+        """What became of them, counted into a local file."""
         self.actions = ActionRunner(engine)
         self.documents = DocumentStore()
         self.client = ClientFeatures()
@@ -60,6 +65,7 @@ class CodelsLanguageServer(LanguageServer):
         """Settings problems found at ``initialize``, shown once the client is initialized."""
         self._warned_languages: set[str] = set()
         self._warned_private: set[str] = set()
+        self._told: set[str] = set()
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Errors outside requests: unreadable messages are answered and logged, not shown."""
@@ -78,6 +84,7 @@ class CodelsLanguageServer(LanguageServer):
         self.settings = settings
         self.private_files.configure(settings.ignore_files, settings.respect_gitignore)
         log_guard.allow_text = settings.log_document_text
+        self.acceptance.enabled = settings.keep_acceptance_stats
 
     def apply_settings(self, raw: Any) -> None:
         """Read client settings over the current ones; report problems; reload if needed."""
@@ -142,6 +149,13 @@ class CodelsLanguageServer(LanguageServer):
         """Show ``message`` to the user (``window/showMessage``)."""
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
+    def tell_once(self, topic: str, kind: types.MessageType, message: str) -> None:
+        """Show ``message`` the first time something about ``topic`` is to be said, only."""
+        if topic not in self._told:
+            self._told.add(topic)
+            log.warning("%s", message)
+            self.tell(kind, f"codels: {message}")
+
     async def begin_progress(self, title: str) -> str | None:
         """Begin work-done progress titled ``title``; its token, or None if there is none."""
         if not self.client.work_done_progress:
@@ -183,6 +197,7 @@ def create_server(
     server.feature(types.TEXT_DOCUMENT_DID_CLOSE)(documents.text_document_did_close)
     server.feature(status.STATUS)(status.codels_status)
     server.feature(status.STATS)(status.codels_stats)
+    server.feature(status.ACCEPTANCE)(status.codels_acceptance)
     server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())(
         inline.text_document_inline_completion
     )
@@ -191,5 +206,11 @@ def create_server(
         types.CodeActionOptions(code_action_kinds=code_actions.ACTION_KINDS, resolve_provider=True),
     )(code_actions.text_document_code_action)
     server.feature(types.CODE_ACTION_RESOLVE)(code_actions.code_action_resolve)
+    # pygls resolves a command handler's annotations, and the handlers name this class for
+    # type checking only: register plain adapters.
+    server.command(acceptance.ACCEPTED)(lambda ls, *args: acceptance.codels_accepted(ls, *args))
+    server.command(acceptance.ACCEPTED_PART)(
+        lambda ls, *args: acceptance.codels_accepted_part(ls, *args)
+    )
     server.feature(types.SHUTDOWN)(lifecycle.shutdown)
     return server

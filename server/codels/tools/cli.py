@@ -1,7 +1,8 @@
 """The ``codels`` command: the language server, and completions and facts from the terminal.
 
 ``codels --stdio`` (or ``--tcp``) serves LSP; ``complete``, ``generate``, ``info``, ``eval``,
-``bench`` and ``models`` work from the terminal; errors are one sentence on stderr with a non-zero
+``bench``, ``models``, ``stats`` and ``sandbox`` work from the terminal (eval and bench in
+:mod:`codels.tools.measure_commands`); errors are one sentence on stderr with a non-zero
 exit status. In ``--stdio`` mode the LSP stream gets its own copy of the stdout descriptor and
 descriptor 1 points at stderr, so nothing a library prints can corrupt the protocol. This module
 may import every layer; the LSP server and the bench only when a command needs them.
@@ -16,11 +17,10 @@ import json
 import logging
 import os
 import sys
-import time
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import BinaryIO, TypeAlias, get_type_hints
+from typing import BinaryIO
 
 from codels import __version__
 from codels.actions.edits import ActionEdit
@@ -28,41 +28,34 @@ from codels.actions.errors import ActionError
 from codels.actions.runner import ActionOutcome, ActionRunner
 from codels.actions.sites import ActionKind, Site, find_sites
 from codels.completion.service import CompletionService
-from codels.config import (
-    COMMAND_LINE_OPTIONS,
-    Settings,
-    camel_case,
-    read_settings,
-    setting_choices,
-)
 from codels.documents import Document, DocumentSnapshot
 from codels.engines.base import ModelInfo
-from codels.engines.switch import BackendEngine
 from codels.languages.registry import syntax_language
 from codels.models.catalogue import ModelError
 from codels.positions import PositionError
 from codels.privacy import log_guard
+from codels.tools.command_line import (
+    Commands,
+    ProgressPrinter,
+    UsageError,
+    add_model_options,
+    load_engine,
+    settings_from,
+)
 from codels.tools.evaluation import (
-    REAL_CODE_SUITES,
-    SUITES,
     EvalError,
-    fetch_sources,
-    format_table,
-    load_problems,
-    report_json,
-    run_evaluation,
+)
+from codels.tools.measure_commands import (
+    add_bench_parser,
+    add_eval_parser,
+    run_bench_command,
+    run_eval,
 )
 from codels.tools.model_commands import add_models_parser, run_models
+from codels.tools.sandbox_commands import add_sandbox_parser, describe, run_sandbox, sandbox_facts
+from codels.tools.stats_command import add_stats_parser, run_stats
 
 log = logging.getLogger("codels")
-
-
-class UsageError(Exception):
-    """A mistake on the command line; the message says what to type instead."""
-
-
-# The subparsers object each _add_*_parser registers its one command on.
-_Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,9 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_complete_parser(commands)
     _add_generate_parser(commands)
-    _add_eval_parser(commands)
+    add_eval_parser(commands)
     add_models_parser(commands)
-    _add_bench_parser(commands)
+    add_stats_parser(commands)
+    add_sandbox_parser(commands)
+    add_bench_parser(commands)
     _add_info_parser(commands)
     return parser
 
@@ -98,17 +93,17 @@ def _add_server_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_complete_parser(commands: _Commands) -> None:
+def _add_complete_parser(commands: Commands) -> None:
     """Register ``codels complete``."""
     complete = commands.add_parser(
         "complete", help="print the completion at PATH:LINE:COL (1-based, as editors show them)"
     )
     complete.add_argument("location", metavar="PATH:LINE:COL")
     complete.add_argument("--json", action="store_true", help="print JSON with timings")
-    _add_model_options(complete)
+    add_model_options(complete)
 
 
-def _add_generate_parser(commands: _Commands) -> None:
+def _add_generate_parser(commands: Commands) -> None:
     """Register ``codels generate``."""
     generate = commands.add_parser(
         "generate",
@@ -125,105 +120,14 @@ def _add_generate_parser(commands: _Commands) -> None:
         "--json", action="store_true", help="print the LSP workspace edit and timings as JSON"
     )
     generate.add_argument("--settings", help="codels settings as JSON")
-    _add_model_options(generate)
+    add_model_options(generate)
 
 
-def _add_eval_parser(commands: _Commands) -> None:
-    """Register ``codels eval``."""
-    evaluate = commands.add_parser(
-        "eval", help="score completions by running HumanEval-based suites (against a baseline)"
-    )
-    evaluate.add_argument(
-        "--suite",
-        action="append",
-        choices=list(SUITES),
-        help="suite to run (repeat for several; default: humaneval-single)",
-    )
-    evaluate.add_argument("--limit", type=int, help="sample this many tasks per suite")
-    evaluate.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
-    evaluate.add_argument("--json", action="store_true", help="print the results as JSON")
-    evaluate.add_argument("--output", help="also write the JSON results to this file")
-    evaluate.add_argument(
-        "--details", action="store_true", help="include every completion in the JSON"
-    )
-    evaluate.add_argument(
-        "--no-baseline", action="store_true", help="skip the raw-FIM baseline run"
-    )
-    evaluate.add_argument(
-        "--action",
-        choices=["chat", "fim"],
-        help="score humaneval-docstring through the generate code action with this prompt form",
-    )
-    evaluate.add_argument(
-        "--timeout", type=float, default=10.0, help="seconds each scoring run may take"
-    )
-    evaluate.add_argument(
-        "--settings", help="codels settings as JSON, e.g. '{\"suffixTokens\": 256}'"
-    )
-    _add_model_options(evaluate)
-
-
-def _add_bench_parser(commands: _Commands) -> None:
-    """Register ``codels bench``."""
-    bench = commands.add_parser(
-        "bench", help="replay typing sessions through the server and measure latency"
-    )
-    bench.add_argument(
-        "--files", nargs="+", type=Path, help="Python files to type (default: the shipped corpus)"
-    )
-    bench.add_argument("--bodies", type=int, default=3, help="function bodies typed per file")
-    bench.add_argument("--seed", type=int, default=0, help="seed of the typing rhythm")
-    bench.add_argument("--cps", type=float, default=12.0, help="typing speed, characters/s")
-    bench.add_argument(
-        "--line-pause", type=float, default=0.8, help="extra seconds at the end of a line"
-    )
-    bench.add_argument(
-        "--debounce", type=float, default=0.1, help="seconds without a key before a request"
-    )
-    bench.add_argument("--no-baseline", action="store_true", help="skip the naive-client run")
-    bench.add_argument("--json", action="store_true", help="print the figures as JSON")
-    bench.add_argument("--output", help="write the JSON here, and the latency plot beside it")
-    bench.add_argument("--server-log", help="write the server's log to this file")
-    bench.add_argument("--settings", help="codels settings as JSON")
-    _add_model_options(bench)
-
-
-def _add_info_parser(commands: _Commands) -> None:
+def _add_info_parser(commands: Commands) -> None:
     """Register ``codels info``."""
     info = commands.add_parser("info", help="show the model, its checksum state and the build")
     info.add_argument("--json", action="store_true", help="print JSON")
-    _add_model_options(info)
-
-
-_SETTING_TYPES = get_type_hints(Settings)
-
-
-def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    for name, help_text in COMMAND_LINE_OPTIONS.items():
-        parser.add_argument(
-            "--" + name.replace("_", "-"),
-            type=_SETTING_TYPES[name],
-            choices=setting_choices(name),
-            help=help_text,
-        )
-
-
-def _settings_from(args: argparse.Namespace) -> Settings:
-    raw: dict[str, object] = {}
-    if getattr(args, "settings", None):
-        try:
-            raw.update(json.loads(args.settings))
-        except (ValueError, TypeError) as exc:
-            raise UsageError(f"--settings is not a JSON object: {exc}") from None
-    raw |= {
-        camel_case(name): value
-        for name in COMMAND_LINE_OPTIONS
-        if (value := getattr(args, name, None)) is not None
-    }
-    settings, problems = read_settings(raw)
-    if problems:
-        raise UsageError("; ".join(problems))
-    return settings
+    add_model_options(info)
 
 
 def _setup_logging(level: str, log_file: str | None) -> None:
@@ -241,31 +145,6 @@ def _setup_logging(level: str, log_file: str | None) -> None:
         logging.getLogger("pygls").setLevel(logging.WARNING)
 
 
-class _ProgressPrinter:
-    """Prints model progress to stderr: in place on a terminal, a few lines otherwise."""
-
-    def __init__(self) -> None:
-        self._interactive = sys.stderr.isatty()
-        self._last = 0.0
-        self._message = ""
-
-    def __call__(self, message: str, fraction: float | None) -> None:
-        if fraction is None:
-            return  # a step without progress (loading takes about a second): nothing to show
-        now = time.monotonic()
-        quiet_for = 0.2 if self._interactive else 5.0
-        repeat = message == self._message and now - self._last < quiet_for
-        if repeat and fraction != 1.0:
-            return
-        self._last, self._message = now, message
-        shown = f"{message}: {fraction:.0%}"
-        if self._interactive:
-            end = "\r" if fraction != 1.0 else "\n"
-            print(f"codels: {shown}\033[K", end=end, file=sys.stderr, flush=True)
-        else:
-            print(f"codels: {shown}", file=sys.stderr, flush=True)
-
-
 def _parse_location(location: str) -> tuple[Path, int, int]:
     try:
         path, line, column = location.rsplit(":", 2)
@@ -277,16 +156,6 @@ def _parse_location(location: str) -> tuple[Path, int, int]:
     if line_number < 1 or column_number < 1:
         raise UsageError(f"{location!r}: LINE and COL start at 1")
     return Path(path), line_number, column_number
-
-
-def _load(settings: Settings) -> tuple[BackendEngine, ModelInfo]:
-    engine = BackendEngine()
-    try:
-        info = engine.load(settings.engine_options(), _ProgressPrinter())
-    except BaseException:
-        engine.close()
-        raise
-    return engine, info
 
 
 def _python_document(path: Path, verb: str) -> Document:
@@ -311,8 +180,8 @@ def run_complete(args: argparse.Namespace) -> int:
         raise UsageError(
             f"{path} has {document.lines.line_count} lines; line {line} does not exist"
         ) from None
-    settings = dataclasses.replace(_settings_from(args), speculate=False)  # one answer, then exit
-    engine, info = _load(settings)
+    settings = dataclasses.replace(settings_from(args), speculate=False)  # one answer, then exit
+    engine, info = load_engine(settings)
     try:
         outcome = asyncio.run(
             CompletionService(engine).complete(document.snapshot(), offset, settings)
@@ -348,8 +217,8 @@ def run_complete(args: argparse.Namespace) -> int:
 def run_generate(args: argparse.Namespace) -> int:
     """``codels generate``: run a code action at a line and print what it wrote."""
     snapshot, site = _action_site(args.location, args.action)
-    settings = _settings_from(args)
-    engine, info = _load(settings)
+    settings = settings_from(args)
+    engine, info = load_engine(settings)
     try:
         outcome = asyncio.run(ActionRunner(engine).run(snapshot, site, settings))
     except ActionError as exc:
@@ -421,98 +290,10 @@ def _generated_json(site: Site, info: ModelInfo, outcome: ActionOutcome) -> dict
     }
 
 
-def run_eval(args: argparse.Namespace) -> int:
-    """``codels eval``: codels against the raw-FIM baseline on HumanEval and real-code suites."""
-    suites = args.suite or ["humaneval-single"]
-    if args.limit is not None and args.limit < 1:
-        raise UsageError("--limit must be at least 1")
-    # Fail before loading the model when a data set is missing.
-    if any(suite not in REAL_CODE_SUITES for suite in suites):
-        load_problems()
-    if any(suite in REAL_CODE_SUITES for suite in suites):
-        fetch_sources()
-    settings = _settings_from(args)
-    engine, info = _load(settings)
-    started = time.monotonic()
-
-    def progress(suite: str, done: int, total: int) -> None:
-        if done == total or done % 10 == 0:
-            elapsed = time.monotonic() - started
-            print(f"codels: {suite}: {done}/{total} ({elapsed:.0f} s)", file=sys.stderr, flush=True)
-
-    try:
-        reports = run_evaluation(
-            engine,
-            settings,
-            suites,
-            limit=args.limit,
-            seed=args.seed,
-            baseline=not args.no_baseline,
-            timeout=args.timeout,
-            progress=progress,
-            action=args.action,
-        )
-    finally:
-        engine.close()
-    results = report_json(
-        reports, info, settings, limit=args.limit, seed=args.seed, details=args.details
-    )
-    results["docstring_via_action"] = args.action
-    if args.output:
-        Path(args.output).write_text(json.dumps(results, indent=2), encoding="utf-8")
-    if args.json:
-        print(json.dumps(results, indent=2))
-    else:
-        print(
-            f"model {info.name} ({info.build}, {info.threads} threads); sample: "
-            f"{'all' if args.limit is None else args.limit} per suite, seed {args.seed}"
-            + (
-                f"; docstring suite through the generate action ({args.action})"
-                if args.action
-                else ""
-            )
-        )
-        print(format_table(results["suites"]))
-    return 0
-
-
-def run_bench_command(args: argparse.Namespace) -> int:
-    """``codels bench``: keystroke replay through the server, and a naive baseline."""
-    from codels.tools.bench import BenchOptions, default_corpus, format_report, run_bench, save
-    from codels.tools.replay import TypingModel
-
-    files = tuple(args.files) if args.files else default_corpus()
-    if not files:
-        raise UsageError("no corpus found beside the package: name files with --files")
-    missing = [str(path) for path in files if not path.is_file()]
-    if missing:
-        raise UsageError(f"cannot read {', '.join(missing)}")
-    if args.bodies < 1 or args.cps <= 0 or args.debounce < 0:
-        raise UsageError("--bodies must be at least 1, --cps above 0, --debounce at least 0")
-    settings = _settings_from(args)
-    options = BenchOptions(
-        files=files,
-        typing=TypingModel(chars_per_second=args.cps, line_end_pause=args.line_pause),
-        debounce=args.debounce,
-        bodies=args.bodies,
-        seed=args.seed,
-        baseline=not args.no_baseline,
-    )
-    figures = run_bench(options, settings, log_file=args.server_log)
-    plot = save(figures, Path(args.output)) if args.output else None
-    if args.json:
-        print(json.dumps(figures, indent=2))
-    else:
-        print(format_report(figures))
-        if args.output:
-            print(f"figures: {args.output}" + (f", plot: {plot}" if plot else ""))
-    return 0
-
-
 def run_info(args: argparse.Namespace) -> int:
     """``codels info``: which model, whether it is verified, threads, llama.cpp build."""
-    settings = _settings_from(args)
-    engine, info = _load(settings)
+    settings = settings_from(args)
+    engine, info = load_engine(settings)
     engine.close()
     try:
         binding = version("llama-cpp-python")
@@ -535,6 +316,7 @@ def run_info(args: argparse.Namespace) -> int:
         "build": info.build,
         "llama_cpp_python": binding,
     }
+    facts["sandbox"] = sandbox = sandbox_facts()
     if args.json:
         print(json.dumps(facts, indent=2))
         return 0
@@ -556,6 +338,7 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"context size:     {info.context_size}")
     print(f"gpu layers:       {info.gpu_layers}")
     print(f"llama.cpp build:  {info.build} (llama-cpp-python {binding})")
+    print(f"sandbox:          {describe(sandbox)}")
     return 0
 
 
@@ -584,6 +367,7 @@ def run_server(args: argparse.Namespace) -> int:
         else:
             server.start_io(sys.stdin.buffer, _lsp_stdout())
     finally:
+        server.acceptance.flush()  # also when the editor went away without a shutdown
         server.engine.close()
     return 0
 
@@ -611,7 +395,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "bench":
             return run_bench_command(args)
         if args.command == "models":
-            return run_models(args, _ProgressPrinter())
+            return run_models(args, ProgressPrinter())
+        if args.command == "stats":
+            return run_stats(args)
+        if args.command == "sandbox":
+            return run_sandbox(args)
         return run_info(args)
     except (UsageError, ModelError, EvalError) as exc:
         print(f"codels: {exc}", file=sys.stderr)

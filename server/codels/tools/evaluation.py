@@ -7,7 +7,8 @@ statement line masked or a short body emptied in modules of pinned wheels,
 :mod:`codels.tools.realcode`). Each task goes through
 :class:`~codels.completion.service.CompletionService`, with the cursor where an editor leaves it,
 and through a raw-FIM baseline in the same run. A HumanEval task passes when the program and the
-problem's tests run without error in :mod:`codels.sandbox`; a real-code task, which has no
+problem's tests run without error in :mod:`codels.sandbox` (which refuses to run anything
+where no OS sandbox works, unless told ``--unsafe-exec``); a real-code task, which has no
 tests, when the completion is the original text. This module imports the completion service,
 config, documents, engines, languages, the sandbox and :mod:`codels.tools.realcode`, and the code
 actions lazily.
@@ -36,7 +37,7 @@ from codels.engines.base import Engine, GenerationRequest, ModelInfo
 from codels.languages.python import PYTHON
 from codels.languages.python.validator import python_error_line
 from codels.languages.syntax import count_syntax_errors, new_parser
-from codels.sandbox import run_program
+from codels.sandbox import SandboxError, isolation, run_program
 from codels.tools import realcode
 from codels.tools.report import report_header
 from codels.tools.tasks import EvalTask, indentation
@@ -334,8 +335,11 @@ class Evaluator:
         timeout: float = 10.0,
         workers: int = 2,
         action: str | None = None,
+        unsafe_exec: bool = False,
     ) -> None:
         self.engine = engine
+        self.unsafe_exec = unsafe_exec
+        """Score without an OS sandbox when none works (``--unsafe-exec``)."""
         self.action = action
         """``chat`` or ``fim``: write docstring-suite bodies with the generate code action."""
         self.settings = settings
@@ -429,7 +433,13 @@ class Evaluator:
             if attempt.document
             else task.program(attempt.completion)
         )
-        outcome = run_program(program, timeout=self.timeout)
+        try:
+            outcome = run_program(program, timeout=self.timeout, unsafe=self.unsafe_exec)
+        except SandboxError as exc:
+            raise EvalError(
+                f"the sandbox failed to run a program ({exc}); `codels sandbox check` says "
+                "what works on this machine"
+            ) from exc
         attempt.passed, attempt.reason = outcome.passed, outcome.reason
         reference = _syntax_errors(task.program(task.expected))
         attempt.syntax_error = _syntax_errors(program) > reference
@@ -533,6 +543,23 @@ def format_table(figures: Sequence[dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
+def scoring_sandbox(unsafe_exec: bool) -> dict[str, Any]:
+    """The isolation the scoring runs will have, for the report; EvalError if there is none.
+
+    Without an OS sandbox, nothing is run unless ``unsafe_exec`` says so.
+    """
+    found = isolation()
+    if found.backend is not None:
+        return {"backend": found.backend.name, "isolation": list(found.isolation)}
+    if not unsafe_exec:
+        raise EvalError(
+            f"codels eval runs every completion it scores, and {found.message()}. "
+            "To run them without isolation anyway, add --unsafe-exec"
+        )
+    log.warning("scoring without a sandbox (--unsafe-exec): %s", found.problem)
+    return {"backend": None, "isolation": ["rlimits"], "unsafe_exec": True}
+
+
 def run_evaluation(
     engine: Engine,
     settings: Settings,
@@ -544,14 +571,18 @@ def run_evaluation(
     timeout: float = 10.0,
     progress: Callable[[str, int, int], None] | None = None,
     action: str | None = None,
+    unsafe_exec: bool = False,
 ) -> list[SuiteReport]:
     """Build, sample, complete and score each suite (blocking).
 
     ``action`` (``chat`` or ``fim``) scores the docstring suite through the generate code
-    action with that prompt form instead of inline completion.
+    action with that prompt form instead of inline completion; ``unsafe_exec`` scores without
+    an OS sandbox when none works here.
     """
     problems = load_problems() if any(s not in REAL_CODE_SUITES for s in suites) else []
-    evaluator = Evaluator(engine, settings, baseline=baseline, timeout=timeout, action=action)
+    evaluator = Evaluator(
+        engine, settings, baseline=baseline, timeout=timeout, action=action, unsafe_exec=unsafe_exec
+    )
     reports = []
     for suite in suites:
         tasks = build_suite(suite, problems)

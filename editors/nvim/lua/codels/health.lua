@@ -1,5 +1,6 @@
 --- `:checkhealth codels`: Neovim's support, the server command, its version, the model (resolved
---- and verified by `codels info`), and the running server's state.
+--- and verified by `codels info`), the OS sandbox generated code runs in (`codels sandbox check`),
+--- and the running server's state.
 
 local M = {}
 
@@ -158,6 +159,28 @@ local function check_model(executable, config)
   )
 end
 
+---@param executable string
+local function check_sandbox(executable)
+  health.start('codels: sandbox')
+  local result = run({ executable, 'sandbox', 'check', '--json' }, 120000)
+  local ok, facts = pcall(vim.json.decode, result.stdout or '')
+  if not ok or type(facts) ~= 'table' then
+    health.warn(('`codels sandbox check` failed (exit %d): %s'):format(
+      result.code,
+      last_line(result.stderr)
+    ))
+    return
+  end
+  if type(facts.backend) == 'string' then
+    health.ok(('sandbox: %s (%s)'):format(facts.backend, table.concat(facts.isolation or {}, ', ')))
+    return
+  end
+  health.warn(('no OS sandbox works here: %s'):format(tostring(facts.problem)), {
+    tostring(facts.advice),
+    'until one does, the generate action does not run docstring examples',
+  })
+end
+
 local function check_running()
   local clients = vim.lsp.get_clients({ name = 'codels' })
   if #clients == 0 then
@@ -190,6 +213,7 @@ function M.check()
   local executable = check_server(config)
   if executable then
     check_model(executable, config)
+    check_sandbox(executable)
   end
   check_running()
 end

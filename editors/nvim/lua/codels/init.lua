@@ -2,18 +2,28 @@
 ---
 --- `require('codels').setup(opts)` starts the `codels` language server for Python buffers and
 --- shows its suggestions as ghost text (Neovim 0.12's `vim.lsp.inline_completion`), with keys to
---- accept, cycle and dismiss them that fall back to their usual meaning when nothing is shown.
---- On Neovim 0.10 and 0.11 the same suggestions come through the completion menu instead.
+--- accept all or part of them, ask for one, cycle and dismiss them that fall back to their usual
+--- meaning when nothing is shown; ghost text steps aside while the completion menu is open or a
+--- snippet is active. `:Codels` toggles, snoozes, restarts, picks a model and shows the state;
+--- `status()` is a statusline component. On Neovim 0.10 and 0.11 the same suggestions come
+--- through the completion menu instead.
 ---
 --- The server's own configuration is lsp/codels.lua; setup() only adds to it.
 
+local commands = require('codels.commands')
+local inline = require('codels.inline')
 local messages = require('codels.messages')
+local status = require('codels.status')
 
 local M = {}
 
 ---@class codels.Keymaps
 ---@field accept string|false Accept the suggestion shown (default `<Tab>`)
----@field next string|false Next suggestion; on 0.10/0.11: ask for one in the menu (`<M-]>`)
+---@field accept_word string|false Accept its next word, the rest stays shown (`<C-Right>`)
+---@field accept_line string|false Accept its next line, the rest stays shown (`<C-Down>`)
+---@field trigger string|false Ask for suggestions now (`<M-\>`; for triggerMode = 'manual')
+---@field next string|false Next suggestion (asks for more if only one is on offer); on
+--- 0.10/0.11: ask for one in the menu (`<M-]>`)
 ---@field prev string|false Previous suggestion (`<M-[>`)
 ---@field dismiss string|false Hide the suggestion shown (`<C-]>`)
 
@@ -29,7 +39,15 @@ local M = {}
 M.defaults = {
   settings = {},
   inline = true,
-  keymaps = { accept = '<Tab>', next = '<M-]>', prev = '<M-[>', dismiss = '<C-]>' },
+  keymaps = {
+    accept = '<Tab>',
+    accept_word = '<C-Right>',
+    accept_line = '<C-Down>',
+    trigger = '<M-\\>',
+    next = '<M-]>',
+    prev = '<M-[>',
+    dismiss = '<C-]>',
+  },
 }
 
 ---@type codels.Options? The options of the last setup() call.
@@ -82,20 +100,18 @@ end
 
 -- -- inline completion: what is shown, and the keys -----------------------------------------
 
-local inline_namespace = vim.api.nvim_create_namespace('nvim.lsp.inline_completion')
-
 --- Whether a suggestion is shown as ghost text in buffer `buf`.
 ---@param buf integer
 ---@return boolean
 function M.suggestion_shown(buf)
-  return #vim.api.nvim_buf_get_extmarks(buf, inline_namespace, 0, -1, { limit = 1 }) > 0
+  return inline.shown(buf == 0 and vim.api.nvim_get_current_buf() or buf)
 end
 
 --- The text of the suggestion shown in `buf` (what the extmark displays), or nil.
 ---@param buf integer
 ---@return string?
 function M.suggestion_text(buf)
-  local marks = vim.api.nvim_buf_get_extmarks(buf, inline_namespace, 0, -1, { details = true })
+  local marks = vim.api.nvim_buf_get_extmarks(buf, inline.namespace, 0, -1, { details = true })
   if #marks == 0 then
     return nil
   end
@@ -115,35 +131,100 @@ function M.suggestion_text(buf)
   return table.concat(lines, '\n')
 end
 
---- Neovim's inline completion state for `buf` (internal in 0.12; nil where it is not found).
----@param buf integer
-local function completor(buf)
-  local ok, capability = pcall(require, 'vim.lsp._capability')
-  local all = ok and type(capability) == 'table' and capability.all or nil
-  local inline = all and all.inline_completion
-  return inline and inline.active and inline.active[buf] or nil
+---@param buf? integer
+---@return integer
+local function resolve(buf)
+  return (buf == nil or buf == 0) and vim.api.nvim_get_current_buf() or buf
 end
 
 --- Hide the suggestion shown in `buf` and cancel the request for it.
 ---@param buf? integer
 function M.dismiss(buf)
-  buf = (buf == nil or buf == 0) and vim.api.nvim_get_current_buf() or buf
-  local state = completor(buf)
+  buf = resolve(buf)
+  local state = inline.state(buf)
   if state and type(state.abort) == 'function' then
     state:abort()
   else
-    vim.api.nvim_buf_clear_namespace(buf, inline_namespace, 0, -1)
+    vim.api.nvim_buf_clear_namespace(buf, inline.namespace, 0, -1)
   end
 end
 
 --- Ask for a suggestion at the cursor now (as Neovim does when the cursor moves in insert mode).
 ---@param buf? integer
 function M.trigger(buf)
-  buf = (buf == nil or buf == 0) and vim.api.nvim_get_current_buf() or buf
-  local state = completor(buf)
+  buf = resolve(buf)
+  local state = inline.state(buf)
   if state and type(state.automatic_request) == 'function' then
     state:automatic_request()
   end
+end
+
+--- Ask for suggestions at the cursor explicitly (trigger kind Invoked: several to cycle
+--- through, and an answer even with triggerMode = 'manual').
+---@param buf? integer
+---@return boolean whether a request was sent
+function M.request(buf)
+  return inline.request(resolve(buf), inline.INVOKED)
+end
+
+--- Accept the suggestion shown in `buf` (false when none is).
+---@param buf? integer
+---@return boolean
+function M.accept(buf)
+  return vim.lsp.inline_completion ~= nil and vim.lsp.inline_completion.get({ bufnr = resolve(buf) })
+end
+
+--- Accept the next word of the suggestion shown; the rest stays shown.
+---@param buf? integer
+---@return boolean whether a suggestion was shown
+function M.accept_word(buf)
+  return vim.lsp.inline_completion ~= nil and inline.accept_part(resolve(buf), 'word')
+end
+
+--- Accept the next line of the suggestion shown; the rest stays shown.
+---@param buf? integer
+---@return boolean whether a suggestion was shown
+function M.accept_line(buf)
+  return vim.lsp.inline_completion ~= nil and inline.accept_part(resolve(buf), 'line')
+end
+
+local invoked_here = {} ---@type table<integer, string>
+
+--- Show the next (`step` 1) or previous (-1) suggestion; with only one on offer, ask for more
+--- first (an explicit request) and move on once they are in. With none shown, ask.
+---@param buf? integer
+---@param step integer
+function M.cycle(buf, step)
+  buf = resolve(buf)
+  local shown = M.suggestion_shown(buf)
+  local where = inline.here(buf)
+  if shown and ((inline.count(buf) or 0) > 1 or invoked_here[buf] == where) then
+    vim.lsp.inline_completion.select({ bufnr = buf, count = step })
+    return
+  end
+  invoked_here[buf] = where
+  inline.request(buf, inline.INVOKED, function(count)
+    if shown and count > 1 then
+      vim.lsp.inline_completion.select({ bufnr = buf, count = step })
+    end
+  end)
+end
+
+--- Hide ghost text while a completion plugin's menu is open (nvim-cmp, blink.cmp: see the
+--- README); `menu_closed()` shows it again.
+function M.menu_opened()
+  inline.hold(vim.api.nvim_get_current_buf(), 'plugin menu', true)
+end
+
+function M.menu_closed()
+  inline.hold(vim.api.nvim_get_current_buf(), 'plugin menu', false)
+end
+
+--- A statusline component: '' without codels in the buffer, else e.g.
+--- `codels: ready (qwen2.5-coder-0.5b, 612 ms)`, `codels: loading 40%`, `codels: snoozed 12 min`.
+---@return string
+function M.status()
+  return status.text()
 end
 
 --- What `lhs` did before codels mapped it (buffer-local or global), to fall back on.
@@ -183,48 +264,51 @@ local function fall_back(lhs, previous)
   return rhs
 end
 
---- Map insert-mode `lhs` in `buf` to `action` when a suggestion is shown, else to what it was.
+--- Map insert-mode `lhs` in `buf` to `action` when a suggestion is shown (or `always`), else to
+--- what it was.
 ---@param buf integer
 ---@param lhs string|false
 ---@param description string
 ---@param action fun(buf: integer): boolean whether it handled the key
-local function map_key(buf, lhs, description, action)
+---@param always? boolean run `action` even when no suggestion is shown
+local function map_key(buf, lhs, description, action, always)
   if not lhs or lhs == '' then
     return
   end
   local previous = previous_mapping(lhs)
   vim.keymap.set('i', lhs, function()
-    if M.suggestion_shown(buf) and action(buf) then
+    if (always or M.suggestion_shown(buf)) and not inline.held(buf) and action(buf) then
       return ''
     end
     return fall_back(lhs, previous)
   end, { buffer = buf, expr = true, desc = 'codels: ' .. description })
 end
 
+---@param fn fun(buf: integer)
+---@return fun(buf: integer): boolean
+local function later(fn)
+  return function(b)
+    vim.schedule(function()
+      fn(b)
+    end)
+    return true
+  end
+end
+
 ---@param buf integer
 ---@param keymaps codels.Keymaps
 local function map_inline_keys(buf, keymaps)
-  map_key(buf, keymaps.accept, 'accept the suggestion', function(b)
-    return vim.lsp.inline_completion.get({ bufnr = b })
-  end)
-  map_key(buf, keymaps.next, 'next suggestion', function(b)
-    vim.schedule(function()
-      vim.lsp.inline_completion.select({ bufnr = b, count = 1 })
-    end)
-    return true
-  end)
-  map_key(buf, keymaps.prev, 'previous suggestion', function(b)
-    vim.schedule(function()
-      vim.lsp.inline_completion.select({ bufnr = b, count = -1 })
-    end)
-    return true
-  end)
-  map_key(buf, keymaps.dismiss, 'dismiss the suggestion', function(b)
-    vim.schedule(function()
-      M.dismiss(b)
-    end)
-    return true
-  end)
+  map_key(buf, keymaps.accept, 'accept the suggestion', M.accept)
+  map_key(buf, keymaps.accept_word, 'accept the next word', M.accept_word)
+  map_key(buf, keymaps.accept_line, 'accept the next line', M.accept_line)
+  map_key(buf, keymaps.trigger, 'ask for suggestions', later(M.request), true)
+  map_key(buf, keymaps.next, 'next suggestion', later(function(b)
+    M.cycle(b, 1)
+  end), true)
+  map_key(buf, keymaps.prev, 'previous suggestion', later(function(b)
+    M.cycle(b, -1)
+  end), true)
+  map_key(buf, keymaps.dismiss, 'dismiss the suggestion', later(M.dismiss))
 end
 
 -- -- Neovim 0.10/0.11: the completion menu --------------------------------------------------
@@ -323,12 +407,30 @@ local function start_without_lsp_config(buf, opts)
   vim.lsp.start(config, { bufnr = buf })
 end
 
---- Set codels up: start the server for Python buffers, ghost text, keys and messages.
+--- Start the server again for `buffers` (after `:Codels restart` stopped it).
+---@param buffers integer[]
+function M.start(buffers)
+  local opts = M.options or M.defaults
+  if has_lsp_config() then
+    vim.lsp.config('codels', config_overrides(opts))
+    vim.lsp.enable('codels')
+    return
+  end
+  for _, buf in ipairs(buffers) do
+    if vim.api.nvim_buf_is_loaded(buf) then
+      start_without_lsp_config(buf, opts)
+    end
+  end
+end
+
+--- Set codels up: start the server for Python buffers, ghost text, keys, commands, messages.
 ---@param opts? codels.Options
 function M.setup(opts)
   opts = vim.tbl_deep_extend('force', {}, M.defaults, opts or {})
   M.options = opts
   local group = vim.api.nvim_create_augroup('codels', { clear = true })
+  commands.define()
+  status.watch()
 
   if has_lsp_config() then
     vim.lsp.config('codels', config_overrides(opts))
@@ -364,7 +466,9 @@ function M.setup(opts)
       if not client or client.name ~= 'codels' then
         return
       end
+      status.refresh(client)
       if M.has_inline_completion() and opts.inline then
+        inline.hide_for_menus_and_snippets(args.buf)
         if opts.keymaps then
           map_inline_keys(args.buf, opts.keymaps)
         end

@@ -2,8 +2,10 @@
 
 Finds doctest examples (``>>> add(2, 3)``) and informal ones (``add(2, 3) == 5``, ``add(2, 3)
 ➞ 5``: literal arguments and result only), and runs them on a module's definitions (never its
-other top-level statements) in :mod:`codels.sandbox`. Examples that cannot run give no verdict.
-This module imports :mod:`codels.sandbox`, :mod:`codels.languages.syntax` and this package.
+other top-level statements) in :mod:`codels.sandbox`. Examples that cannot run give no verdict;
+where no OS sandbox works they are not run at all.
+
+This module imports :mod:`codels.sandbox` , :mod:`codels.languages.syntax` and this package.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from codels.languages.python import PYTHON
 from codels.languages.python.validator import PYTHON_PARSER_LOCK
 from codels.languages.syntax import new_parser
-from codels.sandbox import run_program
+from codels.sandbox import SandboxError, SandboxUnavailable, run_program
 
 EXAMPLES_TIMEOUT_SECONDS = 5.0
 """How long the examples may run (a loop that never ends is a failure)."""
@@ -137,6 +139,8 @@ class ExamplesResult:
     """False: they could not run (:attr:`problem` says why); no verdict."""
     problem: str = ""
     """The first failure (the example, what was expected, what came), or why none ran."""
+    no_sandbox: bool = False
+    """They were not run because no OS sandbox works here (:attr:`problem` says what to do)."""
 
     @property
     def passed(self) -> bool:
@@ -152,6 +156,11 @@ class ExamplesResult:
         """One line for the user, e.g. ``the docstring's 3 examples pass``."""
         if not self.total:
             return "no docstring examples to check"
+        if self.no_sandbox:
+            return (
+                "the docstring's examples were not run: no OS sandbox works here "
+                "(codels sandbox check says what to install)"
+            )
         if not self.ran:
             return f"the docstring's examples could not run ({self.problem})"
         if not self.failed:
@@ -278,11 +287,16 @@ def check_examples(source: str, function: str, examples: Examples) -> ExamplesRe
     total = examples.total
     if total == 0:
         return ExamplesResult(0)
-    outcome = run_program(
-        examples_program(source, function, examples),
-        timeout=EXAMPLES_TIMEOUT_SECONDS,
-        tail_chars=4000,
-    )
+    try:
+        outcome = run_program(
+            examples_program(source, function, examples),
+            timeout=EXAMPLES_TIMEOUT_SECONDS,
+            tail_chars=4000,
+        )
+    except SandboxUnavailable as error:
+        return ExamplesResult(total, ran=False, problem=str(error), no_sandbox=True)
+    except SandboxError as error:
+        return ExamplesResult(total, ran=False, problem=f"the sandbox failed: {error}")
     if outcome.reason == "timeout":
         return ExamplesResult(total, total, True, "they did not finish in time (an endless loop?)")
     report_line = next(

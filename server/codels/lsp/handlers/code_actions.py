@@ -233,6 +233,9 @@ async def run_action(
         )
         if outcome.examples is not None:
             message = f"done; {outcome.examples.summary()}"
+            if outcome.examples.no_sandbox:
+                problem = f"the docstring's examples were not run: {outcome.examples.problem}"
+                ls.tell_once("sandbox", types.MessageType.Warning, problem)
             if outcome.examples.failing:
                 ls.tell(
                     types.MessageType.Info, f"codels: {site.title}: {outcome.examples.summary()}"

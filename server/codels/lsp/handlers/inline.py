@@ -16,6 +16,7 @@ from lsprotocol import types
 
 from codels.completion.outcome import CompletionOutcome
 from codels.documents import Document
+from codels.lsp.handlers.acceptance import accepted_command
 from codels.lsp.model import ModelState
 from codels.models.catalogue import ModelError
 from codels.positions import PositionEncoding, PositionError, units_in
@@ -29,19 +30,40 @@ log = logging.getLogger(__name__)
 async def text_document_inline_completion(
     ls: CodelsLanguageServer, params: types.InlineCompletionParams
 ) -> types.InlineCompletionList:
-    """The suggestion at the cursor as ghost text (no items when there is none)."""
+    """The suggestion at the cursor as ghost text (no items when there is none).
+
+    An explicit request (``Invoked``: a key, or a client about to cycle) gets up to
+    ``invokedSuggestions`` different items; an automatic one gets one.
+    """
     automatic = params.context.trigger_kind == types.InlineCompletionTriggerKind.Automatic
-    outcome, why = await complete_at(
-        ls, params.text_document.uri, params.position, automatic=automatic
+    more = 0 if automatic else ls.settings.invoked_suggestions - 1
+    outcome, why, others = await complete_at(
+        ls, params.text_document.uri, params.position, automatic=automatic, more=more
     )
-    if outcome is None or not outcome.text:
+    texts = [text for text in [outcome.text if outcome else "", *others] if text]
+    if not texts:
         log.debug("no inline completion: %s", why)
         return types.InlineCompletionList(items=[])
-    item = types.InlineCompletionItem(
-        insert_text=outcome.text,
-        range=types.Range(start=params.position, end=params.position),
-    )
-    return types.InlineCompletionList(items=[item])
+    uri = params.text_document.uri
+    cursor = types.Range(start=params.position, end=params.position)
+    document = ls.documents.get(uri)
+    language = document.language_id if document is not None else ""
+    # The rest of a suggestion typed into, or the same one again: not a new one shown.
+    again = outcome is not None and outcome.source in ("typed-ahead", "cache")
+    ids = [
+        ls.offered.offer(uri, language, text, continues=again and index == 0)
+        for index, text in enumerate(texts)
+    ]
+    first = ls.offered.get(ids[0])
+    if first is not None and first.root == ids[0]:
+        ls.acceptance.shown(first)
+    items = [
+        types.InlineCompletionItem(
+            insert_text=text, range=cursor, command=accepted_command(suggestion_id)
+        )
+        for text, suggestion_id in zip(texts, ids, strict=True)
+    ]
+    return types.InlineCompletionList(items=items)
 
 
 async def text_document_completion(
@@ -54,7 +76,7 @@ async def text_document_completion(
         params.context is not None
         and params.context.trigger_kind != types.CompletionTriggerKind.Invoked
     )
-    outcome, why = await complete_at(
+    outcome, why, _ = await complete_at(
         ls, params.text_document.uri, params.position, automatic=automatic
     )
     document = ls.documents.get(params.text_document.uri)
@@ -103,37 +125,48 @@ def _completion_item(
 
 
 async def complete_at(
-    ls: CodelsLanguageServer, uri: str, position: types.Position, *, automatic: bool = False
-) -> tuple[CompletionOutcome | None, str]:
-    """Complete at an LSP position; returns the outcome (None if not attempted) and why.
+    ls: CodelsLanguageServer,
+    uri: str,
+    position: types.Position,
+    *,
+    automatic: bool = False,
+    more: int = 0,
+) -> tuple[CompletionOutcome | None, str, list[str]]:
+    """Complete at an LSP position: the outcome (None if not attempted), why, and others.
 
     ``automatic``: the editor asked by itself, as the person typed (see ``triggerMode``).
+    ``more``: how many other suggestions to look for besides the first (for cycling).
     """
     document, why_not = await ls.workable_document(uri, offering_completions=True)
     if document is None:
-        return None, why_not
+        return None, why_not, []
     if ls.model.state is not ModelState.READY:
-        return None, f"model {ls.model.state.value}"
+        return None, f"model {ls.model.state.value}", []
     try:
         offset = document.lines.offset_at(
             position.line, position.character, ls.client.position_encoding
         )
     except PositionError as exc:
         log.warning("%s: %s", uri, exc)
-        return None, str(exc)
+        return None, str(exc), []
     snapshot = document.snapshot(around=offset)
+    others: list[str] = []
     try:
         outcome = await ls.completions.complete(snapshot, offset, ls.settings, automatic=automatic)
+        if more > 0 and outcome.source != "none":
+            others = await ls.completions.alternatives(
+                snapshot, offset, ls.settings, outcome.text, more
+            )
     except (ModelError, RuntimeError) as exc:
         log.warning("%s: no completion: %s", uri, exc)
-        return None, str(exc)
+        return None, str(exc), []
     except Exception:
         log.exception("completion failed at %s:%d:%d", uri, position.line, position.character)
-        return None, "internal error (see the log)"
+        return None, "internal error (see the log)", []
     current = ls.documents.get(uri)
     if current is None or current.version != snapshot.version:
-        return None, "the document changed while generating"
+        return None, "the document changed while generating", []
     if ls.settings.log_document_text:
         where = f"{uri}:{position.line}:{position.character}"
-        log.info("completion at %s: %r", where, outcome.text)
-    return outcome, outcome.note
+        log.info("completion at %s: %r (and %r)", where, outcome.text, others)
+    return outcome, outcome.note, others

@@ -65,5 +65,6 @@ async def workspace_did_change_configuration(
 
 
 def shutdown(ls: CodelsLanguageServer, params: None) -> None:
-    """Close the engine (a loaded model, a remote session)."""
+    """Write the acceptance counts; close the engine (a loaded model, a remote session)."""
+    ls.acceptance.flush()
     ls.engine.close()

@@ -1,11 +1,15 @@
-"""codels's own requests: ``codels/status`` (where the model stands) and ``codels/stats``.
+"""codels's own requests: ``codels/status``, ``codels/stats`` and ``codels/acceptance``.
 
-This module imports nothing of codels at run time (the server only for type checking).
+Where the model stands, what the server did since it started, and the local acceptance
+statistics. This module imports :mod:`codels.completion.acceptance` (the server only for type
+checking).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from codels.completion.acceptance import read_file, report, stats_path
 
 if TYPE_CHECKING:
     from codels.lsp.server import CodelsLanguageServer
@@ -14,6 +18,9 @@ STATUS = "codels/status"
 """Custom request: where the model stands."""
 STATS = "codels/stats"
 """Custom request: what the server has done (counted locally, never sent anywhere)."""
+ACCEPTANCE = "codels/acceptance"
+"""Custom request: the acceptance statistics of this machine (the local file, brought up to
+date first), as counts and as a table."""
 
 
 def codels_status(ls: CodelsLanguageServer, params: Any) -> dict[str, Any]:
@@ -33,3 +40,18 @@ def codels_status(ls: CodelsLanguageServer, params: Any) -> dict[str, Any]:
 def codels_stats(ls: CodelsLanguageServer, params: Any) -> dict[str, Any]:
     """``codels/stats``: counters since the server started (requests, caches, tokens)."""
     return ls.completions.stats.summary()
+
+
+def codels_acceptance(ls: CodelsLanguageServer, params: Any) -> dict[str, Any]:
+    """``codels/acceptance``: the counts in the local file, with this server's added first."""
+    ls.acceptance.flush()
+    path = ls.acceptance.path or stats_path()
+    data = read_file(path)
+    since = data.get("since") if isinstance(data.get("since"), str) else None
+    return {
+        "path": str(path),
+        "counts": data["counts"],
+        "since": since,
+        "enabled": ls.acceptance.enabled,
+        "text": report(data["counts"], path, since),
+    }
