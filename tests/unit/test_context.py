@@ -136,3 +136,57 @@ def test_judge_leaves_code_that_was_already_broken_further_on_to_the_user():
     assert not judge.adds_errors("n = 1")
     assert not judge.adds_errors("if n:\n        return 1")
     assert judge.adds_errors("if n:\n            return 1\n        x = 2")
+
+
+# A class much longer than the syntax judge's window: that window, cut inside the class,
+# starts indented and ends mid-statement, and never parses.
+LONG_CLASS_HEAD = "class Big:\n" + "".join(
+    f"    def method{i}(self, value):\n        return value + {i}\n\n" for i in range(400)
+)
+LONG_CLASS_TAIL = "".join(
+    f"    def later{i}(\n        self, value\n    ):\n        return value * {i}\n\n"
+    for i in range(400)
+)
+
+
+def test_code_parses_is_judged_on_the_enclosing_function_in_a_long_class():
+    source = (
+        LONG_CLASS_HEAD
+        + "    def middle(self, a):\n        b = a + 1\n        █\n        return b\n\n"
+        + LONG_CLASS_TAIL
+    )
+    context = context_at(source)
+    assert context.judge is not None and not context.judge.parses  # the judge's own window
+    assert context.code_parses
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        # the header of the deeper line is missing
+        "    def middle(self, a):\n        b = a + 1\n        █\n            return b\n",
+        # the first line of a statement is missing (the tree ends the method before its ")")
+        '    def middle(self, a):\n        █\n            f"{a}"\n        )\n',
+        # an else without its if
+        "    def middle(self, a):\n        b = a + 1\n        █\n"
+        "        else:\n            return b\n",
+    ],
+)
+def test_code_parses_not_where_code_is_missing_in_the_enclosing_function(method):
+    source = LONG_CLASS_HEAD + method + "\n    def after(self):\n        return 1\n\n"
+    assert not context_at(source + LONG_CLASS_TAIL).code_parses
+
+
+def test_code_parses_falls_back_to_the_judge_outside_functions():
+    assert context_at("x = 1\n█\ny = 2\n").code_parses
+    assert not context_at("x = (1,\n█\ny = 2\n").code_parses
+
+
+def test_code_parses_is_judged_on_the_outermost_scope_that_fits():
+    # The inner function parses by itself; the function around it, where code is missing,
+    # does not: the gap is not one between statements of complete code.
+    source = (
+        "def outer(x):\n    def inner(y):\n        a = y\n        █\n        return a\n"
+        "    b = (x,\n    return inner\n"
+    )
+    assert not context_at(source).code_parses

@@ -38,6 +38,8 @@ class Scope:
     """Decorators, signature and docstring (without the rest of the body)."""
     indent: str
     """Indentation of the line the scope starts on."""
+    last_line: int = -1
+    """Line number (0-based) of the scope's last line of code (-1: not known)."""
 
 
 class CursorText(Protocol):

@@ -144,7 +144,11 @@ def build_context(
         imports=imports,
         judge=judge,
         language=language,
-        code_parses=judge is not None and kind is CompletionKind.BLOCK and judge.parses,
+        code_parses=(
+            judge is not None
+            and kind is CompletionKind.BLOCK
+            and _parses_around(judge, lines, offset, line_number, scopes)
+        ),
         suffix_to_end=suffix_end >= len(text),
     )
 
@@ -242,6 +246,55 @@ def _comment_above(
     if scopes and not _comment_lines_above(lines, line_number, markers):
         anchor_line, _ = lines.position_at(scopes[-1].header.start, "utf-32")
     return "\n".join(_comment_lines_above(lines, anchor_line, markers))
+
+
+def _parses_around(
+    judge: SyntaxJudge, lines: LineIndex, offset: int, line_number: int, scopes: tuple[Scope, ...]
+) -> bool:
+    """Whether the code around the cursor parses as it is.
+
+    Judged on the outermost enclosing scope that fits the judge's bounds, whole: from its
+    first line to its last (or the cursor line, and the lines indented under it after that),
+    shifted left by its indentation. The judge's own window, cut by those bounds inside a long
+    class, starts indented or ends mid-statement, and so fails to parse for no fault of the
+    code at the cursor. With no enclosing scope, or none short enough, the judge's window
+    decides.
+    """
+    for scope in scopes:
+        if scope.last_line < 0:
+            continue
+        first, _ = lines.position_at(scope.header.start, "utf-32")
+        last = _last_line_within(lines, max(scope.last_line, line_number), len(scope.indent))
+        start = lines.starts[first]
+        end = lines.starts[last] + len(lines.line_text(last))
+        if offset - start <= JUDGE_MAX_CHARS_BEFORE and end - offset <= JUDGE_MAX_CHARS_AFTER:
+            window = _dedented(lines.text[start:end], len(scope.indent))
+            return SyntaxJudge(language=judge.language, before=window, after="").parses
+    return judge.parses
+
+
+def _last_line_within(lines: LineIndex, last: int, indent: int) -> int:
+    """``last``, or a later line up to which every non-blank line is indented beyond ``indent``.
+
+    Lines indented under a scope belong to it in the text even where the tree ends the scope
+    early (the rest of a statement whose first line is missing).
+    """
+    row = last + 1
+    while row < lines.line_count:
+        line = lines.line_text(row)
+        if line.strip():
+            if len(line) - len(line.lstrip(" \t")) <= indent:
+                break
+            last = row
+        row += 1
+    return last
+
+
+def _dedented(text: str, width: int) -> str:
+    """``text`` with up to ``width`` leading spaces or tabs taken off each line."""
+    return "\n".join(
+        line[min(width, len(line) - len(line.lstrip(" \t"))) :] for line in text.split("\n")
+    )
 
 
 def _judge_for(

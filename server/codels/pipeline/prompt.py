@@ -23,7 +23,7 @@ class PromptBudget:
     """How many tokens the prompt may take."""
 
     total_tokens: int = 1536
-    suffix_tokens: int = 128
+    suffix_tokens: int = 384
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,9 @@ def build_prompt(
           prefix window  whole lines up to the cursor; its first line moves only in steps of
                          WINDOW_STEP_LINES, so it stays put while the user types
         FIM suffix marker
-          suffix         the rest of the cursor line and the lines after it, capped short:
-                         every suffix token is evaluated again after each keystroke
+          suffix         the rest of the cursor line and the lines after it, within
+                         budget.suffix_tokens (taken from the prefix window's room): a
+                         new line edits before it, and the engine keeps its cached chunks
         FIM middle marker
 
     Token counts come line by line from ``count``; the line sums agree with whole-text counts

@@ -69,6 +69,7 @@ def _scope_of(node: tree_sitter.Node, kind: str, lines: LineIndex) -> Scope:
         name=name,
         header=Snippet(header.start, header.text.rstrip()),
         indent=indent_line[: len(indent_line) - len(indent_line.lstrip(" \t"))],
+        last_line=node.end_point.row,
     )
 
 
