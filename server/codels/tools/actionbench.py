@@ -65,6 +65,7 @@ class Result:
     attempts: int = 0
     form: str = ""
     why: str = ""
+    shown: str = ""
 
 
 def _segment(text: str, node: ast.stmt) -> str:
@@ -228,6 +229,7 @@ def _result(label: str, action: str, outcome: ActionOutcome, ok: bool, why: str)
         outcome.attempts,
         outcome.form,
         why,
+        outcome.edit.shown,
     )
 
 
