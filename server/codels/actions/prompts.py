@@ -100,16 +100,26 @@ def chat_prompt(
         task = _function_task(snapshot, site, module)
     if retry_note:
         task += f"\n{retry_note}"
-    return ChatPrompt(SYSTEM, task + reference)
+    # The task comes last: with the file's signatures after it, the 0.5B model wrote those
+    # functions instead of the one asked for (issue 21, part 8).
+    return ChatPrompt(SYSTEM, reference + task)
 
 
 def _reference(snapshot: DocumentSnapshot, site: Site) -> str:
-    """The file's imports and neighbouring signatures, fenced, as a closing note; or ""."""
+    """The file's imports and neighbouring signatures, fenced, as an opening note; or ""."""
     context = context_text(snapshot, site)
     if not context:
         return ""
     name = PurePosixPath(urlparse(snapshot.uri).path).name or "the module"
-    return f"\n\nFor reference only (do not repeat it), {name} also has:\n{_fence(context)}"
+    return (
+        f"{name} already has this code (context only; do not write it again):\n"
+        f"{_fence(context)}\n\n"
+    )
+
+
+def has_reference(snapshot: DocumentSnapshot, site: Site) -> bool:
+    """Whether the site's prompt carries the file's context (a retry without it differs)."""
+    return bool(context_text(snapshot, site))
 
 
 def _comment_task(snapshot: DocumentSnapshot, site: Site) -> str:
@@ -238,3 +248,11 @@ def parse_code(code: str, name: str = "") -> CodeParts:
     imports = tuple(snippet.text for snippet in module_imports(tree, lines))
     found = read_function(tree, lines, name)
     return CodeParts(imports, found.function, found.body, found.docstring, found.name)
+
+
+def defined_names(code: str) -> list[str]:
+    """The names of the functions ``code`` defines, in order (for saying what it wrote)."""
+    return [match.group(2) for match in _DEFINITION.finditer(code)]
+
+
+_DEFINITION = re.compile(r"^([ \t]*)(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)

@@ -237,7 +237,8 @@ def summary(results: list[Result], max_tokens: int) -> dict[str, dict[str, float
     """Per action and form: successes, median and worst latency, answers at the token cap."""
     groups: dict[str, list[Result]] = {}
     for result in results:
-        key = result.action + ("/" + result.case.split(":")[0] if result.action == "generate" else "")
+        form = result.case.split(":")[0]
+        key = f"generate/{form}" if result.action == "generate" else result.action
         groups.setdefault(key, []).append(result)
     return {
         key: {
