@@ -91,7 +91,7 @@ def chat_prompt(
     ``module`` is the importable name of the file (for tests); ``with_context`` False leaves
     out the imports and neighbouring signatures (when the prompt would not fit).
     """
-    reference = _reference(snapshot, site) if with_context else ""
+    context = context_text(snapshot, site) if with_context else ""
     if site.target is Target.COMMENT:
         task = _comment_task(snapshot, site)
     elif site.target is Target.TODO:
@@ -100,21 +100,16 @@ def chat_prompt(
         task = _function_task(snapshot, site, module)
     if retry_note:
         task += f"\n{retry_note}"
-    # The task comes last: with the file's signatures after it, the 0.5B model wrote those
-    # functions instead of the one asked for (issue 21, part 8).
-    return ChatPrompt(SYSTEM, reference + task)
-
-
-def _reference(snapshot: DocumentSnapshot, site: Site) -> str:
-    """The file's imports and neighbouring signatures, fenced, as an opening note; or ""."""
-    context = context_text(snapshot, site)
     if not context:
-        return ""
+        return ChatPrompt(SYSTEM, task)
     name = PurePosixPath(urlparse(snapshot.uri).path).name or "the module"
-    return (
-        f"{name} already has this code (context only; do not write it again):\n"
-        f"{_fence(context)}\n\n"
-    )
+    if site.target is Target.COMMENT:
+        # The task comes last: with the file's signatures after it, the 0.5B model wrote
+        # those functions instead of the one the comment asks for.
+        opening = f"{name} already has this code (context only; do not write it again):\n"
+        return ChatPrompt(SYSTEM, f"{opening}{_fence(context)}\n\n{task}")
+    closing = f"\n\nFor reference only (do not repeat it), {name} also has:\n{_fence(context)}"
+    return ChatPrompt(SYSTEM, task + closing)
 
 
 def has_reference(snapshot: DocumentSnapshot, site: Site) -> bool:

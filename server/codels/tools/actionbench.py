@@ -256,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the cases and print one line per case, then a JSON summary."""
     parser = argparse.ArgumentParser(prog="python -m codels.tools.actionbench")
     parser.add_argument("--cases", type=int, default=10, help="functions (each gives two cases)")
+    parser.add_argument("--form", choices=("comment", "stub"), help="only this form")
     parser.add_argument("--actions", action="store_true", help="also docstring and tests")
     parser.add_argument("--json", type=Path, help="write every result here")
     args = parser.parse_args(argv)
@@ -266,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory() as folder:
             for case in cases(args.cases):
+                if args.form and case.form != args.form:
+                    continue
                 jobs = [run_case(runner, case, settings)]
                 if args.actions and case.form == "stub":
                     jobs += [
