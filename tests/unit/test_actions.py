@@ -122,6 +122,15 @@ def test_chat_prompt_has_the_context_first_and_the_task_last():
     assert "import math" not in chat_prompt(snapshot, site, with_context=False).user
 
 
+def test_a_stub_prompt_keeps_the_task_first_and_the_context_as_a_closing_note():
+    source = 'import math\n\n\ndef area(r):█\n    """Area of a circle."""\n    ...\n'
+    snapshot, offset = snapshot_at(source)
+    (site,) = find_sites(snapshot, offset)
+    user = chat_prompt(snapshot, site).user
+    assert user.startswith("Complete this Python function")
+    assert user.index("Area of a circle") < user.index("For reference only") < user.index("math")
+
+
 def test_extract_code_takes_the_first_fenced_block_closed_or_not():
     assert extract_code("Here:\n```python\nx = 1\n```\nmore ```py\ny\n```") == "x = 1\n"
     assert extract_code("```\nx = 1\n") == "x = 1\n"
