@@ -284,12 +284,13 @@ def main(argv: list[str] | None = None) -> int:
                         f"{result.tokens} tok {result.form}#{result.attempts} {result.why}",
                         flush=True,
                     )
+                    if args.json:  # after each case: a long run stopped early keeps its results
+                        rows = [asdict(r) for r in results]
+                        args.json.write_text(json.dumps(rows, indent=2), encoding="utf-8")
     finally:
         engine.close()
     table = summary(results, settings.action_max_tokens)
     print(json.dumps({"model": info.name, "summary": table}, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps([asdict(r) for r in results], indent=2), encoding="utf-8")
     return 0
 
 
