@@ -113,6 +113,73 @@ def test_a_function_is_written_below_the_comment_that_describes_it():
     assert outcome.edit.shown.rstrip().endswith("return a")
 
 
+NEIGHBOURS = (
+    "def area(r):\n    return 3.14 * r * r\n\n\n"
+    "# fibonacci(n): return the n-th Fibonacci number,\n# with fibonacci(0) == 0█\n\n\n"
+    "def volume(r):\n    return area(r) * r\n"
+)
+ONLY_NEIGHBOURS = (
+    "```python\ndef area(r):\n    return 3.14 * r * r\n\n"
+    "def volume(r):\n    return area(r) * r\n```"
+)
+FIBONACCI = "```python\ndef fibonacci(n):\n    return n if n < 2 else n - 1\n```"
+
+
+def answers(*chats: str, fim: str = "") -> FakeEngine:
+    """Answers the chat prompts with ``chats`` in turn (the last one again), FIM with ``fim``."""
+    asked = []
+
+    def respond(request: GenerationRequest) -> str:
+        if request.chat is None:
+            return fim
+        asked.append(request)
+        return chats[min(len(asked), len(chats)) - 1]
+
+    fake = FakeEngine(respond)
+    fake.load(EngineOptions())
+    return fake
+
+
+def test_a_comment_answered_with_the_other_functions_is_asked_again_without_them():
+    snapshot, offset = snapshot_at(NEIGHBOURS)
+    fake = answers(ONLY_NEIGHBOURS, FIBONACCI)
+    outcome = run(fake, snapshot, site_of(snapshot, offset, ActionKind.GENERATE))
+    assert (outcome.form, outcome.attempts) == ("chat", 2)
+    first, second = (request.chat for request in fake.requests)
+    assert first is not None and second is not None
+    assert "def area(r): ..." in first[1] and "def area(r)" not in second[1]
+    result = outcome.edit.changes[0].result
+    assert "# with fibonacci(0) == 0\ndef fibonacci(n):\n    return n if n < 2" in result
+    assert result.count("def area(") == 1 and result.count("def volume(") == 1
+
+
+def test_the_fim_retry_of_a_named_comment_starts_from_its_def_line():
+    snapshot, offset = snapshot_at(NEIGHBOURS)
+    fake = answers(ONLY_NEIGHBOURS, fim="n):\n    return n if n < 2 else n - 1\n\n\ndef more():\n")
+    outcome = run(fake, snapshot, site_of(snapshot, offset, ActionKind.GENERATE))
+    assert (outcome.form, outcome.attempts) == ("fim", 3)
+    assert fake.requests[-1].prompt.endswith("def fibonacci(")
+    result = outcome.edit.changes[0].result
+    assert "== 0\ndef fibonacci(n):\n    return n if n < 2 else n - 1\n\n\ndef volume(r)" in result
+    assert "def more" not in result
+
+
+def test_a_comment_whose_every_answer_misses_says_what_the_model_wrote():
+    snapshot, offset = snapshot_at(NEIGHBOURS)
+    fake = answers(ONLY_NEIGHBOURS, fim="")
+    with pytest.raises(ActionError, match="wrote area, volume but no function fibonacci"):
+        run(fake, snapshot, site_of(snapshot, offset, ActionKind.GENERATE))
+    assert [request.chat is not None for request in fake.requests] == [True, True, False]
+
+
+def test_a_comment_alone_in_its_file_is_not_asked_twice_the_same_way():
+    snapshot, offset = snapshot_at("# fibonacci(n): return the n-th Fibonacci number█\n")
+    fake = answers(ONLY_NEIGHBOURS, fim="n):\n    return n\n")
+    outcome = run(fake, snapshot, site_of(snapshot, offset, ActionKind.GENERATE))
+    assert (outcome.form, outcome.attempts) == ("fim", 2)
+    assert [request.chat is not None for request in fake.requests] == [True, False]
+
+
 def test_a_comment_in_a_class_gets_a_method_at_its_indentation():
     source = "class Stack:\n    items: list\n\n    # push(item): add item on top█\n"
     snapshot, offset = snapshot_at(source)

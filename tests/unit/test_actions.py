@@ -103,7 +103,7 @@ def test_a_comment_may_name_the_function(comment: str, name: str):
     assert named_function(comment) == name
 
 
-def test_chat_prompt_has_the_task_first_and_context_for_reference():
+def test_chat_prompt_has_the_context_first_and_the_task_last():
     source = (
         "import math\n\n\nclass Shape:\n    def area(self) -> float:\n        return 0.0\n\n"
         "    # perimeter(self): return the perimeter of the shape█\n"
@@ -111,12 +111,24 @@ def test_chat_prompt_has_the_task_first_and_context_for_reference():
     snapshot, offset = snapshot_at(source)
     (site,) = find_sites(snapshot, offset)
     prompt = chat_prompt(snapshot, site)
-    assert prompt.user.startswith("Write the Python function that this comment describes")
+    assert prompt.user.startswith("example.py already has this code (context only; do not write")
+    task = prompt.user.index("Write the Python function that this comment describes")
+    assert task > prompt.user.index("def area(self) -> float: ...")
+    assert prompt.user.rstrip().endswith("Name it `perimeter`.")
     assert "# perimeter(self): return the perimeter of the shape" in prompt.user
     assert "Name it `perimeter`" in prompt.user
     assert "import math" in prompt.user and "class Shape:" in prompt.user
     assert "def area(self) -> float: ..." in prompt.user
     assert "import math" not in chat_prompt(snapshot, site, with_context=False).user
+
+
+def test_a_stub_prompt_keeps_the_task_first_and_the_context_as_a_closing_note():
+    source = 'import math\n\n\ndef area(r):█\n    """Area of a circle."""\n    ...\n'
+    snapshot, offset = snapshot_at(source)
+    (site,) = find_sites(snapshot, offset)
+    user = chat_prompt(snapshot, site).user
+    assert user.startswith("Complete this Python function")
+    assert user.index("Area of a circle") < user.index("For reference only") < user.index("math")
 
 
 def test_extract_code_takes_the_first_fenced_block_closed_or_not():

@@ -9,31 +9,50 @@ from __future__ import annotations
 from codels.actions.edits import ActionEdit, comment_edit
 from codels.actions.errors import Unusable
 from codels.actions.job import Attempt, Job
-from codels.actions.prompts import parse_code
+from codels.actions.prompts import defined_names, has_reference, parse_code
 
 
 def attempts(job: Job) -> list[Attempt]:
-    """Chat and FIM, the form the ``actionPrompt`` setting names first."""
+    """Chat and FIM, the form the ``actionPrompt`` setting names first.
+
+    When the chat prompt carries the file's signatures, a chat answer that misses the
+    function is asked for again without them (the 0.5B model tends to write the functions
+    it was shown).
+    """
     chat: Attempt = ("chat", lambda: chat_comment(job))
     fim: Attempt = ("fim", lambda: fim_comment(job))
-    return [fim, chat] if job.settings.action_prompt == "fim" else [chat, fim]
+    chats = [chat]
+    if has_reference(job.snapshot, job.site) and job.site.name:
+        chats.append(("chat", lambda: chat_comment(job, with_context=False)))
+    return [fim, *chats] if job.settings.action_prompt == "fim" else [*chats, fim]
 
 
-async def chat_comment(job: Job) -> ActionEdit:
+async def chat_comment(job: Job, *, with_context: bool = True) -> ActionEdit:
     """A new function below the comment, from the chat answer."""
-    parts = parse_code(await job.ask_chat(function=job.site.name), job.site.name)
+    name = job.site.name
+    answer = await job.ask_chat(function=name, with_context=with_context)
+    parts = parse_code(answer, name)
     if not parts.function.strip():
+        written = defined_names(answer)
+        if name and written:
+            raise Unusable(f"the model wrote {', '.join(written)} but no function {name}")
         raise Unusable("the model's answer held no function")
     return _below_comment(job, parts.function, parts.imports)
 
 
 async def fim_comment(job: Job) -> ActionEdit:
-    """A new function infilled on a blank line below the comment."""
+    """A new function infilled on a blank line below the comment.
+
+    With a name in the comment, the infill starts from ``def name(`` so that the model writes
+    that function (left to itself, it often ended the middle at once: the comment and the
+    function after it looked complete).
+    """
     site = job.site
     text = job.snapshot.text
     virtual = text[: site.end] + "\n" + site.indent + text[site.end :]
     cursor = site.end + 1 + len(site.indent)
-    completion = await job.model.ask_fim(virtual, cursor, function_end=site.indent)
+    lead = f"def {site.name}(" if site.name else ""
+    completion = await job.model.ask_fim(virtual, cursor, function_end=site.indent, lead=lead)
     parts = parse_code(site.indent + completion, site.name)
     if not parts.function.strip():
         raise Unusable("the model wrote no function")

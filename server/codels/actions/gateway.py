@@ -9,6 +9,7 @@ errors, config, documents, the pipeline (FIM through :mod:`codels.pipeline.fim`)
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from codels.actions.errors import ActionError, Unusable
@@ -136,11 +137,15 @@ class ModelGateway:
         result = await self.generate(request)
         return result.text, result.stop_reason
 
-    async def ask_fim(self, text: str, cursor: int, *, function_end: str | None = None) -> str:
+    async def ask_fim(
+        self, text: str, cursor: int, *, function_end: str | None = None, lead: str = ""
+    ) -> str:
         """The completion at ``cursor`` of ``text`` (a blank line), as the pipeline cleans it.
 
         With ``function_end`` (an indentation), generation also stops at the first line
-        indented no deeper than it after the function's body began.
+        indented no deeper than it after the function's body began. ``lead`` is text the
+        answer must begin with (``def name(``): it ends the prompt, and the model goes on
+        from it; the completion returned begins with it.
         """
         info = self.engine.info
         if info is None:
@@ -151,17 +156,21 @@ class ModelGateway:
             raise Unusable(f"no place for code here ({context.reason})")
         infill = prepare_infill(context, info.family, self.counter, self.settings.prompt_budget())
         rule = infill.stop_rule()
+        # The healed whitespace goes before the lead, as the model would have written it.
+        seed = infill.prompt.healed + lead if lead else ""
 
         def should_stop(answer: str) -> bool:
             if function_end is not None:
-                return function_end_index(answer, function_end) is not None
-            return rule(answer)
+                return function_end_index(seed + answer, function_end) is not None
+            return rule(seed + answer)
 
         request = infill.request(
             max_tokens=self.settings.action_max_tokens, key=self.key, should_stop=should_stop
         )
+        if seed:
+            request = dataclasses.replace(request, prompt=request.prompt + seed)
         result = await self.generate(request)
-        raw = result.text
+        raw = seed + result.text
         if function_end is not None:
             end = function_end_index(raw, function_end)
             raw = raw if end is None else raw[:end]

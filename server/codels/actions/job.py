@@ -49,16 +49,20 @@ class Job:
         module: str = "",
         function: str | None = None,
         temperature: float = 0.0,
+        with_context: bool = True,
     ) -> str:
-        """The code block of the model's answer to the site's instruction prompt."""
+        """The code block of the model's answer to the site's instruction prompt.
 
-        def prompt_for(with_context: bool) -> ChatPrompt:
+        ``with_context`` False leaves the file's imports and signatures out of the prompt.
+        """
+
+        def prompt_for(fits: bool) -> ChatPrompt:
             return chat_prompt(
                 self.snapshot,
                 self.site,
                 retry_note=retry_note,
                 module=module,
-                with_context=with_context,
+                with_context=with_context and fits,
             )
 
         return await self.model.ask_chat(prompt_for, function=function, temperature=temperature)

@@ -91,7 +91,7 @@ def chat_prompt(
     ``module`` is the importable name of the file (for tests); ``with_context`` False leaves
     out the imports and neighbouring signatures (when the prompt would not fit).
     """
-    reference = _reference(snapshot, site) if with_context else ""
+    context = context_text(snapshot, site) if with_context else ""
     if site.target is Target.COMMENT:
         task = _comment_task(snapshot, site)
     elif site.target is Target.TODO:
@@ -100,16 +100,21 @@ def chat_prompt(
         task = _function_task(snapshot, site, module)
     if retry_note:
         task += f"\n{retry_note}"
-    return ChatPrompt(SYSTEM, task + reference)
-
-
-def _reference(snapshot: DocumentSnapshot, site: Site) -> str:
-    """The file's imports and neighbouring signatures, fenced, as a closing note; or ""."""
-    context = context_text(snapshot, site)
     if not context:
-        return ""
+        return ChatPrompt(SYSTEM, task)
     name = PurePosixPath(urlparse(snapshot.uri).path).name or "the module"
-    return f"\n\nFor reference only (do not repeat it), {name} also has:\n{_fence(context)}"
+    if site.target is Target.COMMENT:
+        # The task comes last: with the file's signatures after it, the 0.5B model wrote
+        # those functions instead of the one the comment asks for.
+        opening = f"{name} already has this code (context only; do not write it again):\n"
+        return ChatPrompt(SYSTEM, f"{opening}{_fence(context)}\n\n{task}")
+    closing = f"\n\nFor reference only (do not repeat it), {name} also has:\n{_fence(context)}"
+    return ChatPrompt(SYSTEM, task + closing)
+
+
+def has_reference(snapshot: DocumentSnapshot, site: Site) -> bool:
+    """Whether the site's prompt carries the file's context (a retry without it differs)."""
+    return bool(context_text(snapshot, site))
 
 
 def _comment_task(snapshot: DocumentSnapshot, site: Site) -> str:
@@ -238,3 +243,11 @@ def parse_code(code: str, name: str = "") -> CodeParts:
     imports = tuple(snippet.text for snippet in module_imports(tree, lines))
     found = read_function(tree, lines, name)
     return CodeParts(imports, found.function, found.body, found.docstring, found.name)
+
+
+def defined_names(code: str) -> list[str]:
+    """The names of the functions ``code`` defines, in order (for saying what it wrote)."""
+    return [match.group(2) for match in _DEFINITION.finditer(code)]
+
+
+_DEFINITION = re.compile(r"^([ \t]*)(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
