@@ -255,3 +255,22 @@ def test_the_argument_check_fails_a_wrong_count(tasks):
     wrong = repo_eval.score(join, f"{join.name}(a)", 1.0)
     assert wrong.name_used and not wrong.arguments_fit and not wrong.exact
     assert 0 < wrong.similarity < 1
+
+
+def test_the_command_runs_the_repo_suite_alone_and_parses_its_conditions(capsys):
+    from codels.tools.cli import _parser, main
+
+    args = _parser().parse_args(
+        [
+            "eval",
+            "--suite",
+            "repo-python",
+            "--repo-condition",
+            "file",
+            "--repo-condition",
+            "repo-definition",
+        ]
+    )
+    assert (args.suite, args.repo_condition) == (["repo-python"], ["file", "repo-definition"])
+    assert main(["eval", "--suite", "repo-python", "--suite", "python-line"]) == 2
+    assert "run --suite repo-python on its own" in capsys.readouterr().err

@@ -36,8 +36,8 @@ CONDITIONS = (
 )
 """Every condition, in the order each task runs them: the after-suffix ones share the whole
 file-only prompt but its last marker, so they follow it and the KV cache reuses it."""
-PREFIX_CHARS = 1_200
-SUFFIX_CHARS = 300
+PREFIX_CHARS = 600
+SUFFIX_CHARS = 150
 """The current file's window either side of the cursor, cut at line boundaries: small, so the
 oracle is a large part of the prompt and seven prompts per task stay affordable on a CPU."""
 MAX_TOKENS = 48

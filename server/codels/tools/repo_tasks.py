@@ -26,7 +26,7 @@ from codels.tools import realcode
 TASKS_PER_NAME = 3
 """At most this many tasks call one renamed name, so a few popular helpers do not fill the
 suite."""
-DEFINITION_MAX_LINES = 30
+DEFINITION_MAX_LINES = 20
 """The whole-definition context is cut to this many lines (a class can be hundreds)."""
 _SYLLABLES = ("ka", "lo", "mi", "ren", "tu", "vos", "zel", "dar", "fen", "gri", "pol", "qua")
 _DEFINITIONS = ("function_definition", "class_definition")
