@@ -1,16 +1,21 @@
 """``codels eval`` and ``codels bench``: their options, and running them from the terminal.
 
-Imports :mod:`codels.tools.evaluation` and :mod:`codels.tools.command_line`; the bench and its
-replay only when ``codels bench`` runs (they bring the LSP client).
+Imports :mod:`codels.tools.evaluation`, :mod:`codels.tools.repo_eval` and
+:mod:`codels.tools.command_line`; the repository suite's tasks only when it runs, and the bench
+and its replay only when ``codels bench`` runs (they bring the LSP client).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import dataclasses
 import json
+import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from codels.tools.command_line import (
     Commands,
@@ -22,6 +27,7 @@ from codels.tools.command_line import (
 from codels.tools.evaluation import (
     REAL_CODE_SUITES,
     SUITES,
+    EvalError,
     fetch_sources,
     format_table,
     load_problems,
@@ -29,6 +35,8 @@ from codels.tools.evaluation import (
     run_evaluation,
     scoring_sandbox,
 )
+from codels.tools.repo_eval import CONDITIONS as REPO_CONDITIONS
+from codels.tools.repo_eval import SUITE as REPO_SUITE
 
 
 def add_eval_parser(commands: Commands) -> None:
@@ -40,8 +48,15 @@ def add_eval_parser(commands: Commands) -> None:
     evaluate.add_argument(
         "--suite",
         action="append",
-        choices=list(SUITES),
-        help="suite to run (repeat for several; default: humaneval-single)",
+        choices=[*SUITES, REPO_SUITE],
+        help="suite to run (repeat for several; default: humaneval-single; "
+        f"{REPO_SUITE} runs on its own)",
+    )
+    evaluate.add_argument(
+        "--repo-condition",
+        action="append",
+        choices=list(REPO_CONDITIONS),
+        help=f"{REPO_SUITE}: condition to run (repeat for several; default: all of them)",
     )
     evaluate.add_argument("--limit", type=int, help="sample this many tasks per suite")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
@@ -100,6 +115,10 @@ def run_eval(args: argparse.Namespace) -> int:
     suites = args.suite or ["humaneval-single"]
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
+    if REPO_SUITE in suites:
+        if len(set(suites)) > 1:
+            raise UsageError(f"run --suite {REPO_SUITE} on its own (its conditions differ)")
+        return run_repo_eval(args)
     # Fail before loading the model when a data set is missing, or when completions would have
     # to run with nothing to isolate them (the real-code suites run nothing).
     if any(suite not in REAL_CODE_SUITES for suite in suites):
@@ -153,6 +172,75 @@ def run_eval(args: argparse.Namespace) -> int:
             )
         )
         print(format_table(results["suites"]))
+    return 0
+
+
+def run_repo_eval(args: argparse.Namespace) -> int:
+    """``codels eval --suite repo-python``: the file alone against the oracle's placements."""
+    from codels.languages.python import PYTHON
+    from codels.tools.realcode import SourceError
+    from codels.tools.repo_eval import RepoReport, format_repo_table, run_repo_suite
+    from codels.tools.repo_tasks import repo_tasks
+    from codels.tools.report import report_header
+
+    try:
+        tasks = repo_tasks(PYTHON)
+    except SourceError as exc:
+        raise EvalError(str(exc)) from None
+    chosen = tasks
+    if args.limit is not None and args.limit < len(tasks):
+        picked = sorted(random.Random(args.seed).sample(range(len(tasks)), args.limit))
+        chosen = [tasks[index] for index in picked]
+    settings = settings_from(args)
+    engine, info = load_engine(settings)
+    if info.family is None:
+        engine.close()
+        raise UsageError(f"{REPO_SUITE} needs a model with a fill-in-the-middle family")
+    started = time.monotonic()
+
+    def progress(done: int, total: int, report: RepoReport) -> None:
+        if done == total or done % 5 == 0:
+            elapsed = time.monotonic() - started
+            exact = ", ".join(
+                f"{condition} {sum(a.exact for a in answers)}"
+                for condition, answers in report.answers.items()
+            )
+            print(
+                f"codels: {REPO_SUITE}: {done}/{total} ({elapsed:.0f} s); exact so far: {exact}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    conditions = args.repo_condition or REPO_CONDITIONS
+    try:
+        report = asyncio.run(
+            run_repo_suite(engine, info.family, chosen, len(tasks), conditions, progress)
+        )
+    finally:
+        engine.close()
+    results: dict[str, Any] = {
+        **report_header(info, settings),
+        "sample": {"limit": args.limit, "seed": args.seed},
+        "suites": [report.figures()],
+    }
+    if args.details:
+        results["details"] = {
+            condition: [
+                {"task_id": task.task_id, "expected": task.expected, **dataclasses.asdict(answer)}
+                for task, answer in zip(chosen, answers, strict=True)
+            ]
+            for condition, answers in report.answers.items()
+        }
+    if args.output:
+        Path(args.output).write_text(json.dumps(results, indent=2), encoding="utf-8")
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print(
+            f"model {info.name} ({info.build}, {info.threads} threads); sample: "
+            f"{'all' if args.limit is None else args.limit} of {len(tasks)} tasks, seed {args.seed}"
+        )
+        print(format_repo_table(results["suites"][0]))
     return 0
 
 
