@@ -370,14 +370,47 @@ def test_without_room_beside_the_model_in_use_nothing_is_measured(fake_machine):
     assert measured.choice.sample is None
 
 
-def test_the_probe_is_bounded_in_time_and_leaves_the_context_empty(monkeypatch):
-    class SlowLlama(FakeLlama):
-        def eval(self, tokens):
-            super().eval(tokens)
-            clock[0] += 0.25 if len(tokens) > 1 else 0.125  # a 16-token chunk, one token
+class FakeDeadline:
+    """The probe's deadline on a fake clock: a step running past it is stopped."""
 
-    clock = [0.0]
+    def __init__(self, llm, seconds):
+        self.at = clock[0] + seconds
+        self.hit = False
+        llm.deadline = self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc):
+        pass
+
+
+clock = [0.0]
+
+
+class SlowLlama(FakeLlama):
+    """0.25 s per 16-token chunk, ``token_s`` per single token, on the fake clock."""
+
+    def __init__(self, token_s: float = 0.125) -> None:
+        super().__init__()
+        self.token_s = token_s
+
+    def eval(self, tokens):
+        clock[0] += 0.25 if len(tokens) > 1 else self.token_s
+        if clock[0] > self.deadline.at:
+            self.deadline.hit = True
+            raise RuntimeError("llama_decode returned 2")
+        super().eval(tokens)
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    clock[0] = 0.0
     monkeypatch.setattr(llama_machine.time, "perf_counter", lambda: clock[0])
+    monkeypatch.setattr(llama_machine, "_Deadline", FakeDeadline)
+
+
+def test_the_probe_is_bounded_in_time_and_leaves_the_context_empty(fake_clock):
     llm = SlowLlama()
     measured = llama_machine.measure_speed(llm, SMALL, load_s=0.5)
     # 0.25 s per 16-token chunk: two chunks fit in the phase's 0.4 s before it stops.
@@ -385,7 +418,32 @@ def test_the_probe_is_bounded_in_time_and_leaves_the_context_empty(monkeypatch):
     assert measured.prefill_tps == pytest.approx(32 / 0.5)
     assert measured.decode_tokens == 4 and measured.decode_tps == pytest.approx(8)
     assert measured.seconds == pytest.approx(0.5 + 0.125 + 0.5 + 0.5)
+    assert not measured.bounded
     assert llm.cleared
+
+
+def test_a_machine_too_busy_for_one_step_is_stopped_at_the_cap_with_upper_bounds(fake_clock):
+    assert llama_machine.MEASURE_CAP_S == 1.2
+
+    class VerySlow(SlowLlama):
+        def eval(self, tokens):
+            if len(tokens) > 1:
+                clock[0] += 5.0  # the first chunk would take 5 s: the deadline stops it
+                if clock[0] > self.deadline.at:
+                    clock[0] = self.deadline.at + 0.01
+                    self.deadline.hit = True
+                    raise RuntimeError("llama_decode returned 2")
+            super().eval(tokens)
+
+    llm = VerySlow(token_s=0.5)  # the warm-up token takes 0.5 s
+    measured = llama_machine.measure_speed(llm, SMALL)
+    assert measured.seconds == pytest.approx(1.21)  # the cap, not 5 s
+    assert measured.bounded and measured.prefill_tokens == 0 and measured.decode_tokens == 0
+    assert measured.prefill_tps == pytest.approx(16 / 0.71)  # a chunk did not finish in 0.71 s
+    assert measured.decode_tps == pytest.approx(2)  # the warm-up's one token in 0.5 s
+    assert llm.cleared
+    choice = choose_model(CATALOGUE, machine(), measured, installed(SMALL, MEDIUM))
+    assert choice.name == SMALL and "prefill at most 23 tokens/s" in choice.reason
 
 
 def test_llama_cpp_lists_its_devices_and_this_build_offers_no_gpu():

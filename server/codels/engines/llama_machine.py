@@ -52,8 +52,10 @@ PREFILL_CHUNK = 16
 DECODE_TOKENS = 16
 """Tokens the probe decodes one at a time."""
 PHASE_BUDGET_S = 0.4
-"""Each phase stops after this long (with at least one chunk or two tokens), so a slow or busy
-machine never makes the first start wait much more than a second."""
+"""Prefill and decode each stop after this long (with at least one chunk or two tokens)."""
+MEASURE_CAP_S = 1.2
+"""The whole probe (loading aside) is stopped after this long, even in the middle of a step, so
+a slow or busy machine never makes the first start wait more than about a second for it."""
 
 _PROBE_TEXT = '''import json
 from dataclasses import dataclass, field
@@ -174,47 +176,107 @@ def machine_facts(threads: int, gpu_layers: int) -> MachineFacts:
     )
 
 
+class _Deadline:
+    """An abort callback that stops llama.cpp mid-evaluation once the probe is out of time."""
+
+    def __init__(self, llm: Any, seconds: float) -> None:
+        import llama_cpp
+
+        self.at = time.perf_counter() + seconds
+        self.hit = False
+        self._llama_cpp = llama_cpp
+        self._ctx = llm._ctx.ctx
+        # Kept on the object: llama.cpp holds only the C pointer.
+        self._callback = llama_cpp.ggml_abort_callback(self._check)
+
+    def _check(self, _data: Any) -> bool:
+        self.hit = self.hit or time.perf_counter() > self.at
+        return self.hit
+
+    def __enter__(self) -> _Deadline:
+        self._llama_cpp.llama_set_abort_callback(self._ctx, self._callback, None)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._llama_cpp.llama_set_abort_callback(
+            self._ctx, self._llama_cpp.ggml_abort_callback(), None
+        )
+
+
 def measure_speed(llm: Any, probe: str, load_s: float = 0.0) -> SpeedSample:
-    """Time a short prefill and decode on the loaded ``llm``; about a second on any machine.
+    """Time a short prefill and decode on the loaded ``llm``, in :data:`MEASURE_CAP_S` at most.
 
     ``load_s`` is how long loading it took (counted in the sample's seconds). Decode is timed as
-    one-token evaluations (the forward pass; sampling is not included). The context is left
-    empty.
+    one-token evaluations (the forward pass; sampling is not included). On a machine too slow (or
+    too busy) to finish a step within the cap, the step is stopped and its figure is an upper
+    bound, which is all the choice needs: no bigger model would be fast enough either. The
+    context is left empty.
     """
     started = time.perf_counter()
     load = _load_average()
     try:
-        tokens = llm.tokenize(_PROBE_TEXT.encode("utf-8"), add_bos=False)
-        llm.eval(tokens[:1])  # touches every weight: a cold file's pages come in here
-        prefill_tokens, prefill_s = _timed_eval(llm, tokens[1 : 1 + PREFILL_TOKENS], PREFILL_CHUNK)
-        rest = tokens[1 + prefill_tokens :]
-        decode_tokens, decode_s = _timed_eval(llm, rest[:DECODE_TOKENS], 1, at_least=2)
+        with _Deadline(llm, MEASURE_CAP_S) as deadline:
+            tokens = llm.tokenize(_PROBE_TEXT.encode("utf-8"), add_bos=False)
+            # The first token touches every weight: a cold file's pages come in here.
+            warm = _timed_eval(llm, tokens[:1], 1, deadline)
+            text = tokens[1 : 1 + PREFILL_TOKENS]
+            prefill = _timed_eval(llm, text if warm.done else [], PREFILL_CHUNK, deadline)
+            rest = tokens[1 + prefill.done :][:DECODE_TOKENS]
+            decode = _timed_eval(llm, rest if prefill.done else [], 1, deadline, at_least=2)
     finally:
         llm.reset()
         llm._ctx.kv_cache_clear()
+    # Where a phase finished no step, it took longer than the time it was given.
+    waited = max(warm.elapsed, prefill.elapsed, 1e-6)
+    prefill_tps = prefill.rate if prefill.done else PREFILL_CHUNK / waited
+    decode_tps = decode.rate if decode.done else 1 / max(warm.elapsed, decode.elapsed, 1e-6)
     return SpeedSample(
         probe=probe,
-        prefill_tps=prefill_tokens / prefill_s,
-        decode_tps=decode_tokens / decode_s,
-        prefill_tokens=prefill_tokens,
-        decode_tokens=decode_tokens,
+        prefill_tps=prefill_tps,
+        decode_tps=decode_tps,
+        prefill_tokens=prefill.done,
+        decode_tokens=decode.done,
         seconds=round(load_s + time.perf_counter() - started, 3),
         load=load,
         busy=load is not None and load >= (os.cpu_count() or 1),
+        bounded=not (prefill.done and decode.done),
         measured_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     )
 
 
-def _timed_eval(llm: Any, tokens: list[int], chunk: int, at_least: int = 1) -> tuple[int, float]:
-    """Evaluate ``tokens`` ``chunk`` at a time until done or out of time; (tokens, seconds)."""
+@dataclass(frozen=True)
+class _Phase:
+    done: int
+    """Tokens evaluated."""
+    seconds: float
+    """Until the last step that finished."""
+    elapsed: float
+    """Until the phase ended (a step stopped by the deadline included)."""
+
+    @property
+    def rate(self) -> float:
+        return self.done / max(self.seconds, 1e-6)
+
+
+def _timed_eval(
+    llm: Any, tokens: list[int], chunk: int, deadline: _Deadline, at_least: int = 1
+) -> _Phase:
+    """Evaluate ``tokens`` ``chunk`` at a time until done, out of time, or past the deadline."""
     started = time.perf_counter()
-    done = 0
-    while done < len(tokens):
+    done, seconds = 0, 0.0
+    while done < len(tokens) and not deadline.hit:
         if done >= at_least * chunk and time.perf_counter() - started > PHASE_BUDGET_S:
             break
-        llm.eval(tokens[done : done + chunk])
-        done += len(tokens[done : done + chunk])
-    return done, max(time.perf_counter() - started, 1e-6)
+        step = tokens[done : done + chunk]
+        try:
+            llm.eval(step)
+        except RuntimeError:
+            if not deadline.hit:
+                raise
+            break
+        done += len(step)
+        seconds = time.perf_counter() - started
+    return _Phase(done, seconds, time.perf_counter() - started)
 
 
 @dataclass(frozen=True)
@@ -275,11 +337,12 @@ def auto_choice(
         return Measured(choice, llm, resolved)
     write_measurement(key, sample)
     log.info(
-        "measured %s in %.2f s: prefill %.0f tokens/s, decode %.0f tokens/s (load average %s)",
+        "measured %s in %.2f s: prefill %.0f tokens/s, decode %.0f tokens/s%s (load average %s)",
         probe.name,
         sample.seconds,
         sample.prefill_tps,
         sample.decode_tps,
+        " (upper bounds: stopped at the cap)" if sample.bounded else "",
         f"{sample.load:.2f}" if sample.load is not None else "unknown",
     )
     choice = choose_model(catalogue, machine, sample, is_installed)

@@ -135,6 +135,8 @@ class SpeedSample:
     """The one-minute load average when it was measured."""
     busy: bool = False
     """Every core was busy with other programs then: measured again at a quieter start."""
+    bounded: bool = False
+    """A phase finished no step within the probe's time: its figure is an upper bound."""
     measured_at: str = ""
     """When, as ISO 8601."""
 
@@ -337,9 +339,12 @@ def _reason(
     else:
         verdict = "none is within it, so the smallest runs"
     picked = "" if name == best.name else f"; {name} is the best installed"
+    # A phase that finished no step within the probe's time gives an upper bound.
+    prefill = ("at most " if not sample.prefill_tokens else "") + f"{sample.prefill_tps:.0f}"
+    decode = ("at most " if not sample.decode_tokens else "") + f"{sample.decode_tps:.0f}"
     return (
         f"measured with {sample.probe} on {where} ({machine.build}{busy}): prefill "
-        f"{sample.prefill_tps:.0f} tokens/s, decode {sample.decode_tps:.0f} tokens/s. A typical "
+        f"{prefill} tokens/s, decode {decode} tokens/s. A typical "
         f"answer ({ANSWER_PROMPT_TOKENS} tokens read, {ANSWER_TOKENS} written) is estimated at "
         f"{timed} (budget {_duration(BUDGET_MS)}); {verdict}{picked}"
     )
