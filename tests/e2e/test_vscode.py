@@ -427,20 +427,11 @@ def test_disable_and_enable_commands_show_in_the_status_bar(
         ) from exc
 
 
-def server_offers_code_actions() -> bool:
-    from codels.lsp.server import create_server
-
-    return "textDocument/codeAction" in create_server().protocol.fm.features
-
-
-@pytest.mark.skipif(
-    not server_offers_code_actions(),
-    reason="the server offers no code actions yet (the generate-function code action has not "
-    "landed on this branch), so there is nothing to look for in VS Code's menu",
-)
 def test_generate_function_code_action_is_listed(page: Any, code_server: CodeServer) -> None:
     try:
         open_file(page, "shapes.py")
+        # The server must be up for the menu to hold its actions (when this test runs first).
+        page.locator('[aria-label^="codels: ready"]').first.wait_for(timeout=600_000)
         lines = (code_server.workspace / "shapes.py").read_text().splitlines()
         comment = next(i for i, line in enumerate(lines) if line.startswith("# Return the perim"))
         go_to(page, comment + 1, 10)
@@ -530,6 +521,37 @@ def test_generate_function_from_the_command_palette(page: Any, code_server: Code
     ast.parse(saved)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "vscode-generate-function.png"))
+
+
+def test_explain_this_function_shows_the_explanation_in_a_panel_beside_the_editor(
+    page: Any, code_server: CodeServer
+) -> None:
+    path = code_server.workspace / "shapes.py"
+    try:
+        open_file(page, "shapes.py")
+        page.locator('[aria-label^="codels: ready"]').first.wait_for(timeout=600_000)
+        before = path.read_text()
+        lines = before.splitlines()
+        row = next(i for i, line in enumerate(lines) if line.startswith("    print(circle_area"))
+        go_to(page, row + 1, 5)
+        # The editor's context menu offers it beside the other codels commands.
+        page.locator(".monaco-editor .view-lines").first.click(button="right")
+        menu = page.locator(".monaco-menu .action-label", has_text="Explain this function")
+        menu.first.wait_for(timeout=30_000)
+        page.keyboard.press("Escape")
+        go_to(page, row + 1, 5)
+        run_command(page, "codels: Explain this function")
+        text = preview_text(page, "Written by the local model", timeout=300)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "vscode-explain.png"))
+    except Exception as exc:
+        raise AssertionError(f"{exc}\n{save_failure(page, code_server, 'vscode-explain')}") from exc
+    assert "Explanation of main" in text, text
+    explanation = text.split("Explanation of main", 1)[1].split("shapes.py · lines")[0]
+    assert len(explanation.split()) >= 5, f"the model's explanation is too short: {text!r}"
+    assert "shapes.py · lines" in text and "qwen2.5-coder-0.5b" in text, text
+    assert path.read_text() == before  # nothing edited
+    print(f"explanation: {explanation.strip()!r}; screenshot: {ARTIFACTS / 'vscode-explain.png'}")
 
 
 def test_picking_a_model_that_is_not_installed_pulls_it_with_progress(

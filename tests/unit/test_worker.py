@@ -117,8 +117,19 @@ def test_close_cancels_queued_jobs_stops_the_running_one_and_refuses_more():
     running = worker.submit(blocker(started, release, "a"), "one")
     assert started.wait(5)
     queued = worker.submit(lambda _stop: "b", "two")
-    worker.close()
+    assert worker.close()
     assert running.future.result(timeout=5) == "stopped"
     assert queued.future.cancelled()
     with pytest.raises(RuntimeError, match="the engine is closed"):
         worker.submit(lambda _stop: "c", None)
+
+
+def test_close_says_when_the_job_in_hand_would_not_stop():
+    # A job deaf to its stop flag (native code that does not look at it): close must not
+    # report the worker gone, or its caller would free what the job still uses.
+    worker = WorkerQueue("test-worker")
+    started, release = threading.Event(), threading.Event()
+    worker.submit(lambda _stop: (started.set(), release.wait(10)), "one")
+    assert started.wait(5)
+    assert worker.close(timeout=0.2) is False
+    release.set()

@@ -17,6 +17,13 @@ import {
 } from "vscode-languageclient/node";
 import { SNOOZE_MINUTES, clockTime, hasNativeSnooze, targetFor } from "./controls.ts";
 import { type ServerCommand, findServer } from "./discovery.ts";
+import {
+  type ExplainAnswer,
+  REQUEST_CANCELLED,
+  escapeHtml,
+  explanationPage,
+  panelTitle,
+} from "./explain.ts";
 import { LineBuffer, lastWords, parseStep, progressIncrement } from "./pull.ts";
 import {
   RESTART_SETTING_KEYS,
@@ -70,6 +77,8 @@ class Codels {
   private snoozedUntil: number | undefined;
   private snoozeNative = false;
   private snoozeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The panel beside the editor that shows the last explanation (reused for the next). */
+  private explanationPanel: vscode.WebviewPanel | undefined;
   /** The latest codels suggestions shown, for telling the server what a partial accept took. */
   private lastShown: { uri: string; items: vscode.InlineCompletionItem[]; at: number } | undefined;
 
@@ -171,10 +180,18 @@ class Codels {
     // Model loading is reported as work-done progress; show it in our own status item
     // (this replaces the client's default window progress for the server's tokens).
     client.onRequest(WorkDoneProgressCreateRequest.type, (params: WorkDoneProgressCreateParams) => {
+      let loadingModel = true;
       const disposable = client.onProgress(WorkDoneProgress.type, params.token, (value) => {
+        if (value.kind === "begin") {
+          // Only the model's loading is a phase; an action's progress (writing, explaining) is not.
+          loadingModel = value.title.includes("loading");
+        }
         if (value.kind === "end") {
           disposable.dispose();
           void this.refresh();
+          return;
+        }
+        if (!loadingModel) {
           return;
         }
         this.setView({
@@ -443,6 +460,82 @@ class Codels {
         ...(codeAction.command.arguments ?? []),
       );
     }
+  }
+
+  /**
+   * "codels: Explain this function": the server's `codels/explain` for the selection, or the
+   * function at the cursor, under a cancellable notification (cancelling stops the model), shown
+   * in a panel beside the editor. Nothing is edited.
+   */
+  async explain(): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (editor === undefined || editor.document.languageId !== "python") {
+      void vscode.window.showInformationMessage(
+        "codels: Explain this function works in a Python file.",
+      );
+      return;
+    }
+    const client = this.client;
+    if (client === undefined || !client.isRunning()) {
+      void vscode.window.showErrorMessage("codels: the server is not running; see the log.");
+      return;
+    }
+    const document = editor.document;
+    const params = {
+      textDocument: { uri: client.code2ProtocolConverter.asUri(document.uri) },
+      range: client.code2ProtocolConverter.asRange(editor.selection),
+    };
+    let answer: ExplainAnswer;
+    try {
+      answer = await vscode.window.withProgress(
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: "codels: explaining…",
+          cancellable: true,
+        },
+        (_progress, token) => client.sendRequest<ExplainAnswer>("codels/explain", params, token),
+      );
+    } catch (error) {
+      const failure = error as { code?: number; message?: string };
+      if (failure.code === REQUEST_CANCELLED) {
+        this.log.appendLine("[codels] explanation cancelled");
+        return;
+      }
+      void vscode.window.showWarningMessage(failure.message ?? `codels: ${String(error)}`);
+      return;
+    }
+    await this.showExplanation(answer, document);
+  }
+
+  /** The explanation in a webview panel beside the editor, its Markdown rendered by VS Code. */
+  private async showExplanation(
+    answer: ExplainAnswer,
+    document: vscode.TextDocument,
+  ): Promise<void> {
+    let body: string;
+    try {
+      body = await vscode.commands.executeCommand<string>("markdown.api.render", answer.markdown);
+    } catch {
+      body = `<pre>${escapeHtml(answer.markdown)}</pre>`; // the Markdown extension is off
+    }
+    const file = vscode.workspace.asRelativePath(document.uri);
+    let panel = this.explanationPanel;
+    if (panel === undefined) {
+      panel = vscode.window.createWebviewPanel(
+        "codels.explanation",
+        panelTitle(answer),
+        { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+        { enableScripts: false, enableFindWidget: true },
+      );
+      panel.onDidDispose(() => {
+        this.explanationPanel = undefined;
+      });
+      this.explanationPanel = panel;
+    } else {
+      panel.title = panelTitle(answer);
+      panel.reveal(vscode.ViewColumn.Beside, true);
+    }
+    panel.webview.html = explanationPage(answer, body, file, panel.webview.cspSource);
   }
 
   /** The acceptance statistics of this machine (`codels/acceptance`), in a Markdown preview. */
@@ -789,6 +882,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     ),
     vscode.commands.registerCommand("codels.cancelSnooze", () => instance.cancelSnooze()),
     vscode.commands.registerCommand("codels.showStats", () => instance.showStatistics()),
+    vscode.commands.registerCommand("codels.explain", () => instance.explain()),
     ...PALETTE_ACTIONS.map((action) =>
       vscode.commands.registerCommand(action.command, () => instance.runCodeAction(action)),
     ),

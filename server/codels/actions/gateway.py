@@ -15,7 +15,7 @@ from codels.actions.errors import ActionError, Unusable
 from codels.actions.prompts import ChatPrompt, chat_stop_rule, extract_code
 from codels.config import Settings
 from codels.documents import Document
-from codels.engines.base import Engine, GenerationRequest, GenerationResult
+from codels.engines.base import Engine, GenerationRequest, GenerationResult, StopReason
 from codels.languages.python.functions import function_end_index
 from codels.models.catalogue import Family, ModelError
 from codels.pipeline.context import CompletionKind, build_context
@@ -101,6 +101,40 @@ class ModelGateway:
         if not code.strip():
             raise Unusable("the model's answer held no code")
         return code
+
+    async def ask_prose(
+        self,
+        prompt_for: Callable[[bool], ChatPrompt],
+        *,
+        max_tokens: int,
+        should_stop: Callable[[str], bool] | None = None,
+    ) -> tuple[str, StopReason]:
+        """The model's whole answer to an instruction prompt (prose), and why it ended.
+
+        ``prompt_for(with_context)`` builds the prompt; without context when it would not fit.
+        """
+        family = self.family()
+        if family is None or not family.chat_template:
+            raise ActionError(
+                "the model has no instruction template, so it cannot explain code: pick an "
+                "Instruct model (codels models list)"
+            )
+        limit = self.settings.context_size - max_tokens
+        prompt = prompt_for(True)
+        text = family.chat_prompt(prompt.system, prompt.user)
+        if self.counter(text) > limit - PROMPT_MARGIN_TOKENS:
+            prompt = prompt_for(False)
+            text = family.chat_prompt(prompt.system, prompt.user)
+        request = GenerationRequest(
+            prompt=text,
+            max_tokens=max_tokens,
+            key=self.key,
+            stop=family.cut_strings,
+            should_stop=should_stop,
+            chat=(prompt.system, prompt.user),
+        )
+        result = await self.generate(request)
+        return result.text, result.stop_reason
 
     async def ask_fim(self, text: str, cursor: int, *, function_end: str | None = None) -> str:
         """The completion at ``cursor`` of ``text`` (a blank line), as the pipeline cleans it.

@@ -2,8 +2,9 @@
 
 An edit that adds a syntax error or holds no usable code is a failure; after two,
 :class:`ActionError` says so. A stub's body is retried while its docstring examples fail.
-Imports the other actions modules, config, documents, the pipeline's prompt,
-:mod:`codels.engines.base`, :mod:`codels.languages` and :mod:`codels.privacy`; nothing of LSP.
+Explaining code (:mod:`codels.actions.explain`) runs here too, and makes no edit. Imports the
+other actions modules, config, documents, the pipeline's prompt, :mod:`codels.engines.base`,
+:mod:`codels.languages` and :mod:`codels.privacy`; nothing of LSP.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from codels.actions import comment, docstring, rewrite, stub, todo, write_tests
+from codels.actions import comment, docstring, explain, rewrite, stub, todo, write_tests
 from codels.actions.edits import ActionEdit
 from codels.actions.errors import ActionError, Unusable
+from codels.actions.explain import Explanation
 from codels.actions.gateway import ModelGateway
 from codels.actions.job import Attempt, Job, ReadFile
 from codels.actions.sites import ActionKind, Site, Target
@@ -146,6 +148,26 @@ class ActionRunner:
             _log_outcome(site, best, model.generated, started)
             return best
         raise _no_edit(site, reasons)
+
+    async def explain(
+        self, snapshot: DocumentSnapshot, start: int, end: int, settings: Settings
+    ) -> Explanation:
+        """Explain the selection ``start``-``end`` (or the function at ``start``); no edit.
+
+        Raises :class:`ActionError` with what to do when it cannot.
+        """
+        if self.engine.info is None:
+            raise ActionError("the model is not loaded yet; try again in a moment")
+        model = ModelGateway(self.engine, self._counter, settings, snapshot.uri)
+        result = await explain.explain(model, snapshot, start, end, settings)
+        log.info(
+            "explained %s: %d tokens, %.0f ms%s",
+            result.target.name or "a selection",
+            result.generated_tokens,
+            result.total_ms,
+            " (cut short)" if result.truncated else "",
+        )
+        return result
 
 
 def _example_retry(

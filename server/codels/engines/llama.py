@@ -53,6 +53,9 @@ from codels.models.catalogue import (
 
 log = logging.getLogger(__name__)
 
+_STILL_BUSY: list[LlamaEngine] = []
+"""Engines whose worker would not stop when closed: kept, so that their model is never freed."""
+
 
 class LlamaEngine:
     """The in-process engine: llama-cpp-python on one worker thread."""
@@ -111,7 +114,12 @@ class LlamaEngine:
 
     def close(self) -> None:
         """Stop the worker after the job in hand and free the model."""
-        self._worker.close()
+        if not self._worker.close():
+            # Freeing a model the worker is still evaluating with would crash the process;
+            # leave it to the process's end.
+            log.warning("the model was still busy when the engine closed; it is not freed")
+            _STILL_BUSY.append(self)
+            return
         with self._model_lock:
             model, self._model = self._model, None
         if model is not None:

@@ -99,8 +99,12 @@ class WorkerQueue:
             if job in self._queue:
                 self._queue.remove(job)
 
-    def close(self) -> None:
-        """Cancel the queued jobs, stop the one in hand and wait for the thread to end."""
+    def close(self, timeout: float = 30.0) -> bool:
+        """Cancel the queued jobs, stop the one in hand and wait for the thread to end.
+
+        True when the thread has ended (or this is the worker itself), False when the job in
+        hand was still running after ``timeout`` seconds.
+        """
         with self._lock:
             self._closed = True
             for job in self._queue:
@@ -109,5 +113,7 @@ class WorkerQueue:
             if self._current is not None:
                 self._current.stop.set()
             self._lock.notify_all()
-        if threading.current_thread() is not self._thread:
-            self._thread.join(timeout=10)
+        if threading.current_thread() is self._thread:
+            return True
+        self._thread.join(timeout=timeout)
+        return not self._thread.is_alive()

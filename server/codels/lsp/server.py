@@ -30,7 +30,15 @@ from codels.engines.switch import BackendEngine
 from codels.languages.registry import LANGUAGES
 from codels.lsp.capabilities import ClientFeatures
 from codels.lsp.edits import workspace_edit
-from codels.lsp.handlers import acceptance, code_actions, documents, inline, lifecycle, status
+from codels.lsp.handlers import (
+    acceptance,
+    code_actions,
+    documents,
+    explain,
+    inline,
+    lifecycle,
+    status,
+)
 from codels.lsp.model import ModelLifecycle, ModelState
 from codels.lsp.protocol import CodelsProtocol, is_unreadable
 from codels.privacy import PrivateFiles, log_guard
@@ -198,6 +206,7 @@ def create_server(
     server.feature(status.STATUS)(status.codels_status)
     server.feature(status.STATS)(status.codels_stats)
     server.feature(status.ACCEPTANCE)(status.codels_acceptance)
+    server.feature(explain.EXPLAIN)(explain.codels_explain)
     server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())(
         inline.text_document_inline_completion
     )

@@ -2,10 +2,12 @@
 
 The same keystroke timeline (:mod:`codels.tools.replay`) goes through ``codels --stdio``, driven
 over LSP as an editor drives it (a ``didChange`` per key, a request after the debounce,
-``$/cancelRequest`` when a key comes meanwhile), and through a naive client of the same model in
-this process (raw FIM prompt, no caches, no cancellation, one request at a time). ``--json``
-records the figures with machine, model, sha256, settings and git commit. This module imports
-config, engines, positions, the shared report header, the replay, lsprotocol and pygls's client.
+``$/cancelRequest`` when a key comes meanwhile; Tab, pressed on a suggestion that is what the
+person typed next, runs the item's ``codels.accepted`` command, and the figures count the
+accepts the server counted), and through a naive client of the same model in this process
+(raw FIM prompt, no caches, no cancellation, one request at a time). ``--json`` records the
+figures with machine, model, sha256, settings and git commit. This module imports config,
+engines, positions, the shared report header, the replay, lsprotocol and pygls's client.
 """
 
 from __future__ import annotations
@@ -59,6 +61,12 @@ class Request:
     text: str = ""
     expected: str = ""
     """What the person typed next from this cursor (the rest of the line)."""
+    command: types.Command | None = None
+    """The command the answer's first item carries (``codels.accepted``), run on accepting it."""
+    tab: bool = False
+    """The replay accepted this suggestion with Tab (and ran its command)."""
+    accepted: bool = False
+    """The server counted that accept (it remembered the suggestion)."""
 
     @property
     def latency_ms(self) -> float | None:
@@ -81,6 +89,7 @@ class RunFigures:
         shown = [r for r in self.requests if r.answered is not None and r.text.strip()]
         useful = [r for r in shown if _matches(r.text, r.expected)]
         shown_latencies = sorted(r.latency_ms for r in shown if r.latency_ms is not None)
+        accepted = sum(r.accepted for r in self.requests)
         out: dict[str, Any] = {
             "requests": len(self.requests),
             "answered": len(latencies),
@@ -94,6 +103,9 @@ class RunFigures:
             "mean_ms": statistics.fmean(latencies) if latencies else None,
             "shown_p50_ms": _percentile(shown_latencies, 50),
             "shown_p95_ms": _percentile(shown_latencies, 95),
+            "tab_accepts": sum(r.tab for r in self.requests),
+            "accepted": accepted,
+            "accepted_rate": accepted / len(shown) if shown else 0.0,
             "peak_rss_mib": self.peak_rss_mib,
         }
         out.update(self.server)
@@ -169,7 +181,10 @@ async def replay_codels(
                         inline_completion=types.InlineCompletionClientCapabilities()
                     )
                 ),
-                initialization_options={"codels": _settings_dict(settings)},
+                # The replay's accepts are no person's: keep them out of the local statistics.
+                initialization_options={
+                    "codels": {**_settings_dict(settings), "keepAcceptanceStats": False}
+                },
             )
         )
         client.initialized(types.InitializedParams())
@@ -229,7 +244,9 @@ async def _replay_session(
     pending: tuple[str, asyncio.Future[Any], Request] | None = None
     keys = session.keystrokes
     for index, key in enumerate(keys):
-        if pending is not None and not pending[1].done():
+        if pending is not None and pending[1].done():
+            await tab_if_useful(client, pending[2])
+        elif pending is not None:
             client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=pending[0]))
         text = _type_key(client, uri, index + 2, text, key)
         gap = keys[index + 1].gap if index + 1 < len(keys) else 1.5
@@ -252,6 +269,8 @@ async def _replay_session(
     if pending is not None and not pending[1].done():
         with contextlib.suppress(Exception):  # an error answer ends the wait as well
             await asyncio.wait_for(asyncio.shield(pending[1]), timeout=30)
+    if pending is not None and pending[1].done():
+        await tab_if_useful(client, pending[2])
     client.text_document_did_close(
         types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
     )
@@ -301,6 +320,34 @@ def _settle(future: asyncio.Future[Any], record: Request) -> None:
     result = future.result()
     items = getattr(result, "items", None) or []
     record.text = items[0].insert_text if items else ""
+    record.command = items[0].command if items else None
+
+
+async def tab_if_useful(client: LanguageClient, record: Request) -> None:
+    """Press Tab on ``record``'s suggestion if it is what the person typed next.
+
+    The keystrokes then go on as recorded: they type what the accept would have inserted, so
+    the document, and every later request, is the same as without the accept.
+    """
+    if record.answered is not None and not record.tab and _matches(record.text, record.expected):
+        await accept_with_tab(client, record)
+
+
+async def accept_with_tab(client: LanguageClient, record: Request) -> bool:
+    """Accept ``record``'s suggestion as an editor does on Tab: run the command it carries.
+
+    That is ``codels.accepted`` with the suggestion's id, which every editor sends; the server
+    answers whether it counted it. Whether the accept was counted is recorded and returned.
+    """
+    command = record.command
+    if command is None or record.answered is None:
+        return False
+    record.tab = True
+    answer = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=command.command, arguments=command.arguments)
+    )
+    record.accepted = answer is True
+    return record.accepted
 
 
 async def replay_baseline(
@@ -473,6 +520,12 @@ def format_report(figures: dict[str, Any]) -> str:
             f"{100 * run['useful_rate']:>6.1f}%"
         )
     codels = figures["runs"]["codels"]
+    if codels.get("tab_accepts"):
+        lines.append(
+            f"  suggestions accepted with Tab: {codels['accepted']} of {codels['shown']} shown "
+            f"({100 * codels['accepted_rate']:.1f}%; counted by the server's codels.accepted, "
+            f"{codels['tab_accepts']} Tab presses)"
+        )
     for key, label in (
         ("typed_ahead", "answered by typing-ahead"),
         ("continued", "answered by a generation an earlier request started"),

@@ -1,4 +1,5 @@
---- `:Codels toggle | snooze [minutes] | status | stats | restart | model [name] | log`.
+--- `:Codels toggle | snooze [minutes] | status | stats | restart | model [name] | log |
+--- explain [cancel]` (`:'<,'>Codels explain` explains the lines of the range).
 ---
 --- Toggling and snoozing change the server's `enabled` setting (so the server, which every
 --- request goes through, stops offering suggestions), sent with `workspace/didChangeConfiguration`
@@ -229,6 +230,20 @@ local subcommands = {
   log = function()
     M.open_log()
   end,
+  explain = function(args, command)
+    local explain = require('codels.explain')
+    if args[1] == 'cancel' then
+      if not explain.cancel() then
+        say('codels: no explanation is on its way')
+      end
+      return
+    end
+    if command.range > 0 then
+      explain.explain(0, command.line1, command.line2)
+    else
+      explain.explain(0)
+    end
+  end,
 }
 
 --- Define `:Codels`.
@@ -240,15 +255,17 @@ function M.define()
     if not run then
       say(
         ('codels: no subcommand %q; try :Codels toggle, snooze [minutes], status, stats, restart, '
-          .. 'model [name] or log'):format(name),
+          .. 'model [name], log or explain'):format(name),
         vim.log.levels.ERROR
       )
       return
     end
-    run(args)
+    run(args, command)
   end, {
     nargs = '*',
-    desc = 'codels: toggle | snooze [minutes] | status | stats | restart | model [name] | log',
+    range = true,
+    desc = 'codels: toggle | snooze [minutes] | status | stats | restart | model [name] | log '
+      .. '| explain',
     complete = function(lead, line)
       if line:match('^%s*%S+%s+%S*$') then
         return vim.tbl_filter(function(name)

@@ -50,10 +50,23 @@ local function check_neovim()
   if codels.has_inline_completion() then
     health.ok(('Neovim %s: inline completion (ghost text) is supported'):format(version))
     local options = codels.options
+    local served, enabled = 0, 0
+    for _, client in ipairs(vim.lsp.get_clients({ name = 'codels' })) do
+      for buf in pairs(client.attached_buffers) do
+        served = served + 1
+        if vim.lsp.inline_completion.is_enabled({ bufnr = buf }) then
+          enabled = enabled + 1
+        end
+      end
+    end
     if options and not options.inline then
       health.info('inline completion is off (setup({ inline = false }))')
+    elseif served > 0 and enabled == served then
+      health.ok(('inline completion is enabled in the %d buffer(s) codels serves'):format(served))
     elseif vim.lsp.inline_completion.is_enabled() then
-      health.ok('inline completion is enabled')
+      health.ok('inline completion is enabled (for every buffer)')
+    elseif options and served == 0 then
+      health.ok('inline completion is enabled in each buffer codels attaches to (none yet)')
     else
       health.warn('inline completion is not enabled', {
         "call require('codels').setup(), or vim.lsp.inline_completion.enable()",

@@ -4,9 +4,9 @@
 --- shows its suggestions as ghost text (Neovim 0.12's `vim.lsp.inline_completion`), with keys to
 --- accept all or part of them, ask for one, cycle and dismiss them that fall back to their usual
 --- meaning when nothing is shown; ghost text steps aside while the completion menu is open or a
---- snippet is active. `:Codels` toggles, snoozes, restarts, picks a model and shows the state;
---- `status()` is a statusline component. On Neovim 0.10 and 0.11 the same suggestions come
---- through the completion menu instead.
+--- snippet is active. `:Codels` toggles, snoozes, restarts, picks a model, shows the state and
+--- explains code (`:Codels explain`); `status()` is a statusline component. On Neovim 0.10 and
+--- 0.11 the same suggestions come through the completion menu instead.
 ---
 --- The server's own configuration is lsp/codels.lua; setup() only adds to it.
 
@@ -199,15 +199,24 @@ function M.cycle(buf, step)
   local shown = M.suggestion_shown(buf)
   local where = inline.here(buf)
   if shown and ((inline.count(buf) or 0) > 1 or invoked_here[buf] == where) then
-    vim.lsp.inline_completion.select({ bufnr = buf, count = step })
+    inline.select(buf, step)
     return
   end
   invoked_here[buf] = where
   inline.request(buf, inline.INVOKED, function(count)
     if shown and count > 1 then
-      vim.lsp.inline_completion.select({ bufnr = buf, count = step })
+      inline.select(buf, step)
     end
   end)
+end
+
+--- Explain the function at the cursor (or lines `line1`-`line2`) in a floating window: the
+--- model's short explanation, from the server's `codels/explain`; nothing is edited.
+---@param buf? integer
+---@param line1? integer
+---@param line2? integer
+function M.explain(buf, line1, line2)
+  require('codels.explain').explain(resolve(buf), line1, line2)
 end
 
 --- Hide ghost text while a completion plugin's menu is open (nvim-cmp, blink.cmp: see the
@@ -335,7 +344,9 @@ local function complete_whole_text(buf, client_id)
   end
   local lines = vim.split(new_text, '\n', { plain = true })
   vim.api.nvim_buf_set_text(buf, start.line, start_col, row - 1, col, lines)
-  vim.api.nvim_win_set_cursor(0, { start.line + #lines, #lines[#lines] })
+  -- The end of the text put in: on its one line, past what stood before it.
+  local last = #lines == 1 and start_col + #lines[1] or #lines[#lines]
+  vim.api.nvim_win_set_cursor(0, { start.line + #lines, last })
 end
 
 ---@param client vim.lsp.Client
@@ -455,10 +466,6 @@ function M.setup(opts)
     end
   end
 
-  if M.has_inline_completion() and opts.inline then
-    vim.lsp.inline_completion.enable(true)
-  end
-
   vim.api.nvim_create_autocmd('LspAttach', {
     group = group,
     callback = function(args)
@@ -468,6 +475,10 @@ function M.setup(opts)
       end
       status.refresh(client)
       if M.has_inline_completion() and opts.inline then
+        -- In the buffers codels serves only, never for every client everywhere. (Neovim decides
+        -- per buffer: a client-only switch leaves is_enabled() false, so nothing could turn
+        -- it off again.)
+        vim.lsp.inline_completion.enable(true, { bufnr = args.buf })
         inline.hide_for_menus_and_snippets(args.buf)
         if opts.keymaps then
           map_inline_keys(args.buf, opts.keymaps)

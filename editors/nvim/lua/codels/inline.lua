@@ -2,9 +2,12 @@
 ---
 --- `vim.lsp.inline_completion` offers accepting (`get`), cycling (`select`) and enabling in its
 --- public API. Asking with trigger kind Invoked, handing it an answer and counting its items need
---- the buffer's internal state, whose names changed while 0.12 was developed: every use checks
---- that what it needs is there (a function, a table) and falls back on the public API otherwise,
---- with one message saying what is missing.
+--- the buffer's internal state, whose names changed while 0.12 was developed (`State` and
+--- `Completor`, `jump` and `select`, a handler of all clients' answers and one of each). So
+--- nothing is reached by its private name alone: the state table is looked for where the public
+--- functions keep it, each use checks that the feature it needs is there (a function of the
+--- right form, a table) and falls back on the public API otherwise, with one message saying what
+--- is missing.
 
 local messages = require('codels.messages')
 
@@ -16,15 +19,47 @@ M.AUTOMATIC = 2
 
 M.namespace = vim.api.nvim_create_namespace('nvim.lsp.inline_completion')
 
+---@param value any
+---@return boolean
+local function holds_states(value)
+  return type(value) == 'table' and type(value.active) == 'table'
+end
+
+--- The table of Neovim's inline completion whose `active` field holds each buffer's state.
+--- It is looked for, not named: first where the capability registry keeps it, then among what
+--- the public functions themselves use (their upvalues), so another module layout still works.
+---@return table?
+local function states()
+  local ok, capability = pcall(require, 'vim.lsp._capability')
+  local all = ok and type(capability) == 'table' and capability.all or nil
+  local registered = type(all) == 'table' and all.inline_completion or nil
+  if holds_states(registered) then
+    return registered
+  end
+  local public = vim.lsp.inline_completion or {}
+  for _, name in ipairs({ 'get', 'select', 'jump' }) do
+    local fn = public[name]
+    if type(fn) == 'function' and debug and debug.getupvalue then
+      for i = 1, 64 do
+        local upname, value = debug.getupvalue(fn, i)
+        if upname == nil then
+          break
+        end
+        if holds_states(value) then
+          return value
+        end
+      end
+    end
+  end
+  return nil
+end
+
 --- Neovim's inline completion state for `buf`, or nil where it is not found.
 ---@param buf integer
 ---@return table?
 function M.state(buf)
-  local ok, capability = pcall(require, 'vim.lsp._capability')
-  local all = ok and type(capability) == 'table' and capability.all or nil
-  local inline = type(all) == 'table' and all.inline_completion or nil
-  local active = type(inline) == 'table' and inline.active or nil
-  local state = type(active) == 'table' and active[buf] or nil
+  local found = states()
+  local state = found and found.active[buf] or nil
   return type(state) == 'table' and state or nil
 end
 
@@ -32,7 +67,15 @@ end
 ---@param name string
 ---@return boolean
 local function has(state, name)
-  return state ~= nil and type(state[name]) == 'function'
+  if state == nil or type(state[name]) ~= 'function' then
+    return false
+  end
+  if name == 'handler' or name == 'count_items' then
+    -- A handler that takes one client's answer (err, result, ctx) keeps items per client; an
+    -- earlier form took every client's answers at once, and must not be called this way.
+    return type(state.client_state) == 'table'
+  end
+  return true
 end
 
 ---@param what string
@@ -44,6 +87,20 @@ local function missing(what)
       and 'asking for several suggestions' or what),
     vim.log.levels.WARN
   )
+end
+
+--- Show the suggestion `step` places on (the public function is `select`; it was `jump` in
+--- early 0.12 development builds).
+---@param buf integer
+---@param step integer
+function M.select(buf, step)
+  local public = vim.lsp.inline_completion
+  local select = public and (public.select or public.jump)
+  if type(select) == 'function' then
+    select({ bufnr = buf, count = step })
+  else
+    missing('select')
+  end
 end
 
 --- The codels client attached to `buf`.

@@ -19,6 +19,7 @@ local M = {}
 M.view = { phase = 'starting' }
 
 local sent = {} ---@type table<string, number>
+local loading_tokens = {} ---@type table<string, boolean>
 
 ---@param view codels.View
 local function redraw(view)
@@ -81,8 +82,17 @@ function M.watch()
       if not client or client.name ~= 'codels' or type(value) ~= 'table' then
         return
       end
+      local token = tostring(vim.tbl_get(args.data, 'params', 'token'))
+      if value.kind == 'begin' then
+        -- Only the model's loading is a phase; an action's progress (writing, explaining) is not.
+        loading_tokens[token] = (value.title or ''):find('loading') ~= nil
+      end
       if value.kind == 'end' then
+        loading_tokens[token] = nil
         M.refresh(client)
+        return
+      end
+      if loading_tokens[token] == false then
         return
       end
       local view = vim.deepcopy(M.view)

@@ -48,12 +48,18 @@ def _offered(ls: CodelsLanguageServer, argument: dict[str, Any]) -> Offered | No
     return offered
 
 
-def codels_accepted(ls: CodelsLanguageServer, *args: Any) -> None:
-    """``codels.accepted``: the whole suggestion went into the document."""
+def codels_accepted(ls: CodelsLanguageServer, *args: Any) -> bool:
+    """``codels.accepted``: the whole suggestion went into the document.
+
+    Answers whether the suggestion was one this server remembers (and so was counted), which
+    the bench reads for its "suggestions accepted" figure.
+    """
     offered = _offered(ls, _argument(args))
-    if offered is not None:
-        log.debug("accepted %s suggestion (%d chars)", offered.kind, len(offered.text))
-        ls.acceptance.accepted(ls.offered.root(offered))
+    if offered is None:
+        return False
+    log.debug("accepted %s suggestion (%d chars)", offered.kind, len(offered.text))
+    ls.acceptance.accepted(ls.offered.root(offered))
+    return True
 
 
 def codels_accepted_part(ls: CodelsLanguageServer, *args: Any) -> None:
