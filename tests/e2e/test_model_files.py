@@ -61,6 +61,39 @@ def test_list_shows_the_catalogue_with_the_default_installed():
     assert "qwen2.5-coder-0.5b *" in plain
 
 
+def test_model_auto_measures_once_and_says_what_it_picked(tmp_path: Path):
+    # A cache of its own holding only the default model, as after `pip install '.[default-model]'`.
+    real = default_model_file()
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / real.name).symlink_to(real)
+    for marker in real.parent.glob(real.name + ".*"):
+        (models / marker.name).write_bytes(marker.read_bytes())
+    env = {**os.environ, "CODELS_CACHE_DIR": str(tmp_path)}
+    env.pop("CODELS_MODEL", None)
+    first = run("--log-level", "info", "info", "--json", env=env)
+    assert first.returncode == 0, first.stderr
+    facts = json.loads(first.stdout)
+    picked = facts["auto"]
+    assert facts["model"] == picked["picked"] == "qwen2.5-coder-0.5b"  # the only one installed
+    assert picked["cached"] is False and (tmp_path / "auto-model.json").is_file()
+    measured = picked["measured"]
+    assert measured["probe"] == "qwen2.5-coder-0.5b"
+    assert measured["prefill_tps"] > 0 and measured["decode_tps"] > 0
+    assert "measured qwen2.5-coder-0.5b in" in first.stderr and "model auto:" in first.stderr
+    if picked["best"] != picked["picked"]:
+        assert f"codels models pull {picked['best']}" in picked["hint"]
+    print(f"\nauto: {picked['reason']}")
+    again = json.loads(run("info", "--json", env=env).stdout)["auto"]
+    assert again["cached"] is True and again["measured"] == measured
+    named = json.loads(run("info", "--json", "--model", "qwen2.5-coder-0.5b", env=env).stdout)
+    assert named["auto"] is None
+    from_environment = {**env, "CODELS_MODEL": "qwen2.5-coder-0.5b"}
+    assert json.loads(run("info", "--json", env=from_environment).stdout)["auto"] is None
+    rows = json.loads(run("models", "list", "--json", env=env).stdout)
+    assert [row["name"] for row in rows if row["auto"]] == ["qwen2.5-coder-0.5b"]
+
+
 def test_verify_reads_the_family_from_the_default_models_metadata():
     result = run("models", "verify", str(default_model_file()), "--json")
     assert result.returncode == 0, result.stderr

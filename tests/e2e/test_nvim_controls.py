@@ -296,11 +296,16 @@ def test_picking_a_model_that_is_not_installed_pulls_it_with_progress(
             editor = start()
         typing_in(editor)
         editor.nvim.input("<Esc>")
-        # The picker lists the catalogue; choose its only model, which is not installed.
-        editor.lua("vim.ui.select = function(items, opts, on_choice) on_choice(items[1], 1) end")
+        # The picker lists auto, then the catalogue; choose its only model, not installed.
+        editor.lua(
+            "vim.ui.select = function(items, opts, on_choice) _G.offered = items; "
+            "on_choice(items[2], 2) end"
+        )
         editor.lua(RECORD_PROGRESS)
         editor.nvim.command("Codels model")
         editor.note("tiny is not installed; pulling it", timeout=30)
+        offered = editor.lua("return vim.tbl_map(function(item) return item.name end, _G.offered)")
+        assert offered == ["auto", "tiny"], offered
         editor.note("tiny is installed and verified", timeout=120)
         wait_for("the server on tiny", lambda: editor.status().get("name") == "tiny", 30)
         assert (tmp_path / "cache" / "models" / "tiny.gguf").read_bytes() == TINY

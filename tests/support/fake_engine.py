@@ -65,7 +65,7 @@ class FakeEngine:
             progress("loading fake", 0.5)
         time.sleep(self.load_delay)
         self._info = ModelInfo(
-            name=options.model or "fake",
+            name="fake" if options.model in ("", "auto") else options.model,
             path="/dev/null",
             family=self.family if self.fim else None,
             verified=False,

@@ -57,7 +57,12 @@ interface ModelRow {
   size?: number | null;
   installed?: boolean;
   verified?: boolean;
+  /** The model `auto` picks on this machine (from the speed kept at the first start). */
+  auto?: boolean;
 }
+
+/** The `model` setting that lets the server pick the catalogue model for the machine. */
+const AUTO = "auto";
 
 /** Everything the extension keeps between commands. */
 class Codels {
@@ -601,11 +606,20 @@ class Codels {
       );
       return;
     }
-    const current = vscode.workspace.getConfiguration(SECTION).get<string>("model", "");
+    const current = vscode.workspace.getConfiguration(SECTION).get<string>("model", AUTO) || AUTO;
     const otherFile = "$(file) Other GGUF file…";
     type ModelItem = vscode.QuickPickItem & { model: string; installed?: boolean };
-    const items: ModelItem[] = rows.map((row) => ({
-      label: row.name + (row.default ? " (default)" : ""),
+    const picks = rows.find((row) => row.auto)?.name;
+    const auto: ModelItem = {
+      label: AUTO,
+      description: "the model for this machine" + (picks ? `: ${picks} here` : ""),
+      detail: "picked from a one-second measurement at the first start; `codels info` says why",
+      picked: current === AUTO,
+      model: AUTO,
+      installed: true,
+    };
+    const catalogue: ModelItem[] = rows.map((row) => ({
+      label: row.name + (row.default ? " (default)" : "") + (row.auto ? " (auto)" : ""),
       description: [row.parameters, row.quantization, sizeText(row.size), row.family]
         .filter(Boolean)
         .join(" · "),
@@ -616,10 +630,10 @@ class Codels {
       model: row.name,
       installed: row.installed,
     }));
-    items.push({ label: otherFile, model: "" });
+    const items: ModelItem[] = [auto, ...catalogue, { label: otherFile, model: "" }];
     const picked = await vscode.window.showQuickPick(items, {
       title: "codels: model",
-      placeHolder: current ? `now: ${current}` : "now: the default model",
+      placeHolder: `now: ${current}`,
     });
     if (picked === undefined) {
       return;

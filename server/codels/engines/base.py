@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypeVar
 
-from codels.models.catalogue import Family, ProgressCallback
+from codels.models.auto import AutoChoice
+from codels.models.catalogue import AUTO, Family, ProgressCallback
 
 LOCAL = "local"
 """The backend that runs the model in process (llama-cpp-python)."""
@@ -69,9 +70,12 @@ class EngineOptions:
     """
 
     model: str = setting(
-        "", option="catalogue name or GGUF path (default: CODELS_MODEL or the default model)"
+        AUTO,
+        option="catalogue name, GGUF path or auto (default: CODELS_MODEL, else auto: the model "
+        "for this machine)",
     )
-    """Catalogue name or path of a GGUF file; empty means ``CODELS_MODEL`` or the default."""
+    """Catalogue name or path of a GGUF file; ``auto`` (or empty) means ``CODELS_MODEL``, else
+    the catalogue model picked for this machine (:mod:`codels.models.auto`)."""
     threads: int = setting(
         0, between=(0, 256), option="CPU threads (default: number of cores, at most 8)"
     )
@@ -124,6 +128,8 @@ class ModelInfo:
     architecture: str = ""
     trained_context: int | None = None
     """The context length the model was trained for (from the file)."""
+    auto: AutoChoice | None = None
+    """What ``model: auto`` picked and why; None when the model was named."""
 
 
 @dataclass(frozen=True)

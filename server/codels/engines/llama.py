@@ -4,7 +4,9 @@ llama.cpp contexts are not thread-safe, so every generation and every model swap
 :class:`~codels.engines.worker.WorkerQueue`; a newer request with the same key (the document
 URI) supersedes a queued one and stops a running one. The KV cache keeps the longest common
 token prefix of the previous prompt and the unchanged chunks after the edit, shifted
-(:mod:`codels.engines.llama_kv`, planned in :mod:`codels.engines.kv_plan`). This module imports
+(:mod:`codels.engines.llama_kv`, planned in :mod:`codels.engines.kv_plan`). With ``model:
+auto`` the model is the one :mod:`codels.engines.llama_machine` picks for the machine. This
+module imports
 :mod:`codels.models`, :mod:`codels.engines.base`, :mod:`codels.engines.worker` and the
 ``llama_*`` modules of this package (which import ``llama_cpp`` lazily).
 """
@@ -17,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from codels.engines.base import (
     LOCAL,
@@ -34,10 +37,19 @@ from codels.engines.llama_kv import (
     KvSequences,
     sequences,
 )
-from codels.engines.llama_loader import LoadedModel, build_model, check_memory
+from codels.engines.llama_loader import LoadedModel, build_model, check_memory, new_llama
+from codels.engines.llama_machine import auto_choice
 from codels.engines.llama_states import DOCUMENT_STATES
 from codels.engines.worker import WorkerQueue
-from codels.models.catalogue import Catalogue, ProgressCallback, load_catalogue, resolve_model
+from codels.models.auto import AutoChoice, wants_auto
+from codels.models.catalogue import (
+    Catalogue,
+    ProgressCallback,
+    ResolvedModel,
+    load_catalogue,
+    resolve_catalogue_model,
+    resolve_model,
+)
 
 log = logging.getLogger(__name__)
 
@@ -124,16 +136,16 @@ class LlamaEngine:
         the old one gives back) is refused with :class:`ModelError` and the old one stays.
         """
         catalogue = self._catalogue or load_catalogue()
-        resolved = resolve_model(options.model, catalogue, progress)
         previous = self.info
-        alongside = check_memory(resolved, Path(previous.path) if previous else None)
-        if not alongside:
+        serving = Path(previous.path) if previous else None
+        resolved, choice, probe = _resolve(options, catalogue, serving, progress)
+        if probe is None and not check_memory(resolved, serving):
             # Not enough memory for both at once: free the old model first (a short gap).
             log.info("freeing the old model before loading %s (memory)", resolved.name)
             self._worker.submit(lambda _stop: self._install(None), None).future.result()
         if progress:
             progress(f"loading {resolved.name}", None)
-        loaded = build_model(resolved, catalogue, options)
+        loaded = build_model(resolved, catalogue, options, auto=choice, llm=probe)
         try:
             self._worker.submit(lambda _stop: self._install(loaded), None).future.result()
         except BaseException:
@@ -241,3 +253,33 @@ class LlamaEngine:
                 model.llm, self._cache_reuse, self._cache_refresh, self._document_states
             )
         return kv
+
+
+def _resolve(
+    options: EngineOptions,
+    catalogue: Catalogue,
+    serving: Path | None,
+    progress: ProgressCallback | None,
+) -> tuple[ResolvedModel, AutoChoice | None, Any]:
+    """The model the settings name, or (``auto``) the one picked for this machine, and why.
+
+    The third item is that model already loaded (by the speed probe), or None.
+    """
+    if not wants_auto(options.model):
+        return resolve_model(options.model, catalogue, progress), None, None
+
+    def open_probe(resolved: ResolvedModel) -> Any:
+        if not check_memory(resolved, serving):
+            return None  # not beside the model in use: no measurement this time
+        return new_llama(resolved, options, options.resolved_threads())
+
+    measured = auto_choice(catalogue, options, progress, open_model=open_probe)
+    choice = measured.choice
+    log.info("model auto: %s", choice.reason)
+    if choice.hint:
+        log.info("model auto: %s", choice.hint)
+    if measured.llm is not None and measured.resolved is not None:
+        return measured.resolved, choice, measured.llm
+    entry = catalogue.model(choice.name)
+    resolved = resolve_catalogue_model(entry, progress, is_default=entry.name == catalogue.default)
+    return resolved, choice, None

@@ -17,6 +17,7 @@ from typing import Any
 from codels.engines.base import EngineOptions, ModelInfo
 from codels.engines.llama_kv import add_sequences
 from codels.engines.llama_tokens import ModelTokens
+from codels.models.auto import AutoChoice
 from codels.models.catalogue import Catalogue, ModelError, ResolvedModel
 from codels.models.gguf import choose_family, facts_from_llama, family_probe
 
@@ -44,12 +45,23 @@ def llama_build() -> str:
 
 
 def build_model(
-    resolved: ResolvedModel, catalogue: Catalogue, options: EngineOptions
+    resolved: ResolvedModel,
+    catalogue: Catalogue,
+    options: EngineOptions,
+    *,
+    auto: AutoChoice | None = None,
+    llm: Any = None,
 ) -> LoadedModel:
-    """Load ``resolved`` into a new ``Llama`` and work out its family and special tokens."""
+    """Load ``resolved`` into a new ``Llama`` and work out its family and special tokens.
+
+    ``auto`` is why ``model: auto`` picked it, for :attr:`ModelInfo.auto`; ``llm`` is the file
+    already loaded by :func:`new_llama` (by the speed probe), which is used rather than loaded
+    again (its context is made anew here, so nothing the probe evaluated stays).
+    """
     threads = options.resolved_threads()
     started = time.perf_counter()
-    llm = _new_llama(resolved, options, threads)
+    if llm is None:
+        llm = new_llama(resolved, options, threads)
     try:
         add_sequences(llm)
         facts = facts_from_llama(llm, resolved.path, family_probe(catalogue))
@@ -76,6 +88,7 @@ def build_model(
         family_reason=choice.reason,
         architecture=facts.architecture,
         trained_context=facts.context_length,
+        auto=auto,
     )
     log.info(
         "loaded %s (%s) in %.1f s: family %s, %d threads, context %d, %s",
@@ -90,7 +103,7 @@ def build_model(
     return LoadedModel(llm, info, tokens)
 
 
-def _new_llama(resolved: ResolvedModel, options: EngineOptions, threads: int) -> Any:
+def new_llama(resolved: ResolvedModel, options: EngineOptions, threads: int) -> Any:
     """A new ``llama_cpp.Llama`` for ``resolved``; a ModelError if llama.cpp cannot load it."""
     import llama_cpp
 

@@ -1,8 +1,9 @@
 """The model catalogue (``models.toml``) and finding a verified model file to load.
 
 The model to run is the ``codels.model`` setting, else ``CODELS_MODEL`` (a catalogue name or a
-GGUF file), else the catalogue default: its file in the cache directory once verified, else the
-file assembled from its chunk packages, checked as it is written. A file whose sha256 does not
+GGUF file), else (``auto``, the setting's default) the model :mod:`codels.models.auto` picks for
+the machine, or here the catalogue default: its file in the cache directory once verified, else
+the file assembled from its chunk packages, checked as it is written. A file whose sha256 does not
 match the catalogue is never loaded; a marker beside a verified file (size, modification time,
 sha256) spares hashing it at every start. This module imports the standard library and
 platformdirs; nothing of LSP or the model runtime.
@@ -34,6 +35,10 @@ ProgressCallback = Callable[[str, float | None], None]
 
 _BLOCK = 8 * 1024 * 1024
 _GGUF_MAGIC = b"GGUF"
+
+
+AUTO = "auto"
+"""The ``model`` setting that lets codels pick the catalogue model for the machine."""
 
 
 class ModelError(Exception):
@@ -165,6 +170,9 @@ class Catalogue:
     default: str
     families: Mapping[str, Family]
     models: Mapping[str, CatalogueModel]
+    auto: tuple[str, ...] = ()
+    """The models ``model: auto`` chooses among, smallest first (a bigger one is a better one);
+    empty: the default only."""
 
     def model(self, name: str) -> CatalogueModel:
         """Return the catalogue entry ``name``; raises :class:`ModelError` if there is none."""
@@ -204,14 +212,20 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
         families = {name: _family(name, spec) for name, spec in data.get("families", {}).items()}
         models = {name: _catalogue_model(name, spec) for name, spec in data["models"].items()}
         default = str(data["default"])
+        auto = tuple(str(name) for name in data.get("auto", (default,)))
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"the model catalogue {path} is malformed ({exc!r})") from exc
+    if AUTO in models:
+        raise ModelError(f"{path}: no model may be named {AUTO!r} (it is the setting's own value)")
     for model in models.values():
         if model.family not in families:
             raise ModelError(f"{path}: model {model.name} names an unknown family {model.family}")
     if default not in models:
         raise ModelError(f"{path}: the default model {default} is not in the catalogue")
-    return Catalogue(default=default, families=families, models=models)
+    unknown = [name for name in auto if name not in models]
+    if unknown:
+        raise ModelError(f"{path}: the auto list names models not in the catalogue: {unknown}")
+    return Catalogue(default=default, families=families, models=models, auto=auto)
 
 
 def _family(name: str, spec: Mapping[str, Any]) -> Family:
@@ -292,7 +306,7 @@ def resolve_model(
     progress: ProgressCallback | None = None,
 ) -> ResolvedModel:
     """Find (and if needed assemble and verify) the model to load; see the module docstring."""
-    if setting:
+    if setting and setting != AUTO:
         choice, source = setting, "setting"
     else:
         choice, source = os.environ.get("CODELS_MODEL", ""), "environment"
@@ -319,6 +333,15 @@ def resolve_model(
         verified=entry is not None,
         source=source,
     )
+
+
+def is_installed(entry: CatalogueModel) -> bool:
+    """Whether ``entry`` can run without a download.
+
+    Its file is in the cache directory, or its chunk packages are installed (assembling them is
+    local).
+    """
+    return (models_dir() / entry.file).is_file() or packages_installed(entry)
 
 
 def resolve_catalogue_model(

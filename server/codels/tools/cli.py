@@ -31,6 +31,7 @@ from codels.completion.service import CompletionService
 from codels.documents import Document, DocumentSnapshot
 from codels.engines.base import ModelInfo
 from codels.languages.registry import LANGUAGES, syntax_language
+from codels.models.auto import forget_measurement
 from codels.models.catalogue import ModelError
 from codels.positions import PositionError
 from codels.privacy import log_guard
@@ -125,8 +126,15 @@ def _add_generate_parser(commands: Commands) -> None:
 
 def _add_info_parser(commands: Commands) -> None:
     """Register ``codels info``."""
-    info = commands.add_parser("info", help="show the model, its checksum state and the build")
+    info = commands.add_parser(
+        "info", help="show the model (and why model auto picked it), its checksum and the build"
+    )
     info.add_argument("--json", action="store_true", help="print JSON")
+    info.add_argument(
+        "--measure-again",
+        action="store_true",
+        help="forget the speed model auto measured on this machine, and measure it again",
+    )
     add_model_options(info)
 
 
@@ -306,6 +314,8 @@ def _generated_json(site: Site, info: ModelInfo, outcome: ActionOutcome) -> dict
 def run_info(args: argparse.Namespace) -> int:
     """``codels info``: which model, whether it is verified, threads, llama.cpp build."""
     settings = settings_from(args)
+    if args.measure_again:
+        forget_measurement()
     engine, info = load_engine(settings)
     engine.close()
     try:
@@ -328,6 +338,7 @@ def run_info(args: argparse.Namespace) -> int:
         "gpu_layers": info.gpu_layers,
         "build": info.build,
         "llama_cpp_python": binding,
+        "auto": info.auto.as_json() if info.auto is not None else None,
     }
     facts["sandbox"] = sandbox = sandbox_facts()
     if args.json:
@@ -341,6 +352,14 @@ def run_info(args: argparse.Namespace) -> int:
     family = info.family_reason or (info.family.name if info.family else "none")
     print(f"codels {__version__}")
     print(f"model:            {info.name}")
+    if info.auto is not None:
+        when = "kept from an earlier start" if info.auto.cached else "measured now"
+        print(
+            f"picked by auto:   {info.auto.reason} ({when}; `codels info --measure-again` "
+            "measures again)"
+        )
+        if info.auto.hint:
+            print(f"better:           {info.auto.hint}")
     print(f"path:             {info.path}")
     print(f"checksum:         {checksum}")
     print(f"family:           {family}")

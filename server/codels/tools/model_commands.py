@@ -6,8 +6,11 @@ sentence on stderr and a non-zero exit, through
 :class:`~codels.models.catalogue.ModelError` as everywhere
 in the command line.
 
-This module imports :mod:`codels.models.catalogue`, :mod:`codels.models.download` and
-:mod:`codels.models.gguf`.
+``list`` also says which model ``model: auto`` picks here, from the speed kept at the first
+start (it measures nothing itself).
+
+This module imports :mod:`codels.models.catalogue`, :mod:`codels.models.download`,
+:mod:`codels.models.gguf` and, for ``list``, :mod:`codels.engines.llama_machine`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from codels.models.auto import AutoChoice
 from codels.models.catalogue import (
     Catalogue,
     CatalogueModel,
@@ -84,14 +88,18 @@ def run_models(args: argparse.Namespace, progress: ProgressCallback) -> int:
     return _remove(catalogue.model(args.name))
 
 
-def model_row(entry: CatalogueModel, catalogue: Catalogue) -> dict[str, Any]:
-    """What ``codels models list --json`` says of one model."""
+def model_row(
+    entry: CatalogueModel, catalogue: Catalogue, auto: AutoChoice | None = None
+) -> dict[str, Any]:
+    """What ``codels models list --json`` says of one model (``auto``: what auto picks here)."""
     path = models_dir() / entry.file
     installed = path.is_file()
     expected = expected_sha256(path, entry)[0] if installed else ""
     return {
         "name": entry.name,
         "default": entry.name == catalogue.default,
+        "auto": auto is not None and entry.name == auto.name,
+        "auto_best": auto is not None and entry.name == auto.best,
         "family": entry.family,
         "description": entry.description,
         "parameters": entry.parameters,
@@ -124,8 +132,19 @@ def _size_text(size: int | None) -> str:
     return f"{size / 1e9:.2f} GB" if size >= 1e9 else f"{size / 1e6:.0f} MB"
 
 
+def _kept_auto_choice(catalogue: Catalogue) -> AutoChoice | None:
+    """What auto picks with the speed kept for this machine; None if none is kept."""
+    from codels.engines.llama_machine import kept_choice
+
+    try:
+        return kept_choice(catalogue)
+    except (ImportError, OSError, ModelError):
+        return None  # a listing never fails for want of the model runtime
+
+
 def _list(catalogue: Catalogue, as_json: bool) -> int:
-    rows = [model_row(entry, catalogue) for entry in catalogue.models.values()]
+    auto = _kept_auto_choice(catalogue)
+    rows = [model_row(entry, catalogue, auto) for entry in catalogue.models.values()]
     if as_json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -142,7 +161,7 @@ def _list(catalogue: Catalogue, as_json: bool) -> int:
         verified = "yes" if row["verified"] else ("no" if row["installed"] else "-")
         if row["installed"] and not row["pinned"] and row["verified"]:
             verified = "yes (hub)"
-        name = row["name"] + (" *" if row["default"] else "")
+        name = row["name"] + (" *" if row["default"] else "") + (" +" if row["auto"] else "")
         table.append(
             (
                 name,
@@ -160,6 +179,18 @@ def _list(catalogue: Catalogue, as_json: bool) -> int:
         cells = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
         print("  ".join(cells).rstrip())
     print(f"\n* default model. Files live in {models_dir()}.")
+    if auto is not None:
+        print(
+            f"+ what model auto (the default setting) picks on this machine: {auto.name}; "
+            f"{auto.reason}."
+        )
+        if auto.hint:
+            print(f"  Better: {auto.hint}.")
+    else:
+        print(
+            "model auto (the default setting) picks for this machine at the first start, from a "
+            "one-second measurement; `codels info` shows it."
+        )
     print("Get one with `codels models pull NAME`; use it with the codels.model setting.")
     return 0
 

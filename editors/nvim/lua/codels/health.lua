@@ -149,6 +149,12 @@ local function check_model(executable, config)
     return
   end
   health.ok(('model: %s (%s)'):format(tostring(facts.model), tostring(facts.path)))
+  if type(facts.auto) == 'table' then
+    health.info(('picked by model auto: %s'):format(tostring(facts.auto.reason)))
+    if type(facts.auto.hint) == 'string' then
+      health.warn(('a better model for this machine: %s'):format(facts.auto.hint))
+    end
+  end
   if facts.verified then
     health.ok(('checksum verified: sha256 %s'):format(tostring(facts.sha256)))
   else

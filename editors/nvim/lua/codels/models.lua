@@ -127,9 +127,16 @@ function M.pull(name, command, done)
   end
 end
 
+--- The `model` setting that lets the server pick the catalogue model for the machine.
+M.AUTO = 'auto'
+
 ---@param row table
 ---@return string
 local function describe(row)
+  if row.is_auto_entry then
+    local here = row.picks and (': ' .. row.picks .. ' here') or ''
+    return ('auto  the model for this machine%s  [measured at the first start]'):format(here)
+  end
   local facts = {} ---@type string[]
   for _, key in ipairs({ 'parameters', 'quantization', 'family' }) do
     if type(row[key]) == 'string' and row[key] ~= '' then
@@ -138,16 +145,21 @@ local function describe(row)
   end
   local state = row.installed and (row.verified and 'installed, verified' or 'installed')
     or 'not installed (pulled when picked)'
-  return ('%s%s  %s  [%s]'):format(row.name, row.default and ' (default)' or '', table.concat(facts, ' · '), state)
+  local marks = (row.default and ' (default)' or '') .. (row.auto and ' (auto)' or '')
+  return ('%s%s  %s  [%s]'):format(row.name, marks, table.concat(facts, ' · '), state)
 end
 
 --- Use model `name`: pull it first if it is a catalogue model that is not installed.
----@param name string a catalogue name or a GGUF path
+---@param name string a catalogue name, a GGUF path or `auto`
 ---@param command string[]
 ---@param row? table its `models list` row, if known
 function M.use(name, command, row)
   local set = function()
     require('codels.commands').set_setting('model', name)
+  end
+  if name == M.AUTO then
+    set() -- the server picks among what is installed, and never downloads for it
+    return
   end
   if row ~= nil then
     if row.installed then
@@ -185,7 +197,15 @@ function M.pick(command)
     if not rows then
       return
     end
-    vim.ui.select(rows, { prompt = 'codels: model', format_item = describe }, function(row)
+    local picks ---@type string?
+    for _, row in ipairs(rows) do
+      if row.auto then
+        picks = row.name
+      end
+    end
+    local items = { { name = M.AUTO, is_auto_entry = true, picks = picks } }
+    vim.list_extend(items, rows)
+    vim.ui.select(items, { prompt = 'codels: model', format_item = describe }, function(row)
       if row then
         M.use(row.name, command, row)
       end
