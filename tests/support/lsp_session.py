@@ -6,11 +6,21 @@ They take pytest-lsp's ``LanguageClient`` (the latency probe uses it outside pyt
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
-from pytest_lsp import LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+FAKE_SERVER = str(Path(__file__).parent / "fake_server.py")
+"""The codels server on the fake engine (tests/support/fake_server.py)."""
+
+
+def fake_server(**env: str) -> ClientServerConfig:
+    """pytest-lsp's configuration for the fake-engine server, ``env`` added to its environment."""
+    return ClientServerConfig(server_command=[sys.executable, FAKE_SERVER], server_env=env)
 
 
 def capabilities(

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import sys
-from pathlib import Path
 
 import pytest
 import pytest_lsp
 from cursor import snapshot_at
 from fake_engine import FakeEngine
-from lsp_session import capabilities, open_document, position_of
+from lsp_session import capabilities, fake_server, open_document, position_of
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcRequestCancelled
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
 from codels.actions import explain
 from codels.actions.errors import ActionError
@@ -209,22 +207,17 @@ def test_explaining_works_for_any_language_codels_reads(monkeypatch: pytest.Monk
 
 # -- over LSP, the real server with a fake engine -------------------------------------------
 
-FAKE_SERVER = str(Path(__file__).parents[1] / "support" / "fake_server.py")
 URI = "file:///work/circle.py"
 
 
-def fake(**env: str) -> ClientServerConfig:
-    return ClientServerConfig(server_command=[sys.executable, FAKE_SERVER], server_env=env)
-
-
-@pytest_lsp.fixture(config=fake(CODELS_FAKE_CHAT_RESPONSE=ANSWER))
+@pytest_lsp.fixture(config=fake_server(CODELS_FAKE_CHAT_RESPONSE=ANSWER))
 async def client(lsp_client: LanguageClient):
     yield
     await lsp_client.shutdown_session()
 
 
 @pytest_lsp.fixture(
-    config=fake(CODELS_FAKE_TOKEN_DELAY="0.05", CODELS_FAKE_CHAT_RESPONSE="word " * 2000)
+    config=fake_server(CODELS_FAKE_TOKEN_DELAY="0.05", CODELS_FAKE_CHAT_RESPONSE="word " * 2000)
 )
 async def slow_client(lsp_client: LanguageClient):
     yield

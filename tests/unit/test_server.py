@@ -2,12 +2,11 @@
 
 import asyncio
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import pytest_lsp
 from lsp_session import (
+    fake_server,
     initialize,
     inline_items,
     inline_params,
@@ -17,25 +16,20 @@ from lsp_session import (
 )
 from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
-FAKE_SERVER = str(Path(__file__).parents[1] / "support" / "fake_server.py")
 URI = "file:///work/example.py"
 BODY = 'def double(x):\n    """Double x."""\n    █\n'
 
 
-def fake(**env: str) -> ClientServerConfig:
-    return ClientServerConfig(server_command=[sys.executable, FAKE_SERVER], server_env=env)
-
-
-@pytest_lsp.fixture(config=fake())
+@pytest_lsp.fixture(config=fake_server())
 async def client(lsp_client: LanguageClient):
     yield
     await lsp_client.shutdown_session()
 
 
 @pytest_lsp.fixture(
-    config=fake(
+    config=fake_server(
         CODELS_FAKE_TOKEN_DELAY="0.05",
         CODELS_FAKE_RESPONSE=" x0 = 0\n" + "".join(f"    x{i} = {i}\n" for i in range(1, 200)),
     )
@@ -45,19 +39,19 @@ async def slow_client(lsp_client: LanguageClient):
     await lsp_client.shutdown_session()
 
 
-@pytest_lsp.fixture(config=fake(CODELS_FAKE_RESPONSE="urn x * 2\nmore"))
+@pytest_lsp.fixture(config=fake_server(CODELS_FAKE_RESPONSE="urn x * 2\nmore"))
 async def word_client(lsp_client: LanguageClient):
     yield
     await lsp_client.shutdown_session()
 
 
-@pytest_lsp.fixture(config=fake(CODELS_FAKE_RESPONSE="e.upper()\n"))
+@pytest_lsp.fixture(config=fake_server(CODELS_FAKE_RESPONSE="e.upper()\n"))
 async def upper_client(lsp_client: LanguageClient):
     yield
     await lsp_client.shutdown_session()
 
 
-@pytest_lsp.fixture(config=fake(CODELS_FAKE_LOAD_DELAY="60"))
+@pytest_lsp.fixture(config=fake_server(CODELS_FAKE_LOAD_DELAY="60"))
 async def loading_client(lsp_client: LanguageClient):
     yield
     await lsp_client.shutdown_session()
@@ -158,7 +152,7 @@ async def test_a_model_that_fails_to_load_is_reported_once_and_answers_stay_empt
     assert [i.insert_text for i in await inline_items(client, URI, position)] == ["return 42"]
 
 
-@pytest_lsp.fixture(config=fake(CODELS_FAKE_LOAD_DELAY="1.5"))
+@pytest_lsp.fixture(config=fake_server(CODELS_FAKE_LOAD_DELAY="1.5"))
 async def slow_load_client(lsp_client: LanguageClient):
     yield
     await lsp_client.shutdown_session()
@@ -298,7 +292,7 @@ async def test_neovim_gets_utf8_positions_and_completion_items(upper_client: Lan
     assert item.text_edit.range.start == types.Position(line=1, character=word_start)
 
 
-@pytest_lsp.fixture(config=fake(CODELS_FAKE_RESPONSE=" x * 2\n"))
+@pytest_lsp.fixture(config=fake_server(CODELS_FAKE_RESPONSE=" x * 2\n"))
 async def times_client(lsp_client: LanguageClient):
     yield
     await lsp_client.shutdown_session()
@@ -338,7 +332,9 @@ async def test_status_reports_the_model(client: LanguageClient):
     }
 
 
-@pytest_lsp.fixture(config=fake(CODELS_FAKE_RESPONSE=" x * 2\n", CODELS_FAKE_TOKEN_DELAY="0.2"))
+@pytest_lsp.fixture(
+    config=fake_server(CODELS_FAKE_RESPONSE=" x * 2\n", CODELS_FAKE_TOKEN_DELAY="0.2")
+)
 async def slow_times_client(lsp_client: LanguageClient):
     yield
     await lsp_client.shutdown_session()

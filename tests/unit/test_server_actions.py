@@ -1,36 +1,36 @@
 """Code actions over LSP: the real server over stdio with a fake engine."""
 
 import asyncio
-import sys
-from pathlib import Path
 
 import pytest
 import pytest_lsp
-from lsp_session import apply_edit, capabilities, open_document, position_of, replace_text
+from lsp_session import (
+    apply_edit,
+    capabilities,
+    fake_server,
+    open_document,
+    position_of,
+    replace_text,
+)
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcRequestCancelled
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
 from codels.languages.syntax import count_syntax_errors, new_parser
 
-FAKE_SERVER = str(Path(__file__).parents[1] / "support" / "fake_server.py")
 URI = "file:///work/example.py"
 STUB = 'import math\n\n\ndef area(r: float) -> float:█\n    """Return the area."""\n    ...\n'
 CHAT = "```python\ndef area(r: float) -> float:\n    return math.pi * r ** 2\n```"
 
 
-def fake(**env: str) -> ClientServerConfig:
-    return ClientServerConfig(server_command=[sys.executable, FAKE_SERVER], server_env=env)
-
-
-@pytest_lsp.fixture(config=fake(CODELS_FAKE_CHAT_RESPONSE=CHAT))
+@pytest_lsp.fixture(config=fake_server(CODELS_FAKE_CHAT_RESPONSE=CHAT))
 async def client(lsp_client: LanguageClient):
     yield
     await lsp_client.shutdown_session()
 
 
 @pytest_lsp.fixture(
-    config=fake(CODELS_FAKE_TOKEN_DELAY="0.05", CODELS_FAKE_CHAT_RESPONSE="x " * 2000)
+    config=fake_server(CODELS_FAKE_TOKEN_DELAY="0.05", CODELS_FAKE_CHAT_RESPONSE="x " * 2000)
 )
 async def slow_client(lsp_client: LanguageClient):
     yield
@@ -212,7 +212,7 @@ EXAMPLES_STUB = '''def double(x: int) -> int:█
 DOUBLE = "```python\ndef double(x: int) -> int:\n    return x * 2\n```"
 
 
-@pytest_lsp.fixture(config=fake(CODELS_FAKE_CHAT_RESPONSE=DOUBLE, CODELS_SANDBOX="off"))
+@pytest_lsp.fixture(config=fake_server(CODELS_FAKE_CHAT_RESPONSE=DOUBLE, CODELS_SANDBOX="off"))
 async def unsandboxed_client(lsp_client: LanguageClient):
     yield
     await lsp_client.shutdown_session()

@@ -5,14 +5,12 @@ The same answer from the model is cut where each language's block model says; th
 """
 
 import asyncio
-import sys
-from pathlib import Path
 
 import pytest
 import pytest_lsp
 from cursor import snapshot_in
 from fake_engine import FakeEngine
-from lsp_session import initialize, inline_items, open_document, position_of
+from lsp_session import fake_server, initialize, inline_items, open_document, position_of
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig, LanguageClient
@@ -21,7 +19,6 @@ from codels.completion.service import CompletionService
 from codels.config import Settings
 from codels.engines.base import EngineOptions
 
-FAKE_SERVER = str(Path(__file__).parents[1] / "support" / "fake_server.py")
 TS_URI = "file:///work/shapes.ts"
 GO_URI = "file:///work/shapes.go"
 TS_BODY = "export function double(x: number): number {\n  █\n}\n"
@@ -32,9 +29,7 @@ GO_ANSWER = "\ty := x * 2\n\treturn y\n}\n\nfunc G() {\n"
 
 
 def fake(answer: str) -> ClientServerConfig:
-    return ClientServerConfig(
-        server_command=[sys.executable, FAKE_SERVER], server_env={"CODELS_FAKE_RESPONSE": answer}
-    )
+    return fake_server(CODELS_FAKE_RESPONSE=answer)
 
 
 @pytest_lsp.fixture(config=fake(ANSWER))

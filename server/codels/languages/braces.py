@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from codels.languages.base import BlockEnd, CursorText
-from codels.languages.lines import NextLine, indent_unit, indent_width, next_line
+from codels.languages.lines import NextLine, indent_unit, indent_width, line_starts, next_line
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,7 @@ class BraceRules:
         """
         base = self.base
         lines = (base + text).split("\n")
-        starts = _line_starts(lines, len(base))
+        starts = line_starts(lines, len(base))
         steps = list(self.syntax.brackets(text))
         depth = 0
         step_index = 0
@@ -341,16 +341,6 @@ def _may_become(partial: str, pattern: re.Pattern[str]) -> bool:
 
 def _same_code(a: str, b: str) -> bool:
     return "".join(a.split()) == "".join(b.split())
-
-
-def _line_starts(lines: list[str], base: int) -> list[int]:
-    """Where each of ``lines`` starts in the completion (its first ``base`` are the user's)."""
-    starts: list[int] = []
-    position = -base
-    for line in lines:
-        starts.append(max(0, position))
-        position += len(line) + 1
-    return starts
 
 
 def is_gap(syntax: BraceSyntax, cursor: CursorText, following: NextLine | None) -> bool:

@@ -16,6 +16,20 @@ def indent_width(line: str) -> int:
     return len(leading.expandtabs(8))
 
 
+def line_starts(lines: list[str], base: int) -> list[int]:
+    """Where each of ``lines`` starts in the completion (its first ``base`` are the user's).
+
+    ``lines`` is the user's ``base`` text and the completion, split at line breaks; a line that
+    starts inside ``base`` starts at 0.
+    """
+    starts: list[int] = []
+    position = -base
+    for line in lines:
+        starts.append(max(0, position))
+        position += len(line) + 1
+    return starts
+
+
 def indent_unit(code: str) -> int:
     """The indentation step of ``code``: the smallest indentation of an indented line (or 4)."""
     widths = {indent_width(line) for line in code.splitlines() if line.strip()}

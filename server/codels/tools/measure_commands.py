@@ -14,6 +14,7 @@ import json
 import random
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -157,22 +158,26 @@ def run_eval(args: argparse.Namespace) -> int:
     )
     results["docstring_via_action"] = args.action
     results["sandbox"] = sandbox
+    header = (
+        f"model {info.name} ({info.build}, {info.threads} threads); sample: "
+        f"{'all' if args.limit is None else args.limit} per suite, seed {args.seed}"
+        + (f"; docstring suite through the generate action ({args.action})" if args.action else "")
+    )
+    _report(args, results, header, lambda: format_table(results["suites"]))
+    return 0
+
+
+def _report(
+    args: argparse.Namespace, results: dict[str, Any], header: str, table: Callable[[], str]
+) -> None:
+    """Write ``results`` to ``--output``, and print them as JSON or as ``header`` and a table."""
     if args.output:
         Path(args.output).write_text(json.dumps(results, indent=2), encoding="utf-8")
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        print(
-            f"model {info.name} ({info.build}, {info.threads} threads); sample: "
-            f"{'all' if args.limit is None else args.limit} per suite, seed {args.seed}"
-            + (
-                f"; docstring suite through the generate action ({args.action})"
-                if args.action
-                else ""
-            )
-        )
-        print(format_table(results["suites"]))
-    return 0
+        print(header)
+        print(table())
 
 
 def run_repo_eval(args: argparse.Namespace) -> int:
@@ -231,16 +236,11 @@ def run_repo_eval(args: argparse.Namespace) -> int:
             ]
             for condition, answers in report.answers.items()
         }
-    if args.output:
-        Path(args.output).write_text(json.dumps(results, indent=2), encoding="utf-8")
-    if args.json:
-        print(json.dumps(results, indent=2))
-    else:
-        print(
-            f"model {info.name} ({info.build}, {info.threads} threads); sample: "
-            f"{'all' if args.limit is None else args.limit} of {len(tasks)} tasks, seed {args.seed}"
-        )
-        print(format_repo_table(results["suites"][0]))
+    header = (
+        f"model {info.name} ({info.build}, {info.threads} threads); sample: "
+        f"{'all' if args.limit is None else args.limit} of {len(tasks)} tasks, seed {args.seed}"
+    )
+    _report(args, results, header, lambda: format_repo_table(results["suites"][0]))
     return 0
 
 

@@ -16,6 +16,7 @@ from codels.languages.lines import (
     bracket_balance,
     indent_unit,
     indent_width,
+    line_starts,
     next_line,
 )
 
@@ -100,7 +101,7 @@ class BlockRules:
         """
         base = self.base
         lines = (base + text).split("\n")
-        starts = _line_starts(lines, len(base))
+        starts = line_starts(lines, len(base))
         clause = self.following is not None and bool(_CONTINUATION.match(self.following.text))
         floor = 0
         first_width = 0
@@ -231,16 +232,6 @@ def _statement_done(lines: list[str], index: int, first_width: int, compound: bo
         and not (width == first_width and compound and _CONTINUATION.match(line.strip()))
         and not _open(lines[:index])
     )
-
-
-def _line_starts(lines: list[str], base: int) -> list[int]:
-    """Where each of ``lines`` starts in the completion (its first ``base`` are the user's)."""
-    starts: list[int] = []
-    position = -base
-    for line in lines:
-        starts.append(max(0, position))
-        position += len(line) + 1
-    return starts
 
 
 _CLAUSES = ("elif", "else", "except", "finally")
