@@ -326,9 +326,12 @@ def open_file(page: Any, name: str) -> None:
     quick_open = page.locator(".quick-input-widget input")
     quick_open.wait_for()
     quick_open.fill(name)
-    page.locator(".quick-input-list .monaco-list-row").first.wait_for()
+    # Wait for the filtered list: until the filter applies, the first row can still be a
+    # recently opened editor (the statistics' untitled Markdown document, say), and Enter
+    # would open that one while the file's own tab, open from before, satisfies the wait below.
+    page.locator(".quick-input-list .monaco-list-row").first.filter(has_text=name).wait_for()
     page.keyboard.press("Enter")
-    page.locator(f'.tab[aria-label^="{name}"]').wait_for()
+    page.locator(f'.tab.active[aria-label^="{name}"]').first.wait_for()
     page.locator(".monaco-editor .view-lines").first.wait_for()
 
 
