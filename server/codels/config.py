@@ -65,6 +65,10 @@ class Settings(EngineOptions):
     default: on the evaluation it cut blocks short, and the bench's p95 did not need it)."""
     speculate: bool = False
     """After a suggestion that ends its line, generate the next line's as if it were accepted."""
+    prefill_on_open: bool = True
+    """When a document is opened or comes back into focus, evaluate the prompt at its cursor in
+    the background, so that the first suggestion there does not start cold (stopped at once by
+    any request)."""
     trigger_mode: str = setting(AUTOMATIC, one_of=TRIGGER_MODES)
     """When the model runs: ``automatic`` (for the requests an editor makes while typing) or
     ``manual`` (only for explicit ones; an automatic request is then answered only from a

@@ -36,21 +36,27 @@ class FakeEngine:
         *,
         token_delay: float = 0.0,
         load_delay: float = 0.0,
+        prefill_delay: float = 0.0,
         fim: bool = True,
         family: Family | None = None,
     ) -> None:
         self._respond = respond if callable(respond) else (lambda _request: respond)
         self.token_delay = token_delay
         self.load_delay = load_delay
+        self.prefill_delay = prefill_delay
         self.fim = fim
         self.family = family or QWEN
         self.requests: deque[GenerationRequest] = deque(maxlen=50)
         """The latest requests (bounded: storm tests measure the server's memory)."""
+        self.prefills: deque[GenerationRequest] = deque(maxlen=50)
+        """The latest background prefills."""
         self._info: ModelInfo | None = None
         self.closed = False
         self.on_health: Callable[[str, bool], None] | None = None
-        self.capabilities = EngineCapabilities(LOCAL, in_process=True, constrains_tokens=True)
-        """Like the in-process engine's, so the block-header retry is asked for."""
+        self.capabilities = EngineCapabilities(
+            LOCAL, in_process=True, constrains_tokens=True, document_states=True
+        )
+        """Like the in-process engine's, so the block-header retry and prefills are asked for."""
 
     @property
     def info(self) -> ModelInfo | None:
@@ -81,7 +87,12 @@ class FakeEngine:
         return count_tokens(text)
 
     async def prefill(self, request: GenerationRequest) -> GenerationResult:
-        return GenerationResult("", "cancelled")
+        """Counts the prompt as evaluated (``prefills`` keeps the requests), after a pause."""
+        self.prefills.append(request)
+        if self.prefill_delay:
+            await asyncio.sleep(self.prefill_delay)
+        tokens = count_tokens(request.prompt)
+        return GenerationResult("", "length", prompt_tokens=tokens, total_ms=1.0)
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         self.requests.append(request)

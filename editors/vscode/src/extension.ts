@@ -201,6 +201,31 @@ class Codels {
       });
     });
     await this.refresh();
+    this.focused(vscode.window.activeTextEditor);
+  }
+
+  /** Tell the server which document the person now looks at, and where its cursor is, so
+   * that it evaluates the prompt there ahead (`codels/didFocus`; `prefillOnOpen`). */
+  focused(editor: vscode.TextEditor | undefined): void {
+    const client = this.client;
+    if (editor === undefined || client === undefined || !client.isRunning()) {
+      return;
+    }
+    const document = editor.document;
+    const served = documentSelector().some(
+      (filter) => filter.scheme === document.uri.scheme && filter.language === document.languageId,
+    );
+    if (!served) {
+      return;
+    }
+    void client
+      .sendNotification("codels/didFocus", {
+        textDocument: { uri: client.code2ProtocolConverter.asUri(document.uri) },
+        position: client.code2ProtocolConverter.asPosition(editor.selection.active),
+      })
+      .catch((error: unknown) => {
+        this.log.appendLine(`[codels] codels/didFocus not sent: ${String(error)}`);
+      });
   }
 
   async stop(): Promise<void> {
@@ -891,6 +916,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       instance.acceptPart("editor.action.inlineSuggest.acceptNextLine"),
     ),
     vscode.workspace.onDidChangeConfiguration((event) => instance.configurationChanged(event)),
+    vscode.window.onDidChangeActiveTextEditor((editor) => instance.focused(editor)),
   );
   await instance.start();
 }

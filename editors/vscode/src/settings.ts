@@ -17,6 +17,7 @@ export const SERVER_SETTING_KEYS = [
   "suffixTokens",
   "timeBudgetMs",
   "speculate",
+  "prefillOnOpen",
   "triggerMode",
   "debounceMs",
   "invokedSuggestions",

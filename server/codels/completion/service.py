@@ -128,6 +128,33 @@ class CompletionService:
         self.shown.remember_others(snapshot.uri, snapshot.text, offset, first, tuple(found))
         return found
 
+    async def prefill(
+        self, snapshot: DocumentSnapshot, offset: int, settings: Settings
+    ) -> GenerationResult | None:
+        """Evaluate the prompt a request at ``offset`` would send, generating nothing.
+
+        For a document just opened or brought back into focus, while the person reads: the
+        next request there then finds its prompt in the KV cache. The engine stops it at once
+        for any request someone waits for. None when there is nothing to do (no model, or an
+        engine that keeps no document states).
+        """
+        info = self.engine.info
+        if info is None or not self.engine.capabilities.document_states:
+            return None  # a remote server keeps its own cache: nothing to do ahead here
+        # Whatever the kind at ``offset`` (a file opened at its first line has text right of the
+        # cursor): the prompt's windows are the same, and they are what the next request reuses.
+        context = _context_at(snapshot, offset, settings)
+        infill = prepare_infill(context, info.family, self._counter, settings.prompt_budget())
+        request = _request(infill, snapshot.uri, settings, lambda _text: True, Progress(), True)
+        self.stats.prefills += 1
+        try:
+            result = await self.engine.prefill(request)
+        except asyncio.CancelledError:
+            self.stats.prefills_stopped += 1
+            raise
+        self.stats.record_prefill(result)
+        return result
+
     def _without_model(
         self, snapshot: DocumentSnapshot, offset: int, started: float, source: str
     ) -> CompletionOutcome | None:

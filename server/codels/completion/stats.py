@@ -33,6 +33,12 @@ class Stats:
     """Answers such a generation gave (the suggestion was accepted or typed out)."""
     model_runs: int = 0
     cancelled: int = 0
+    prefills: int = 0
+    """Prompts evaluated ahead, in the background, for a document opened or focused (started)."""
+    prefills_stopped: int = 0
+    """Of those, the ones a request stopped before they finished (what they evaluated stays)."""
+    prefill_tokens: int = 0
+    """Prompt tokens the finished ones evaluated (not counting what the cache already held)."""
     prompt_tokens: int = 0
     cached_tokens: int = 0
     generated_tokens: int = 0
@@ -89,6 +95,13 @@ class Stats:
         self.overhead_ms.append(max(0.0, overhead_ms - result.queued_ms))
         self.queued_ms.append(result.queued_ms)
 
+    def record_prefill(self, result: GenerationResult) -> None:
+        """Count how a background evaluation of a prompt ended (started: :attr:`prefills`)."""
+        if result.cancelled:
+            self.prefills_stopped += 1
+            return
+        self.prefill_tokens += max(0, result.prompt_tokens - result.cached_tokens)
+
     def summary(self) -> dict[str, Any]:
         """The counters and derived figures, JSON-ready."""
 
@@ -104,6 +117,9 @@ class Stats:
             "speculative_hits": self.speculative_hits,
             "model_runs": self.model_runs,
             "cancelled_runs": self.cancelled,
+            "prefills": self.prefills,
+            "prefills_stopped": self.prefills_stopped,
+            "prefill_tokens": self.prefill_tokens,
             "prompt_tokens": self.prompt_tokens,
             "cached_tokens": self.cached_tokens,
             "kv_reuse": self.cached_tokens / self.prompt_tokens if self.prompt_tokens else None,

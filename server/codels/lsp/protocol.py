@@ -27,6 +27,17 @@ from pygls.protocol.language_server import lsp_method
 log = logging.getLogger(__name__)
 
 
+def plain_params(value: Any) -> Any:
+    """A custom method's parameters as dicts and lists (pygls hands them over as namedtuples)."""
+    if hasattr(value, "_asdict"):
+        return {key: plain_params(item) for key, item in value._asdict().items()}
+    if isinstance(value, dict):
+        return {key: plain_params(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_params(item) for item in value]
+    return value
+
+
 class _Answered:
     """Stands in for a message that was already answered with an error: nothing more to do."""
 

@@ -35,6 +35,7 @@ from codels.lsp.handlers import (
     code_actions,
     documents,
     explain,
+    focus,
     inline,
     lifecycle,
     status,
@@ -67,6 +68,8 @@ class CodelsLanguageServer(LanguageServer):
         self.documents = DocumentStore()
         self.client = ClientFeatures()
         self.model = ModelLifecycle(self, engine)
+        self.prefills = focus.Prefills(self)
+        """The prompt at a document's cursor, evaluated ahead when it is opened or focused."""
         self.private_files = PrivateFiles(settings.ignore_files, settings.respect_gitignore)
         log_guard.allow_text = settings.log_document_text
         self.pending_problems: list[str] = []
@@ -213,6 +216,7 @@ def create_server(
     server.feature(types.TEXT_DOCUMENT_DID_OPEN)(documents.text_document_did_open)
     server.feature(types.TEXT_DOCUMENT_DID_CHANGE)(documents.text_document_did_change)
     server.feature(types.TEXT_DOCUMENT_DID_CLOSE)(documents.text_document_did_close)
+    server.feature(focus.DID_FOCUS)(focus.codels_did_focus)
     server.feature(status.STATUS)(status.codels_status)
     server.feature(status.STATS)(status.codels_stats)
     server.feature(status.ACCEPTANCE)(status.codels_acceptance)

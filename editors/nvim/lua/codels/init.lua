@@ -441,6 +441,24 @@ function M.start(buffers)
   end
 end
 
+--- Tell the server which buffer the person now looks at, and where the cursor is, so that it
+--- evaluates the prompt there ahead (`codels/didFocus`; the `prefillOnOpen` setting): now, and
+--- each time the buffer is entered again.
+---@param client vim.lsp.Client
+---@param buf integer
+---@param group integer
+local function focus_notifications(client, buf, group)
+  local function notify()
+    if client:is_stopped() or vim.api.nvim_get_current_buf() ~= buf then
+      return
+    end
+    local params = vim.lsp.util.make_position_params(0, client.offset_encoding or 'utf-16')
+    client:notify('codels/didFocus', { textDocument = params.textDocument, position = params.position })
+  end
+  vim.api.nvim_create_autocmd('BufEnter', { group = group, buffer = buf, callback = notify })
+  notify()
+end
+
 --- Set codels up: start the server for Python buffers, ghost text, keys, commands, messages.
 ---@param opts? codels.Options
 function M.setup(opts)
@@ -481,6 +499,7 @@ function M.setup(opts)
         return
       end
       status.refresh(client)
+      focus_notifications(client, args.buf, group)
       if M.has_inline_completion() and opts.inline then
         -- In the buffers codels serves only, never for every client everywhere. (Neovim decides
         -- per buffer: a client-only switch leaves is_enabled() false, so nothing could turn

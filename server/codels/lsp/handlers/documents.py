@@ -1,6 +1,7 @@
 """Document handlers: ``didOpen``, ``didChange`` and ``didClose`` keep codels's document store.
 
-This module imports lsprotocol and :mod:`codels.documents`.
+This module imports lsprotocol and :mod:`codels.documents` (the server, whose prefills an open
+schedules, only for type checking).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ if TYPE_CHECKING:
 def text_document_did_open(
     ls: CodelsLanguageServer, params: types.DidOpenTextDocumentParams
 ) -> None:
-    """Start following a document."""
+    """Start following a document, and evaluate the prompt at its start ahead."""
     item = params.text_document
     ls.documents.open(item.uri, item.language_id, item.version, item.text)
+    ls.prefills.schedule(item.uri)
 
 
 def text_document_did_change(
@@ -42,6 +44,7 @@ def text_document_did_close(
     """Forget the document and what the completion service kept for it."""
     ls.documents.close(params.text_document.uri)
     ls.completions.forget(params.text_document.uri)
+    ls.prefills.forget(params.text_document.uri)
 
 
 def _text_change(change: types.TextDocumentContentChangeEvent) -> TextChange:

@@ -7,7 +7,7 @@ explained, for the editor to show beside it; nothing is edited. It runs with wor
 ``$/cancelRequest`` stops the generation within a token. A request that cannot be answered gets
 an LSP error (``RequestFailed``, or ``InvalidParams`` for parameters it cannot read) whose
 message says what to do. This module imports pygls's errors, lsprotocol, :mod:`codels.lsp.model`,
-the actions' explanation and errors, and positions.
+:mod:`codels.lsp.protocol`, the actions' explanation and errors, and positions.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from codels.actions.errors import ActionError
 from codels.actions.explain import Explanation
 from codels.lsp.model import ModelState
+from codels.lsp.protocol import plain_params
 from codels.positions import LineIndex, PositionEncoding, PositionError
 
 if TYPE_CHECKING:
@@ -37,18 +38,9 @@ TITLE = "Explain this function"
 _converter = get_converter()
 
 
-def _plain(value: Any) -> Any:
-    """The parameters as dicts and lists (pygls hands a custom request's over as namedtuples)."""
-    if hasattr(value, "_asdict"):
-        return {key: _plain(item) for key, item in value._asdict().items()}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    return value
-
-
 def read_params(params: Any) -> tuple[str, types.Range]:
     """The document URI and range of a ``codels/explain`` request."""
-    raw = _plain(params)
+    raw = plain_params(params)
     try:
         uri = _converter.structure(raw["textDocument"], types.TextDocumentIdentifier).uri
         where = _converter.structure(raw["range"], types.Range)

@@ -137,6 +137,7 @@ async def complete_at(
     ``automatic``: the editor asked by itself, as the person typed (see ``triggerMode``).
     ``more``: how many other suggestions to look for besides the first (for cycling).
     """
+    ls.prefills.requested(uri, position)
     document, why_not = await ls.workable_document(uri, offering_completions=True)
     if document is None:
         return None, why_not, []
