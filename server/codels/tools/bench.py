@@ -35,6 +35,14 @@ from codels.config import Settings, camel_case
 from codels.engines.base import Engine, GenerationRequest
 from codels.engines.switch import BackendEngine
 from codels.positions import LineIndex
+from codels.tools.pauses import (
+    PauseRequest,
+    PauseRound,
+    default_open_file,
+    pause_summary,
+    plan_pauses,
+    replay_pauses,
+)
 from codels.tools.replay import Keystroke, Session, TypingModel, corpus_sessions
 from codels.tools.report import report_header
 
@@ -82,6 +90,8 @@ class RunFigures:
     requests: list[Request] = field(default_factory=list)
     server: dict[str, Any] = field(default_factory=dict)
     peak_rss_mib: float | None = None
+    pauses: list[PauseRequest] = field(default_factory=list)
+    """The requests after a pause of reading (:mod:`~codels.tools.pauses`)."""
 
     def summary(self) -> dict[str, Any]:
         """Percentiles and counts."""
@@ -109,6 +119,8 @@ class RunFigures:
             "peak_rss_mib": self.peak_rss_mib,
         }
         out.update(self.server)
+        if self.pauses:
+            out["pauses"] = pause_summary(self.pauses)
         return out
 
 
@@ -165,8 +177,9 @@ async def replay_codels(
     settings: Settings,
     *,
     log_file: str | None = None,
+    pauses: Sequence[PauseRound] = (),
 ) -> RunFigures:
-    """Replay ``sessions`` against ``codels --stdio``; return what was measured."""
+    """Replay ``sessions``, then the ``pauses``, against ``codels --stdio``; return the figures."""
     figures = RunFigures("codels")
     client = LanguageClient("codels-bench", __version__)
     command = [sys.executable, "-m", "codels", "--stdio"]
@@ -191,6 +204,9 @@ async def replay_codels(
         await _wait_until_ready(client)
         for session in sessions:
             await _replay_session(client, session, debounce, figures)
+        if pauses and sessions:
+            other = (sessions[0].name, sessions[0].final_text)
+            figures.pauses = await replay_pauses(client, list(pauses), other)
         figures.server = plain(await client.protocol.send_request_async("codels/stats", None))
         server_process = client._server  # pygls keeps the child process here
         if server_process is not None:
@@ -421,6 +437,10 @@ class BenchOptions:
     bodies: int = 3
     seed: int = 0
     baseline: bool = True
+    pause_rounds: int = 3
+    """Rounds of the "after opening a file" and "switch back" requests."""
+    open_file: Path | None = None
+    """The file opened in them (default: :func:`~codels.tools.pauses.default_open_file`)."""
 
 
 def default_corpus() -> tuple[Path, ...]:
@@ -435,7 +455,15 @@ def run_bench(
 ) -> dict[str, Any]:
     """Run the codels replay, then the baseline; return the figures as a JSON-ready dict."""
     sessions = corpus_sessions(options.files, options.typing, options.seed, bodies=options.bodies)
-    codels = asyncio.run(replay_codels(sessions, options.debounce, settings, log_file=log_file))
+    open_file = options.open_file or default_open_file()
+    pauses = (
+        plan_pauses(open_file.read_text(encoding="utf-8"), options.pause_rounds)
+        if options.pause_rounds
+        else []
+    )
+    codels = asyncio.run(
+        replay_codels(sessions, options.debounce, settings, log_file=log_file, pauses=pauses)
+    )
     runs = [codels]
     engine = BackendEngine()
     try:
@@ -455,6 +483,8 @@ def run_bench(
             "line_end_pause": options.typing.line_end_pause,
             "debounce": options.debounce,
             "seed": options.seed,
+            "open_file": str(open_file) if pauses else None,
+            "open_file_lines": len(pauses[0].text.splitlines()) if pauses else None,
         },
         "runs": summaries,
         "latencies_ms": {
@@ -545,6 +575,19 @@ def format_report(figures: dict[str, Any]) -> str:
             value = codels[key]
             shown = f"{value:.2f}" if isinstance(value, float) else str(value)
             lines.append(f"  {label}: {shown}")
+    pauses = codels.get("pauses")
+    if pauses:
+        lines.append(
+            f"after a pause of reading ({replay.get('open_file_lines')} lines of "
+            f"{Path(replay.get('open_file') or '').name}): latency of each request (ms)"
+        )
+        lines.append(f"  {'pause':<22} {'requests':>8} {'shown':>6} {'max ms':>7}  each (ms)")
+        for kind, row in pauses.items():
+            each = ", ".join(f"{value:.0f}" for value in row["latencies_ms"]) or "-"
+            lines.append(
+                f"  {kind:<22} {row['requests']:>8} {row['shown']:>6} {ms(row['max_ms']):>7}  "
+                f"{each}"
+            )
     if "speedup_p50" in figures:
         lines.append(
             f"codels's p50 for a suggestion is {figures['speedup_p50']:.1f}x the baseline's speed"

@@ -104,6 +104,17 @@ def add_bench_parser(commands: Commands) -> None:
         "--debounce", type=float, default=0.1, help="seconds without a key before a request"
     )
     bench.add_argument("--no-baseline", action="store_true", help="skip the naive-client run")
+    bench.add_argument(
+        "--pause-rounds",
+        type=int,
+        default=3,
+        help="rounds of 'after opening a file' and 'switch back' requests (0: none)",
+    )
+    bench.add_argument(
+        "--open-file",
+        type=Path,
+        help="the ~2,000-line file opened in those rounds (default: this Python's argparse.py)",
+    )
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench.add_argument("--output", help="write the JSON here, and the latency plot beside it")
     bench.add_argument("--server-log", help="write the server's log to this file")
@@ -265,6 +276,8 @@ def run_bench_command(args: argparse.Namespace) -> int:
         bodies=args.bodies,
         seed=args.seed,
         baseline=not args.no_baseline,
+        pause_rounds=max(0, args.pause_rounds),
+        open_file=args.open_file,
     )
     figures = run_bench(options, settings, log_file=args.server_log)
     plot = save(figures, Path(args.output)) if args.output else None
