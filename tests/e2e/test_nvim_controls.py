@@ -434,3 +434,37 @@ def test_neovim_0_11_leaves_the_cursor_at_the_end_of_the_accepted_line(
         timeout=10,
     )
     assert editor.mode().startswith("i"), cursor  # "ic" while the completion mode lasts
+
+
+def test_entering_a_codels_buffer_sends_did_focus_with_the_cursor(
+    start: Callable[..., Editor],
+) -> None:
+    editor = start()
+    typing_in(editor)
+    editor.nvim.input("<Esc>")
+    codels_buffer = editor.nvim.current.buffer.number
+    # Record what the plugin notifies the server of from now on.
+    editor.lua(
+        """
+        local client = vim.lsp.get_clients({ bufnr = 0, name = 'codels' })[1]
+        _G.codels_sent = {}
+        local notify = client.notify
+        client.notify = function(self, method, params)
+          table.insert(_G.codels_sent, { method = method, params = params })
+          return notify(self, method, params)
+        end
+        """
+    )
+    editor.nvim.command("enew")  # a buffer codels does not serve: nothing is sent
+    editor.nvim.command(f"buffer {codels_buffer}")
+
+    def focus_sent() -> list[dict[str, Any]] | None:
+        sent = editor.lua("return _G.codels_sent")
+        return [note for note in sent if note["method"] == "codels/didFocus"] or None
+
+    focus = wait_for("codels/didFocus", focus_sent, timeout=10)
+    sent = editor.lua("return _G.codels_sent")
+    row, col = editor.nvim.current.window.cursor
+    assert len(focus) == 1, sent
+    assert focus[0]["params"]["textDocument"]["uri"].endswith("shop.py")
+    assert focus[0]["params"]["position"] == {"line": row - 1, "character": col}

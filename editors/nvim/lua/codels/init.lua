@@ -455,7 +455,14 @@ local function focus_notifications(client, buf, group)
     local params = vim.lsp.util.make_position_params(0, client.offset_encoding or 'utf-16')
     client:notify('codels/didFocus', { textDocument = params.textDocument, position = params.position })
   end
-  vim.api.nvim_create_autocmd('BufEnter', { group = group, buffer = buf, callback = notify })
+  vim.api.nvim_create_autocmd('BufEnter', {
+    group = group,
+    buffer = buf,
+    -- Scheduled: Neovim puts the cursor back where it was in the buffer after BufEnter.
+    callback = function()
+      vim.schedule(notify)
+    end,
+  })
   notify()
 end
 
