@@ -16,6 +16,8 @@ def test_bench_replays_one_body_against_codels_and_the_baseline(tmp_path):
             str(REPO / "tests" / "data" / "sample.py"),
             "--bodies",
             "1",
+            "--pause-rounds",
+            "1",
             "--output",
             str(output),
         ],
@@ -40,5 +42,9 @@ def test_bench_replays_one_body_against_codels_and_the_baseline(tmp_path):
     # Time outside the model and the wait for the model are told apart.
     assert codels["overhead_p50_ms"] >= 0 and "queued_p95_ms" in codels
     assert codels["peak_rss_mib"] > 100
+    # One round of the reading pauses: a 2,000-line file opened, then switched back to.
+    for kind in ("after opening a file", "switch back"):
+        assert codels["pauses"][kind]["requests"] == 1, codels["pauses"]
+        assert len(codels["pauses"][kind]["latencies_ms"]) == 1, codels["pauses"]
     if codels["shown_p50_ms"] and baseline["shown_p50_ms"]:  # (both showed something)
         assert figures["speedup_p50"] > 0
