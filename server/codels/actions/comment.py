@@ -1,7 +1,8 @@
 """Writing a new function below the comment that describes it (target ``comment``).
 
 Chat (the answer's function and imports) or FIM (infilled below the comment until the function
-ends), in the order ``actionPrompt`` names. Imports the actions modules below it.
+ends), in the order ``actionPrompt`` names. Imports the actions modules below it and
+languages.python (the ``def name(`` lead).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from codels.actions.edits import ActionEdit, comment_edit
 from codels.actions.errors import Unusable
 from codels.actions.job import Attempt, Job
 from codels.actions.prompts import defined_names, has_reference, parse_code
+from codels.languages.python.functions import header_lead
 
 
 def attempts(job: Job) -> list[Attempt]:
@@ -51,7 +53,7 @@ async def fim_comment(job: Job) -> ActionEdit:
     text = job.snapshot.text
     virtual = text[: site.end] + "\n" + site.indent + text[site.end :]
     cursor = site.end + 1 + len(site.indent)
-    lead = f"def {site.name}(" if site.name else ""
+    lead = header_lead(site.name)
     completion = await job.model.ask_fim(virtual, cursor, function_end=site.indent, lead=lead)
     parts = parse_code(site.indent + completion, site.name)
     if not parts.function.strip():

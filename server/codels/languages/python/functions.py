@@ -45,6 +45,14 @@ def adds_syntax_errors(before: str, after: str) -> bool:
     return syntax_errors(after) > syntax_errors(before)
 
 
+def header_lead(name: str) -> str:
+    """The start of a Python function header for ``name`` (``def name(``), "" without a name.
+
+    A fill-in-the-middle infill that starts from it writes that function.
+    """
+    return f"def {name}(" if name else ""
+
+
 # -- functions ---------------------------------------------------------------------------------
 
 
