@@ -10,15 +10,8 @@ import tarfile
 import pytest
 
 from codels.tools import brace_tasks, code_suites, sources
-from codels.tools.evaluation import (
-    SUITES,
-    Attempt,
-    EvalTask,
-    Evaluator,
-    SuiteReport,
-    TaskResult,
-    format_table,
-)
+from codels.tools.eval_report import Attempt, SuiteReport, TaskResult, format_table
+from codels.tools.evaluation import SUITES, EvalTask, Evaluator
 
 JS = """\
 import { x } from "y";

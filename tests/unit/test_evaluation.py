@@ -1,18 +1,20 @@
 import pytest
 
 from codels.sandbox import run_program
-from codels.tools.evaluation import (
+from codels.tools.eval_report import (
     Attempt,
-    EvalError,
     SuiteReport,
     TaskResult,
-    build_suite,
     difference_interval,
     format_table,
+    wilson_interval,
+)
+from codels.tools.evaluation import (
+    EvalError,
+    build_suite,
     load_problems,
     sample,
     scoring_sandbox,
-    wilson_interval,
 )
 
 

@@ -122,7 +122,7 @@ def test_a_source_pip_cannot_fetch_says_what_to_do(tmp_path, monkeypatch):
 def test_a_real_code_task_is_scored_by_matching_the_original():
     task = EvalTask("m.py:2", "def f():\n    ", "\n", "return 1", path="m.py")
     evaluator = Evaluator.__new__(Evaluator)
-    from codels.tools.evaluation import Attempt
+    from codels.tools.eval_report import Attempt
 
     right, wrong, broken = Attempt("return 1", 1.0), Attempt("return 2", 1.0), Attempt("(", 1.0)
     for attempt in (right, wrong, broken):

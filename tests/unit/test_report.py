@@ -15,7 +15,7 @@ from codels import __version__
 from codels.config import Settings
 from codels.engines.base import EngineOptions
 from codels.tools import bench, report
-from codels.tools.evaluation import Attempt, SuiteReport, TaskResult, report_json
+from codels.tools.eval_report import Attempt, SuiteReport, TaskResult, report_json
 
 HEADER_KEYS = ["codels", "git_commit", "machine", "model", "settings"]
 

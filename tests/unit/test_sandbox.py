@@ -376,7 +376,8 @@ def test_the_examples_check_says_it_did_not_run_without_a_sandbox(no_sandbox):
 
 
 def test_the_examples_check_and_the_eval_go_through_the_same_sandbox(monkeypatch):
-    from codels.tools.evaluation import Attempt, EvalTask, Evaluator
+    from codels.tools.eval_report import Attempt
+    from codels.tools.evaluation import EvalTask, Evaluator
 
     programs: list[str] = []
 

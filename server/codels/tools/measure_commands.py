@@ -25,14 +25,13 @@ from codels.tools.command_line import (
     load_engine,
     settings_from,
 )
+from codels.tools.eval_report import format_table, report_json
 from codels.tools.evaluation import (
     REAL_CODE_SUITES,
     SUITES,
     EvalError,
     fetch_sources,
-    format_table,
     load_problems,
-    report_json,
     run_evaluation,
     scoring_sandbox,
 )

@@ -18,6 +18,9 @@ from codels.languages.syntax import new_parser
 from codels.tools.sources import Source, SourceError, fetch, source_files, sources_dir
 from codels.tools.tasks import EvalTask, indentation
 
+PYTHON_CODE_SUITES = ("python-line", "python-block")
+"""The suites of real Python code: a statement line masked, a short body emptied."""
+
 __all__ = [
     "PYTHON_SOURCES",
     "Source",

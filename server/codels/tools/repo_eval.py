@@ -21,7 +21,8 @@ from typing import Any
 
 from codels.engines.base import Engine, GenerationRequest
 from codels.models.catalogue import Family, fill
-from codels.tools.evaluation import difference_interval, edit_similarity, wilson_interval
+from codels.tools.eval_report import difference_interval, wilson_interval
+from codels.tools.evaluation import edit_similarity
 from codels.tools.repo_tasks import RepoTask, ensure_no_leak, first_call
 
 SUITE = "repo-python"
