@@ -1,7 +1,8 @@
 """What the llama.cpp KV cache holds, sequence by sequence: requests, background, scratch.
 
 Only the worker thread uses these. This module imports :mod:`codels.engines.kv_plan`,
-:mod:`codels.engines.llama_states` and ``llama_cpp`` (lazily).
+:mod:`codels.engines.llama_cells`, :mod:`codels.engines.llama_states` and ``llama_cpp``
+(lazily).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from codels.engines.kv_plan import HOLE, Chunk, ReusePlan, common_prefix, plan_reuse, shift_order
+from codels.engines.llama_cells import SequenceCells
 from codels.engines.llama_states import DOCUMENT_STATES, DocumentStates
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,7 @@ SCRATCH_SEQUENCE = 2
 """The sequence that holds kept cells while the tokens before them are evaluated."""
 
 
-class KvCache:
+class KvCache(SequenceCells):
     """What the llama.cpp KV cache (one sequence) holds, position by position.
 
     A request's prompt is brought into the cache by keeping the longest common token prefix
@@ -51,8 +53,7 @@ class KvCache:
     are evaluated. Kept cells were computed after the old text before them: an approximation,
     the same llama-server's ``--cache-reuse`` makes.
 
-    Only the worker thread uses it. It drives llama-cpp-python's batch and context directly,
-    so that generated tokens are tracked the same way as prompt tokens.
+    Only the worker thread uses it.
     """
 
     def __init__(
@@ -64,55 +65,14 @@ class KvCache:
         min_chunk: int = REUSE_MIN_CHUNK,
         refresh: int = REUSE_REFRESH,
     ) -> None:
-        self.llm = llm
-        self.sequence = sequence
-        """The llama.cpp sequence id whose cells this tracks."""
+        super().__init__(llm, sequence)
         self.scratch = scratch
         """The sequence kept cells wait in while they move; None: keep the common prefix only."""
         self.min_chunk = min_chunk
         self.refresh = refresh
         """Leading tokens of each kept run that are evaluated again (see :func:`plan_reuse`)."""
-        self.tokens: list[int] = []
-        """The token at each position of the cache (:data:`HOLE` where it holds no cell)."""
-        self.prompt_length = 0
-        """How many of :attr:`tokens` are the last prompt (the rest were generated)."""
         self.last_plan: ReusePlan | None = None
         """How the last :meth:`prepare` reused the cache (for logs and benchmarks)."""
-        self.approximate_from: int | None = None
-        """The first position whose cell was kept across an edit before it (None: all exact).
-        Cells from there on were computed after other text than the prompt's: :meth:`repair`
-        evaluates them again."""
-
-    def _decode(self, chunk: list[int], position: int) -> None:
-        batch = self.llm._batch
-        fields = batch.batch
-        fields.n_tokens = len(chunk)
-        for index, token in enumerate(chunk):
-            fields.token[index] = token
-            fields.pos[index] = position + index
-            fields.seq_id[index][0] = self.sequence
-            fields.n_seq_id[index] = 1
-            fields.logits[index] = False
-        fields.logits[len(chunk) - 1] = True
-        self.llm._ctx.decode(batch)
-
-    def _remove(self, start: int, end: int = -1, sequence: int | None = None) -> None:
-        self.llm._ctx.kv_cache_seq_rm(self.sequence if sequence is None else sequence, start, end)
-
-    def clear(self) -> None:
-        """Forget everything this sequence holds (its cells go back to the cache)."""
-        self._remove(0)
-        self.tokens, self.prompt_length = [], 0
-        self.approximate_from = None
-
-    def truncate(self, length: int) -> None:
-        """Forget what this sequence holds from position ``length`` on."""
-        if len(self.tokens) > length:
-            self._remove(length)
-            del self.tokens[length:]
-            self.prompt_length = min(self.prompt_length, length)
-        if self.approximate_from is not None and self.approximate_from >= length:
-            self.approximate_from = None
 
     def plan(self, tokens: list[int]) -> ReusePlan:
         """What :meth:`prepare` would keep of what the cache holds for ``tokens``."""
@@ -265,56 +225,6 @@ class KvCache:
         """
         for chunk in chunks:
             self._place(tokens, chunk)
-
-    def _evaluate(
-        self, tokens: list[int], start: int, end: int, stop: threading.Event, chunk_size: int
-    ) -> bool:
-        """Evaluate ``tokens[start:end]`` at their positions in chunks; False if stopped."""
-        for chunk_start in range(start, end, chunk_size):
-            if stop.is_set():
-                return False
-            chunk = tokens[chunk_start : min(chunk_start + chunk_size, end)]
-            self._decode(chunk, chunk_start)
-            self.tokens[chunk_start:] = chunk
-        return True
-
-    def export_state(self, limit: int) -> Any | None:
-        """The cells of the sequence as llama.cpp writes them; None if over ``limit`` bytes."""
-        import ctypes
-
-        import llama_cpp
-
-        ctx = self.llm._ctx.ctx
-        size = llama_cpp.llama_state_seq_get_size(ctx, self.sequence)
-        if size > limit:
-            return None
-        data = (ctypes.c_uint8 * size)()
-        if llama_cpp.llama_state_seq_get_data(ctx, data, size, self.sequence) == 0:
-            return None
-        return data
-
-    def import_state(self, data: Any) -> bool:
-        """Replace this sequence's cells by ``data`` (from :meth:`export_state`); False if not.
-
-        The caller sets :attr:`tokens`.
-        """
-        import llama_cpp
-
-        self.clear()
-        ctx = self.llm._ctx.ctx
-        return bool(llama_cpp.llama_state_seq_set_data(ctx, data, len(data), self.sequence))
-
-    def append(self, token: int) -> None:
-        """Evaluate one generated token after what the cache holds."""
-        self._decode([token], len(self.tokens))
-        self.tokens.append(token)
-        self._sync()
-
-    def _sync(self) -> None:
-        """Keep llama-cpp-python's own bookkeeping in step (``sample`` asserts on it)."""
-        count = len(self.tokens)
-        self.llm.n_tokens = count
-        self.llm.input_ids[:count] = self.tokens
 
 
 def add_sequences(llm: Any) -> int:
