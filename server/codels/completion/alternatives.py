@@ -19,9 +19,9 @@ from collections.abc import Sequence
 
 from codels.config import Settings
 from codels.documents import DocumentSnapshot
-from codels.engines.base import Engine
+from codels.engines.base import Engine, GenerationRequest
 from codels.pipeline.context import CompletionContext, CompletionKind
-from codels.pipeline.fim import fim_parts, prepare_infill
+from codels.pipeline.fim import Infill, fim_parts, prepare_infill
 from codels.pipeline.postprocess import indent_settled, needs_header
 from codels.pipeline.prompt import TokenCounter
 
@@ -73,16 +73,7 @@ async def sample_alternatives(
         if len(found) >= count:
             break
         attempts += 1
-        base = infill.request(
-            max_tokens=max_tokens,
-            key=snapshot.uri,
-            should_stop=infill.stop_rule(),
-            parts=fim_parts(infill.prompt, snapshot.uri),
-            no_leading_space=bool(infill.prompt.healed) and indent_settled(context),
-        )
-        seed = FIRST_SEED + attempt * SEED_STEP
-        request = dataclasses.replace(base, temperature=TEMPERATURE, seed=seed)
-        result = await engine.generate(request)
+        result = await engine.generate(_sample(infill, snapshot.uri, max_tokens, attempt))
         if result.cancelled:
             break
         generated += result.generated_tokens
@@ -105,3 +96,16 @@ async def sample_alternatives(
         (time.perf_counter() - started) * 1000,
     )
     return found
+
+
+def _sample(infill: Infill, key: str, max_tokens: int, attempt: int) -> GenerationRequest:
+    """The request of sample number ``attempt``: the first suggestion's, sampled, own seed."""
+    base = infill.request(
+        max_tokens=max_tokens,
+        key=key,
+        should_stop=infill.stop_rule(),
+        parts=fim_parts(infill.prompt, key),
+        no_leading_space=bool(infill.prompt.healed) and indent_settled(infill.context),
+    )
+    seed = FIRST_SEED + attempt * SEED_STEP
+    return dataclasses.replace(base, temperature=TEMPERATURE, seed=seed)

@@ -39,6 +39,7 @@ from codels.tools.pauses import (
     PauseRequest,
     PauseRound,
     default_open_file,
+    format_pauses,
     pause_summary,
     plan_pauses,
     replay_pauses,
@@ -527,6 +528,24 @@ def write_plot(figures: dict[str, Any], path: Path) -> bool:
     return True
 
 
+SERVER_FIGURES = (
+    ("typed_ahead", "answered by typing-ahead"),
+    ("continued", "answered by a generation an earlier request started"),
+    ("cache_hits", "answered from the result cache"),
+    ("speculative_runs", "speculative generations finished (setting speculate)"),
+    ("speculative_hits", "answered by a speculative generation"),
+    ("kv_reuse", "share of prompt tokens reused from the KV cache"),
+    ("decode_tokens_per_second", "decode tokens/s"),
+    ("without_model_p95_ms", "answers by typing-ahead or cache, p95 (ms)"),
+    ("model_answer_p50_ms", "answers the model generated, p50 in the server (ms)"),
+    ("model_answer_p95_ms", "answers the model generated, p95 in the server (ms)"),
+    ("overhead_p95_ms", "time outside the model, p95 (ms)"),
+    ("queued_p95_ms", "wait for the previous generation to stop, p95 (ms)"),
+    ("peak_rss_mib", "peak resident memory (MiB)"),
+)
+"""The codels run's own figures the report lists, each with what it says."""
+
+
 def format_report(figures: dict[str, Any]) -> str:
     """A plain-text report of the bench figures."""
 
@@ -556,38 +575,13 @@ def format_report(figures: dict[str, Any]) -> str:
             f"({100 * codels['accepted_rate']:.1f}%; counted by the server's codels.accepted, "
             f"{codels['tab_accepts']} Tab presses)"
         )
-    for key, label in (
-        ("typed_ahead", "answered by typing-ahead"),
-        ("continued", "answered by a generation an earlier request started"),
-        ("cache_hits", "answered from the result cache"),
-        ("speculative_runs", "speculative generations finished (setting speculate)"),
-        ("speculative_hits", "answered by a speculative generation"),
-        ("kv_reuse", "share of prompt tokens reused from the KV cache"),
-        ("decode_tokens_per_second", "decode tokens/s"),
-        ("without_model_p95_ms", "answers by typing-ahead or cache, p95 (ms)"),
-        ("model_answer_p50_ms", "answers the model generated, p50 in the server (ms)"),
-        ("model_answer_p95_ms", "answers the model generated, p95 in the server (ms)"),
-        ("overhead_p95_ms", "time outside the model, p95 (ms)"),
-        ("queued_p95_ms", "wait for the previous generation to stop, p95 (ms)"),
-        ("peak_rss_mib", "peak resident memory (MiB)"),
-    ):
+    for key, label in SERVER_FIGURES:
         if codels.get(key) is not None:
             value = codels[key]
             shown = f"{value:.2f}" if isinstance(value, float) else str(value)
             lines.append(f"  {label}: {shown}")
-    pauses = codels.get("pauses")
-    if pauses:
-        lines.append(
-            f"after a pause of reading ({replay.get('open_file_lines')} lines of "
-            f"{Path(replay.get('open_file') or '').name}): latency of each request (ms)"
-        )
-        lines.append(f"  {'pause':<22} {'requests':>8} {'shown':>6} {'max ms':>7}  each (ms)")
-        for kind, row in pauses.items():
-            each = ", ".join(f"{value:.0f}" for value in row["latencies_ms"]) or "-"
-            lines.append(
-                f"  {kind:<22} {row['requests']:>8} {row['shown']:>6} {ms(row['max_ms']):>7}  "
-                f"{each}"
-            )
+    if codels.get("pauses"):
+        lines.extend(format_pauses(codels["pauses"], replay))
     if "speedup_p50" in figures:
         lines.append(
             f"codels's p50 for a suggestion is {figures['speedup_p50']:.1f}x the baseline's speed"

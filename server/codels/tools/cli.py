@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from codels import __version__
 from codels.actions.edits import ActionEdit
@@ -318,28 +318,8 @@ def run_info(args: argparse.Namespace) -> int:
         forget_measurement()
     engine, info = load_engine(settings)
     engine.close()
-    try:
-        binding = version("llama-cpp-python")
-    except PackageNotFoundError:
-        binding = "unknown"
-    facts = {
-        "version": __version__,
-        "model": info.name,
-        "path": info.path,
-        "verified": info.verified,
-        "sha256": info.sha256,
-        "family": info.family.name if info.family else None,
-        "infilling": info.family is not None,
-        "family_reason": info.family_reason,
-        "architecture": info.architecture,
-        "trained_context": info.trained_context,
-        "threads": info.threads,
-        "context_size": info.context_size,
-        "gpu_layers": info.gpu_layers,
-        "build": info.build,
-        "llama_cpp_python": binding,
-        "auto": info.auto.as_json() if info.auto is not None else None,
-    }
+    binding = _binding_version()
+    facts = _info_facts(info, binding)
     facts["sandbox"] = sandbox = sandbox_facts()
     if args.json:
         print(json.dumps(facts, indent=2))
@@ -372,6 +352,36 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"llama.cpp build:  {info.build} (llama-cpp-python {binding})")
     print(f"sandbox:          {describe(sandbox)}")
     return 0
+
+
+def _binding_version() -> str:
+    """The installed llama-cpp-python's version, or "unknown"."""
+    try:
+        return version("llama-cpp-python")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _info_facts(info: ModelInfo, binding: str) -> dict[str, Any]:
+    """What ``codels info --json`` says about the loaded model and this build."""
+    return {
+        "version": __version__,
+        "model": info.name,
+        "path": info.path,
+        "verified": info.verified,
+        "sha256": info.sha256,
+        "family": info.family.name if info.family else None,
+        "infilling": info.family is not None,
+        "family_reason": info.family_reason,
+        "architecture": info.architecture,
+        "trained_context": info.trained_context,
+        "threads": info.threads,
+        "context_size": info.context_size,
+        "gpu_layers": info.gpu_layers,
+        "build": info.build,
+        "llama_cpp_python": binding,
+        "auto": info.auto.as_json() if info.auto is not None else None,
+    }
 
 
 def _lsp_stdout() -> BinaryIO:

@@ -14,9 +14,9 @@ import json
 import random
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codels.tools.command_line import (
     Commands,
@@ -37,6 +37,10 @@ from codels.tools.evaluation import (
 )
 from codels.tools.repo_eval import CONDITIONS as REPO_CONDITIONS
 from codels.tools.repo_eval import SUITE as REPO_SUITE
+
+if TYPE_CHECKING:
+    from codels.tools.repo_eval import RepoReport
+    from codels.tools.repo_tasks import RepoTask
 
 
 def add_eval_parser(commands: Commands) -> None:
@@ -194,7 +198,7 @@ def run_repo_eval(args: argparse.Namespace) -> int:
     """``codels eval --suite repo-python``: the file alone against the oracle's placements."""
     from codels.languages.python import PYTHON
     from codels.tools.realcode import SourceError
-    from codels.tools.repo_eval import RepoReport, format_repo_table, run_repo_suite
+    from codels.tools.repo_eval import format_repo_table, run_repo_suite
     from codels.tools.repo_tasks import repo_tasks
     from codels.tools.report import report_header
 
@@ -239,19 +243,24 @@ def run_repo_eval(args: argparse.Namespace) -> int:
         "suites": [report.figures()],
     }
     if args.details:
-        results["details"] = {
-            condition: [
-                {"task_id": task.task_id, "expected": task.expected, **dataclasses.asdict(answer)}
-                for task, answer in zip(chosen, answers, strict=True)
-            ]
-            for condition, answers in report.answers.items()
-        }
+        results["details"] = _repo_details(chosen, report)
     header = (
         f"model {info.name} ({info.build}, {info.threads} threads); sample: "
         f"{'all' if args.limit is None else args.limit} of {len(tasks)} tasks, seed {args.seed}"
     )
     _report(args, results, header, lambda: format_repo_table(results["suites"][0]))
     return 0
+
+
+def _repo_details(tasks: Sequence[RepoTask], report: RepoReport) -> dict[str, Any]:
+    """Every answer of a repo-python run, per condition, beside its task's expected line."""
+    return {
+        condition: [
+            {"task_id": task.task_id, "expected": task.expected, **dataclasses.asdict(answer)}
+            for task, answer in zip(tasks, answers, strict=True)
+        ]
+        for condition, answers in report.answers.items()
+    }
 
 
 def run_bench_command(args: argparse.Namespace) -> int:

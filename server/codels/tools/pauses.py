@@ -193,3 +193,22 @@ def pause_summary(records: list[PauseRequest]) -> dict[str, dict[str, Any]]:
             "max_ms": round(max(latencies), 1) if latencies else None,
         }
     return out
+
+
+def format_pauses(pauses: dict[str, dict[str, Any]], replay: dict[str, Any]) -> list[str]:
+    """The report's lines for the pauses of reading: each kind's requests and latencies."""
+
+    def ms(value: Any) -> str:
+        return "-" if value is None else f"{value:.0f}"
+
+    lines = [
+        f"after a pause of reading ({replay.get('open_file_lines')} lines of "
+        f"{Path(replay.get('open_file') or '').name}): latency of each request (ms)",
+        f"  {'pause':<22} {'requests':>8} {'shown':>6} {'max ms':>7}  each (ms)",
+    ]
+    for kind, row in pauses.items():
+        each = ", ".join(f"{value:.0f}" for value in row["latencies_ms"]) or "-"
+        lines.append(
+            f"  {kind:<22} {row['requests']:>8} {row['shown']:>6} {ms(row['max_ms']):>7}  {each}"
+        )
+    return lines
