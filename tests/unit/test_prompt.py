@@ -7,6 +7,7 @@ from codels.pipeline.prompt import (
     PromptBudget,
     TokenCounter,
     build_prompt,
+    window_step,
 )
 
 
@@ -103,6 +104,23 @@ def test_long_prefix_keeps_imports_and_enclosing_headers_before_the_window():
     assert prompt.estimated_tokens <= budget.total_tokens
     window_line = LONG[: prompt.window_start].count("\n")
     assert window_line % WINDOW_STEP_LINES == 0
+
+
+def test_window_step_is_the_default_one_unless_few_lines_fit():
+    assert window_step(200) == WINDOW_STEP_LINES
+    assert window_step(2 * WINDOW_STEP_LINES) == WINDOW_STEP_LINES
+    assert window_step(2 * WINDOW_STEP_LINES - 1) == WINDOW_STEP_LINES // 2
+    assert window_step(15) == 4
+    assert window_step(1) == 1
+
+
+def test_a_small_budget_keeps_more_than_the_cursor_line():
+    # About 15 lines fit: aligned to 32 lines, the window would start at the cursor line.
+    budget = PromptBudget(total_tokens=36, suffix_tokens=5)
+    prompt = build_prompt(context_at(LONG), QWEN, TokenCounter(one_per_line), budget)
+    window_lines = prompt.prefix.count("\n")
+    assert window_lines >= 8
+    assert prompt.estimated_tokens <= budget.total_tokens
 
 
 def test_window_start_stays_put_while_typing_on_the_cursor_line():
