@@ -143,6 +143,21 @@ def setting_choices(name: str) -> tuple[str, ...] | None:
     return _CHOICES.get(name)
 
 
+def changed_settings(old: Settings, new: Settings) -> list[str]:
+    """The settings ``new`` changes from ``old``, as ``name value`` (for the log)."""
+    return [
+        f"{camel_case(field.name)} {_shown(getattr(new, field.name))}"
+        for field in dataclasses.fields(Settings)
+        if getattr(old, field.name) != getattr(new, field.name)
+    ]
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def camel_case(name: str) -> str:
     """``context_size`` -> ``contextSize``."""
     head, *rest = name.split("_")

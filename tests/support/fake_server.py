@@ -5,7 +5,9 @@ With arguments other than ``--stdio`` it is the real ``codels`` command (``model
 Environment: CODELS_FAKE_RESPONSE (the answer to every request), CODELS_FAKE_CHAT_RESPONSE (the
 answer to instruction prompts, default the same), CODELS_FAKE_ALTERNATIVES (a JSON list: the
 answers to sampled requests, one per attempt of the alternatives' seeds in turn),
-CODELS_FAKE_TOKEN_DELAY and CODELS_FAKE_LOAD_DELAY (seconds).
+CODELS_FAKE_TOKEN_DELAY and CODELS_FAKE_LOAD_DELAY (seconds), CODELS_FAKE_RUNS_FILE (a file
+that gets one line per generation the engine runs, so that a test in an editor that cannot ask
+the server can count them).
 """
 
 from __future__ import annotations
@@ -32,9 +34,13 @@ logging.getLogger("pygls").setLevel(logging.WARNING)
 ANSWER = os.environ.get("CODELS_FAKE_RESPONSE", " return 42\n")
 CHAT_ANSWER = os.environ.get("CODELS_FAKE_CHAT_RESPONSE", ANSWER)
 ALTERNATIVES: list[str] = json.loads(os.environ.get("CODELS_FAKE_ALTERNATIVES", "[]"))
+RUNS_FILE = os.environ.get("CODELS_FAKE_RUNS_FILE")
 
 
 def respond(request: GenerationRequest) -> str:
+    if RUNS_FILE:
+        with open(RUNS_FILE, "a", encoding="utf-8") as runs:
+            runs.write(json.dumps({"temperature": request.temperature}) + "\n")
     if request.chat is not None:
         return CHAT_ANSWER
     if request.temperature > 0 and request.seed is not None and ALTERNATIVES:

@@ -7,6 +7,7 @@ from codels.config import (
     COMMAND_LINE_OPTIONS,
     Settings,
     camel_case,
+    changed_settings,
     read_settings,
     snake_case,
 )
@@ -19,6 +20,13 @@ def test_defaults():
     settings, problems = read_settings(None)
     assert settings == Settings() and problems == []
     assert settings.prompt_tokens + settings.max_tokens <= settings.context_size
+
+
+def test_changed_settings_name_what_changed_for_the_log():
+    old = Settings()
+    new, _ = read_settings({"triggerMode": "manual", "speculate": True, "languages": ["go"]}, old)
+    assert changed_settings(old, new) == ["speculate true", "triggerMode manual", "languages [go]"]
+    assert changed_settings(new, new) == []
 
 
 def test_camel_case_keys_bare_or_under_codels():

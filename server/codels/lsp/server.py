@@ -23,7 +23,7 @@ from codels.actions.edits import ActionEdit
 from codels.actions.runner import ActionRunner
 from codels.completion.acceptance import AcceptanceStats, OfferedSuggestions
 from codels.completion.service import CompletionService
-from codels.config import Settings, read_settings
+from codels.config import Settings, changed_settings, read_settings
 from codels.documents import Document, DocumentStore
 from codels.engines.base import Engine
 from codels.engines.switch import BackendEngine
@@ -100,6 +100,10 @@ class CodelsLanguageServer(LanguageServer):
     def apply_settings(self, raw: Any) -> None:
         """Read client settings over the current ones; report problems; reload if needed."""
         settings, problems = read_settings(raw, self.settings)
+        changes = changed_settings(self.settings, settings)
+        if changes:
+            # Names and values only (no document text): the log shows what took effect when.
+            log.info("settings changed: %s", ", ".join(changes))
         self.use_settings(settings)
         for problem in problems:
             log.warning("%s", problem)
