@@ -69,9 +69,7 @@ def wait_for(what: str, check: Callable[[], T | None], timeout: float, every: fl
 class Editor:
     """A headless Neovim with the plugin loaded, in a project directory of its own."""
 
-    def __init__(
-        self, binary: Path, home: Path, setup: dict[str, Any], init_lua: str = ""
-    ) -> None:
+    def __init__(self, binary: Path, home: Path, setup: dict[str, Any], init_lua: str = "") -> None:
         """Start Neovim with ``setup`` given to the plugin, then ``init_lua`` run in its init."""
         self.project = home / "project"
         self.project.mkdir(parents=True)

@@ -134,35 +134,43 @@ def editor(plugin: CompletionPlugin, tmp_path: Path) -> Iterator[Editor]:
     editor.close()
 
 
+def menu_visible(editor: Editor, plugin: CompletionPlugin) -> bool:
+    return editor.lua(f"return {plugin.menu_visible} == true") is True
+
+
+def selected_index(editor: Editor, plugin: CompletionPlugin) -> int | None:
+    return editor.lua(f"return {plugin.selected_index}")  # type: ignore[no-any-return]
+
+
+def tab_selects_the_next_item(editor: Editor, plugin: CompletionPlugin) -> None:
+    """Press Tab in the open menu: another item is selected, the suggestion stays hidden."""
+    before = selected_index(editor, plugin)
+    editor.nvim.input("<Tab>")
+    wait_for(
+        f"Tab to select another item (was {before})",
+        lambda: selected_index(editor, plugin) != before,
+        timeout=10,
+    )
+    assert menu_visible(editor, plugin), "the menu closed on Tab"
+    assert shown(editor) is None, "the suggestion came back while the menu is open"
+    assert "sum(items)" not in "\n".join(editor.lines()), "Tab took the hidden suggestion"
+
+
 @pytest.mark.parametrize("plugin", [NVIM_CMP, BLINK_CMP], ids=lambda plugin: plugin.name)
 def test_the_readme_set_up_shares_tab_between_the_menu_and_the_suggestion(
     editor: Editor, plugin: CompletionPlugin
 ) -> None:
-    def menu_visible() -> bool:
-        return editor.lua(f"return {plugin.menu_visible} == true") is True
-
-    def selected() -> int | None:
-        return editor.lua(f"return {plugin.selected_index}")  # type: ignore[no-any-return]
-
     typing_in(editor, SOURCE)
     wait_for("ghost text", lambda: shown(editor) == ANSWER, timeout=30)
 
     editor.nvim.input("to")  # the buffer's words "total", "totals", "tomato" fill the menu
-    wait_for(f"the {plugin.name} menu", menu_visible, timeout=10)
+    wait_for(f"the {plugin.name} menu", lambda: menu_visible(editor, plugin), timeout=10)
     wait_for("the ghost text to go", lambda: shown(editor) is None, timeout=10)
-
-    for _ in range(2):
-        before = selected()
-        editor.nvim.input("<Tab>")
-        wait_for(
-            f"Tab to select another item (was {before})", lambda: selected() != before, 10
-        )
-        assert menu_visible(), f"the menu closed on Tab (selected {selected()})"
-        assert shown(editor) is None, "the suggestion came back while the menu is open"
-        assert "sum(items)" not in "\n".join(editor.lines()), "Tab took the hidden suggestion"
+    tab_selects_the_next_item(editor, plugin)
+    tab_selects_the_next_item(editor, plugin)
 
     editor.nvim.input("<C-e>")  # cancel: the menu closes and takes back the selected item
-    wait_for("the menu to close", lambda: not menu_visible(), timeout=10)
+    wait_for("the menu to close", lambda: not menu_visible(editor, plugin), timeout=10)
     wait_for("the line as typed", lambda: editor.lines()[3] == "    to", timeout=10)
     wait_for("the ghost text to come back", lambda: shown(editor) == ANSWER, timeout=30)
 
