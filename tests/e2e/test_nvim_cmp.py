@@ -10,7 +10,10 @@ otherwise; the README says which commits were tested.
 What is test-only is added around the snippet, never edited into it: nvim-cmp gets a source of
 the buffer's words (the snippet names none) and ``<C-e>`` to cancel the menu (as its preset
 maps it; blink.cmp's default keymap has it), and blink.cmp its Lua fuzzy matcher (no prebuilt
-binary to download) with only its buffer source, so that the menu lists the buffer's words.
+binary to download) with only its buffer source, so that the menu lists the buffer's words, and
+``auto_insert = false``: with it on, blink.cmp's own suppression of the events its preview
+causes (a timing guess, by its source's comment) now and then closes the menu on Tab when the
+machine is loaded, which is about blink.cmp, not codels.
 """
 
 from __future__ import annotations
@@ -89,6 +92,7 @@ blink.setup = function(opts)
   return setup(vim.tbl_deep_extend('force', opts or {}, {
     fuzzy = { implementation = 'lua' },
     sources = { default = { 'buffer' } },
+    completion = { list = { selection = { auto_insert = false } } },
   }))
 end
 """,
