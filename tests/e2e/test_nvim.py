@@ -69,12 +69,13 @@ def wait_for(what: str, check: Callable[[], T | None], timeout: float, every: fl
 class Editor:
     """A headless Neovim with the plugin loaded, in a project directory of its own."""
 
-    def __init__(self, binary: Path, home: Path, setup: dict[str, Any]) -> None:
+    def __init__(self, binary: Path, home: Path, setup: dict[str, Any], init_lua: str = "") -> None:
+        """Start Neovim with ``setup`` given to the plugin, then ``init_lua`` run in its init."""
         self.project = home / "project"
         self.project.mkdir(parents=True)
         (self.project / "pyproject.toml").write_text('[project]\nname = "shapes"\n')
         init = home / "init.lua"
-        init.write_text(INIT_LUA)
+        init.write_text(INIT_LUA + init_lua)
         env = {
             "CODELS_TEST_PLUGIN": str(PLUGIN),
             "CODELS_TEST_SETUP": json.dumps(setup or {"settings": {}}),
