@@ -1,5 +1,6 @@
-"""Code actions in a brace language: a function from its comment, a stub's body, a TODO, a doc
-comment; FIM and chat, in the order Python's actions use.
+"""Code actions in a brace language: a function, a stub's body, a TODO, a doc comment.
+
+FIM and chat, in the order Python's actions of the same kind use them.
 
 Every edit is judged by the runner with the language's tree-sitter grammar (no new ERROR or
 MISSING node), as Python's are. Imports the actions modules below the strategies,
@@ -138,7 +139,7 @@ async def fim_stub(job: Job) -> ActionEdit:
     cursor = shape.body_open + 1 + len(inside)
     completion = await job.model.ask_fim(virtual, cursor)
     body = textwrap.dedent(shape.body_indent + completion).strip("\n")
-    language, syntax = _language(job)
+    _, syntax = _language(job)
     if not body.strip() or syntax.stub.fullmatch(" ".join(body.split())):
         raise Unusable("the model wrote no body")
     return _with_body(job, shape, body)

@@ -1,5 +1,6 @@
-"""Where code actions are offered in a brace language (JavaScript, TypeScript, Go, Rust, Java, C,
-C++): **generate** and **docstring** only; tests and fixes are Python's.
+"""Where code actions are offered in a brace language: **generate** and **docstring** only.
+
+JavaScript, TypeScript, Go, Rust, Java, C and C++; tests and fixes stay Python's.
 
 **generate** on a comment that describes code and is followed by no function, on a stub
 (``todo!()``, ``panic("TODO")``, ``throw new Error("not implemented")``, a body that is only
@@ -40,7 +41,7 @@ def find_brace_sites(snapshot: DocumentSnapshot, start: int) -> list[Site]:
     shape = brace_function_at(snapshot, start)
     if block is not None and (shape is None or not shape.start <= block.start < shape.end):
         return _comment_sites(snapshot, block)
-    if block is not None and shape is not None:
+    if block is not None and shape is not None and not shape.is_stub:
         return _todo_sites(shape, block)
     if shape is not None:
         return _function_sites(shape, row)
@@ -80,7 +81,7 @@ def _function_sites(shape: BraceFunction, row: int) -> list[Site]:
 def _todo_sites(shape: BraceFunction, block: BraceComment) -> list[Site]:
     """A ``// TODO`` in a function with code (a stub's own action writes a stub's body)."""
     last_line = block.text.splitlines()[-1]
-    if shape.is_stub or not (brace_functions.is_todo(last_line) or brace_functions.is_todo(block.text)):
+    if not (brace_functions.is_todo(last_line) or brace_functions.is_todo(block.text)):
         return []
     return [
         Site(

@@ -56,7 +56,6 @@ class Job:
 
         ``with_context`` False leaves the file's imports and signatures out of the prompt.
         """
-
         language = self.snapshot.language
 
         def prompt_for(fits: bool) -> ChatPrompt:

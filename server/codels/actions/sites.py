@@ -3,8 +3,8 @@
 **generate** on a comment that describes code, a stub or a ``# TODO``; **docstring** and
 **tests** on a function's header; **fix** on a function with the request's diagnostics. The
 brace languages get **generate** and **docstring** only (:mod:`.brace_sites`). Imports the
-actions' site types and brace sites, :mod:`codels.documents`, :mod:`codels.languages`, :mod:`codels.positions` and
-:mod:`codels.privacy`.
+actions' site types and brace sites, :mod:`codels.documents`, :mod:`codels.languages`,
+:mod:`codels.positions` and :mod:`codels.privacy`.
 """
 
 from __future__ import annotations

@@ -175,9 +175,13 @@ def _function_nodes(language: Language, root: tree_sitter.Node) -> list[tree_sit
     return found
 
 
-def functions_in(language: Language, tree: tree_sitter.Tree, lines: LineIndex) -> list[BraceFunction]:
+def functions_in(
+    language: Language, tree: tree_sitter.Tree, lines: LineIndex
+) -> list[BraceFunction]:
     """Every function and method of the document with a braced body, in order."""
-    shapes = (function_shape(language, node, lines) for node in _function_nodes(language, tree.root_node))
+    shapes = (
+        function_shape(language, node, lines) for node in _function_nodes(language, tree.root_node)
+    )
     return [shape for shape in shapes if shape is not None]
 
 
@@ -234,9 +238,7 @@ def comment_block_at(
     if lines.text[start:end].endswith("\n"):
         end -= 1  # (Rust's line comments hold their line break)
     block_text = "\n".join(s.strip() for s in lines.text[start:end].splitlines())
-    return BraceComment(
-        start, end, first.start_point.row, last.end_point.row, indent, block_text
-    )
+    return BraceComment(start, end, first.start_point.row, last.end_point.row, indent, block_text)
 
 
 def _joins(language: Language, above: tree_sitter.Node, below: tree_sitter.Node) -> bool:
@@ -341,7 +343,12 @@ def written_function(language: Language, code: str, name: str = "") -> WrittenFu
         doc = ""
         above = outer.prev_named_sibling
         if above is not None and above.type in language.nodes.comments:
-            doc = code[_offset(lines, above.start_point) : _offset(lines, above.end_point)]
+            first = above
+            while (previous := first.prev_named_sibling) is not None and _joins(
+                language, previous, first
+            ):
+                first = previous
+            doc = code[_offset(lines, first.start_point) : _offset(lines, above.end_point)]
         return WrittenFunction(function, textwrap.dedent(inner), doc, shape.is_stub)
     return None
 
