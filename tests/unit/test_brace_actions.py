@@ -500,3 +500,13 @@ def test_a_doc_comment_from_the_chat_answer_is_rewritten_in_the_language_style()
     assert result_of(outcome).startswith(
         "/**\n * Doubles a and returns the result.\n */\nint twice(int a) {\n"
     )
+
+
+def test_a_go_doc_comment_from_the_chat_answer_begins_with_the_name():
+    source = "func Area(r float64) float64 {█\n\treturn r * r\n}\n"
+    snapshot, site = site_at("go", source, ActionKind.DOCSTRING)
+    answer = "```go\n// Returns the area of a square.\nfunc Area(r float64) float64 {\n\treturn r * r\n}\n```"
+    outcome = run(engine(chat=answer, fim="\n"), snapshot, site)
+    assert result_of(outcome).startswith(
+        "// Area returns the area of a square.\nfunc Area(r float64) float64 {\n"
+    )
