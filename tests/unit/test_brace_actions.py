@@ -510,3 +510,12 @@ def test_a_go_doc_comment_from_the_chat_answer_begins_with_the_name():
     assert result_of(outcome).startswith(
         "// Area returns the area of a square.\nfunc Area(r float64) float64 {\n"
     )
+
+
+def test_a_body_on_the_header_line_is_written_one_level_deeper_with_the_file_indentation():
+    source = 'func Area(r float64) float64 {█ panic("TODO") }\n'
+    snapshot, site = site_at("go", source, ActionKind.GENERATE)
+    answer = "```go\nfunc Area(r float64) float64 {\n    return r * r\n}\n```"
+    assert result_of(run(engine(chat=answer), snapshot, site)) == (
+        "func Area(r float64) float64 {\n\treturn r * r\n}\n"
+    )

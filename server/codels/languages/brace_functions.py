@@ -144,7 +144,9 @@ def function_shape(
     if statements and statements[0].start_point.row > body.start_point.row:
         body_indent = _leading(lines.line_text(statements[0].start_point.row))
     if not body_indent:
-        tabs = "\t" in indent or language.name == "go"
+        tabs = "\t" in indent or (
+            isinstance(language.blocks, BraceBlocks) and language.blocks.syntax.tabs
+        )
         body_indent = indent + ("\t" if tabs else " " * indent_unit(lines.text[:100_000]))
     return BraceFunction(
         name=definition_name(node),
