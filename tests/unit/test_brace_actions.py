@@ -505,7 +505,10 @@ def test_a_doc_comment_from_the_chat_answer_is_rewritten_in_the_language_style()
 def test_a_go_doc_comment_from_the_chat_answer_begins_with_the_name():
     source = "func Area(r float64) float64 {█\n\treturn r * r\n}\n"
     snapshot, site = site_at("go", source, ActionKind.DOCSTRING)
-    answer = "```go\n// Returns the area of a square.\nfunc Area(r float64) float64 {\n\treturn r * r\n}\n```"
+    answer = (
+        "```go\n// Returns the area of a square.\nfunc Area(r float64) float64 {\n"
+        "\treturn r * r\n}\n```"
+    )
     outcome = run(engine(chat=answer, fim="\n"), snapshot, site)
     assert result_of(outcome).startswith(
         "// Area returns the area of a square.\nfunc Area(r float64) float64 {\n"
