@@ -522,3 +522,23 @@ def test_a_body_on_the_header_line_is_written_one_level_deeper_with_the_file_ind
     assert result_of(run(engine(chat=answer), snapshot, site)) == (
         "func Area(r float64) float64 {\n\treturn r * r\n}\n"
     )
+
+
+def test_a_javadoc_that_documents_no_method_yet_gets_one_below_it():
+    source = (
+        "class Strings {\n    /**\n     * isPalindrome(s): whether s reads the same backwards.█\n"
+        "     */\n\n    int size() {\n        return 0;\n    }\n}\n"
+    )
+    snapshot, site = site_at("java", source, ActionKind.GENERATE)
+    assert (site.target, site.name, site.indent) == (Target.COMMENT, "isPalindrome", "    ")
+    answer = (
+        "```java\nstatic boolean isPalindrome(String s) {\n"
+        "    return new StringBuilder(s).reverse().toString().equals(s);\n}\n```"
+    )
+    result = result_of(run(engine(chat=answer), snapshot, site))
+    assert result.startswith(
+        "class Strings {\n    /**\n     * isPalindrome(s): whether s reads the same backwards.\n"
+        "     */\n    static boolean isPalindrome(String s) {\n"
+        "        return new StringBuilder(s).reverse().toString().equals(s);\n    }\n\n"
+        "    int size() {\n"
+    )

@@ -240,6 +240,7 @@ def comment_block_at(
     if lines.text[start:end].endswith("\n"):
         end -= 1  # (Rust's line comments hold their line break)
     block_text = "\n".join(s.strip() for s in lines.text[start:end].splitlines())
+    indent = _leading(lines.line_text(first.start_point.row))
     return BraceComment(start, end, first.start_point.row, last.end_point.row, indent, block_text)
 
 
