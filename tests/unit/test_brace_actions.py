@@ -192,6 +192,13 @@ def test_where_actions_are_offered_in_each_brace_language(language_id: str):
             "rust",
             "/// Sums.\nfn sum(v: &[i32]) -> i32 {\n    // add them up\n    v.iter().sum()\n}\n",
         ),
+        # a comment in a callback, a closure
+        ("javascript", "items.forEach((x) => {\n  // print each item to the console\n\n});\n"),
+        (
+            "rust",
+            "/// Runs.\nfn run() {\n    let f = |x: i32| {\n        // double the value here\n\n"
+            "    };\n}\n",
+        ),
     ],
 )
 def test_nothing_is_offered_where_no_action_applies(language_id: str, source: str):
@@ -541,4 +548,43 @@ def test_a_javadoc_that_documents_no_method_yet_gets_one_below_it():
         "     */\n    static boolean isPalindrome(String s) {\n"
         "        return new StringBuilder(s).reverse().toString().equals(s);\n    }\n\n"
         "    int size() {\n"
+    )
+
+
+def test_jsdoc_tags_from_the_chat_answer_keep_their_own_lines():
+    source = "function add(a, b) {█\n  return a + b;\n}\n"
+    snapshot, site = site_at("javascript", source, ActionKind.DOCSTRING)
+    answer = (
+        "```js\n/**\n * Adds two\n * numbers.\n * @param {number} a the first\n"
+        " * @returns {number} the sum\n */\nfunction add(a, b) {\n  return a + b;\n}\n```"
+    )
+    outcome = run(engine(chat=answer, fim="\n"), snapshot, site)
+    assert result_of(outcome).startswith(
+        "/**\n * Adds two numbers.\n * @param {number} a the first\n"
+        " * @returns {number} the sum\n */\nfunction add(a, b) {\n"
+    )
+
+
+def test_an_arrow_function_with_a_name_is_a_function_and_a_callback_is_not():
+    source = (
+        "export const add = (a, b) => {\n"
+        '  throw new Error("not implemented");\n'
+        "};\n"
+        "items.forEach((x) => {\n"
+        "  // TODO\n"
+        "});\n"
+    )
+    assert offered("typescript", source) == {
+        1: ["Generate the body of add", "Add doc comment to add"],
+        2: ["Generate the body of add"],
+        3: ["Generate the body of add"],
+    }
+    snapshot, site = site_at(
+        "typescript",
+        'export const add = (a, b) => {█\n  throw new Error("not implemented");\n};\n',
+        ActionKind.GENERATE,
+    )
+    answer = "```ts\nconst add = (a: number, b: number): number => {\n  return a + b;\n};\n```"
+    assert result_of(run(engine(chat=answer), snapshot, site)) == (
+        "export const add = (a, b) => {\n  return a + b;\n};\n"
     )

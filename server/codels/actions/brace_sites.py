@@ -102,6 +102,11 @@ def _comment_sites(snapshot: DocumentSnapshot, block: BraceComment) -> list[Site
     assert language is not None
     if not brace_functions.describes_code(language, block):
         return []
+    tree = snapshot.tree
+    assert tree is not None
+    scopes = language.enclosing_scopes(tree, snapshot.lines, block.start)
+    if any(scope.kind == "function" for scope in scopes):
+        return []  # in a closure or callback: code there is the completion's business
     lines = snapshot.lines
     following = _next_code_line(lines, block.last_row)
     if following is not None and following == block.last_row + 1:

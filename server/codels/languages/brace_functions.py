@@ -135,6 +135,9 @@ def function_shape(
     body = node.child_by_field_name("body")
     if body is None or not _text(body).startswith("{") or not _text(body).endswith("}"):
         return None
+    name = definition_name(node)
+    if not name:
+        return None  # a callback: no action of its own
     first, has_doc = _first_of(language, _outer(language, node))
     indent = _leading(lines.line_text(first.start_point.row))
     open_at = _offset(lines, body.start_point)
@@ -149,7 +152,7 @@ def function_shape(
         )
         body_indent = indent + ("\t" if tabs else " " * indent_unit(lines.text[:100_000]))
     return BraceFunction(
-        name=definition_name(node),
+        name=name,
         start=_offset(lines, first.start_point),
         end=_offset(lines, node.end_point),
         header_row=body.start_point.row,
@@ -296,12 +299,16 @@ def describes_code(language: Language, block: BraceComment) -> bool:
 def doc_comment(syntax: FunctionSyntax, name: str, words: str, indent: str) -> str:
     """A doc comment of ``words`` in the language's style, at ``indent``, without a line end.
 
-    Go's begins with the function's name.
+    A paragraph per line of ``words`` (tags such as ``@param`` keep their own lines); Go's
+    begins with the function's name.
     """
-    text = " ".join(words.split())
-    if syntax.doc_style == "//" and name and not text.startswith(name + " "):
-        text = f"{name} {text[:1].lower()}{text[1:]}"
-    wrapped = textwrap.wrap(text, 88 - len(indent)) or [text]
+    paragraphs = [" ".join(line.split()) for line in words.splitlines() if line.strip()]
+    first = paragraphs[0] if paragraphs else ""
+    if syntax.doc_style == "//" and name and first and not first.startswith(name + " "):
+        paragraphs[0] = f"{name} {first[:1].lower()}{first[1:]}"
+    wrapped = [
+        line for text in paragraphs for line in textwrap.wrap(text, 88 - len(indent)) or [text]
+    ]
     if syntax.doc_style == "/**":
         body = "\n".join(f"{indent} * {line}" for line in wrapped)
         return f"{indent}/**\n{body}\n{indent} */"
@@ -310,8 +317,18 @@ def doc_comment(syntax: FunctionSyntax, name: str, words: str, indent: str) -> s
 
 
 def doc_words(comment: str) -> str:
-    """The words of a doc comment written by the model, one paragraph."""
-    return " ".join(comment_prose(comment).split())
+    """The words of a doc comment written by the model: its sentences joined into one line,
+    each tag (``@param a ...``, ``@return ...``) on a line of its own."""
+    paragraphs: list[str] = []
+    for line in comment_prose(comment).splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if paragraphs and not line.startswith("@"):
+            paragraphs[-1] += " " + line
+        else:
+            paragraphs.append(line)
+    return "\n".join(paragraphs)
 
 
 # -- reading the model's code ------------------------------------------------------------------

@@ -80,7 +80,14 @@ FUNCTIONS = FunctionSyntax(
     display_name="JavaScript",
     fence="javascript",
     functions=frozenset(
-        {"function_declaration", "generator_function_declaration", "method_definition"}
+        {
+            "function_declaration",
+            "generator_function_declaration",
+            "method_definition",
+            # named where a declaration or a field gives them a name (``const f = () => {}``)
+            "arrow_function",
+            "function_expression",
+        }
     ),
     stub=NOT_IMPLEMENTED,
     doc_style="/**",
