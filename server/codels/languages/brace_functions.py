@@ -317,8 +317,10 @@ def doc_comment(syntax: FunctionSyntax, name: str, words: str, indent: str) -> s
 
 
 def doc_words(comment: str) -> str:
-    """The words of a doc comment written by the model: its sentences joined into one line,
-    each tag (``@param a ...``, ``@return ...``) on a line of its own."""
+    """The words of a doc comment written by the model, without its markers.
+
+    Its sentences joined into one line, each tag (``@param a ...``) on a line of its own.
+    """
     paragraphs: list[str] = []
     for line in comment_prose(comment).splitlines():
         line = line.strip()
