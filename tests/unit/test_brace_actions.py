@@ -588,3 +588,12 @@ def test_an_arrow_function_with_a_name_is_a_function_and_a_callback_is_not():
     assert result_of(run(engine(chat=answer), snapshot, site)) == (
         "export const add = (a, b) => {\n  return a + b;\n};\n"
     )
+
+
+def test_a_one_line_body_of_the_answer_gets_its_own_line():
+    source = "fn add(a: i32, b: i32) -> i32 {█\n    todo!()\n}\n"
+    snapshot, site = site_at("rust", source, ActionKind.GENERATE)
+    answer = "```rust\nfn add(a: i32, b: i32) -> i32 { a + b }\n```"
+    assert result_of(run(engine(chat=answer), snapshot, site)) == (
+        "fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n"
+    )

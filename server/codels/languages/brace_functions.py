@@ -396,5 +396,5 @@ def function_end(language: Language, text: str) -> int | None:
 
 
 def indent_lines(code: str, indent: str) -> str:
-    """``code`` (dedented) with ``indent`` before each non-blank line."""
-    return "\n".join(indent + line if line.strip() else "" for line in code.splitlines())
+    """``code`` (dedented) with ``indent`` before each non-blank line, none after it."""
+    return "\n".join(indent + line.rstrip() if line.strip() else "" for line in code.splitlines())
