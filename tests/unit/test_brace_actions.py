@@ -597,3 +597,21 @@ def test_a_one_line_body_of_the_answer_gets_its_own_line():
     assert result_of(run(engine(chat=answer), snapshot, site)) == (
         "fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n"
     )
+
+
+def test_the_stub_prompt_carries_its_doc_comment():
+    source = (
+        "/// Returns the larger of a and b.\n#[inline]\nfn max(a: i32, b: i32) -> i32 {█\n"
+        "    todo!()\n}\n"
+    )
+    snapshot, site = site_at("rust", source, ActionKind.GENERATE)
+    fake = engine(
+        chat="```rust\nfn max(a: i32, b: i32) -> i32 {\n    if a > b { a } else { b }\n}\n```"
+    )
+    result = result_of(run(fake, snapshot, site))
+    assert result.startswith(
+        "/// Returns the larger of a and b.\n#[inline]\nfn max(a: i32, b: i32) -> i32 {\n"
+        "    if a > b"
+    )
+    user = fake.requests[0].chat[1]  # type: ignore[index]
+    assert "```rust\n/// Returns the larger of a and b.\n#[inline]\nfn max(" in user

@@ -101,7 +101,9 @@ def _task(snapshot: DocumentSnapshot, site: Site, syntax: FunctionSyntax) -> str
         )
     shape = brace_functions_at(snapshot, site)
     lines = snapshot.lines
-    span = (lines.starts[shape.first_row], shape.end) if shape else (site.start, site.end)
+    # The doc comment above a stub says what to write: it goes with the function.
+    first = lines.starts[lines.position_at(shape.doc_start, "utf-32")[0]] if shape else 0
+    span = (first, shape.end) if shape else (site.start, site.end)
     function = fence(syntax, textwrap.dedent(snapshot.text[span[0] : span[1]]))
     if site.target is Target.TODO:
         todo = brace_functions.comment_prose(snapshot.text[site.start : site.end])

@@ -54,8 +54,13 @@ class BraceFunction:
     body_indent: str
     """Indentation of the body's statements (one level deeper where it has none)."""
     is_stub: bool
-    has_doc: bool
-    """Whether a comment stands right above it (its doc comment)."""
+    doc_start: int
+    """Where the comments right above it (its doc comment) start; :attr:`start` if none."""
+
+    @property
+    def has_doc(self) -> bool:
+        """Whether a comment stands right above it (its doc comment)."""
+        return self.doc_start < self.start
 
 
 def _offset(lines: LineIndex, point: tree_sitter.Point) -> int:
@@ -84,19 +89,28 @@ def _outer(language: Language, node: tree_sitter.Node) -> tree_sitter.Node:
     return outer
 
 
-def _first_of(language: Language, node: tree_sitter.Node) -> tuple[tree_sitter.Node, bool]:
-    """The first decoration right before ``node`` (or itself), and whether a comment is above."""
+def _first_of(language: Language, node: tree_sitter.Node) -> tree_sitter.Node:
+    """The first decoration right before ``node`` (or itself)."""
     first = node
     sibling = node.prev_named_sibling
     while sibling is not None and sibling.type in language.nodes.decorations:
         first = sibling
         sibling = sibling.prev_named_sibling
-    has_doc = (
-        sibling is not None
-        and sibling.type in language.nodes.comments
-        and sibling.end_point.row + 1 >= first.start_point.row
-    )
-    return first, has_doc
+    return first
+
+
+def _doc_above(language: Language, first: tree_sitter.Node) -> tree_sitter.Node | None:
+    """The first of the comments right above ``first`` (its doc comment), or None."""
+    above = first.prev_named_sibling
+    if (
+        above is None
+        or above.type not in language.nodes.comments
+        or _last_row(above) + 1 < first.start_point.row
+    ):
+        return None
+    while (previous := above.prev_named_sibling) is not None and _joins(language, previous, above):
+        above = previous
+    return above
 
 
 def _statements(body: tree_sitter.Node) -> list[tree_sitter.Node]:
@@ -138,7 +152,8 @@ def function_shape(
     name = definition_name(node)
     if not name:
         return None  # a callback: no action of its own
-    first, has_doc = _first_of(language, _outer(language, node))
+    first = _first_of(language, _outer(language, node))
+    doc = _doc_above(language, first)
     indent = _leading(lines.line_text(first.start_point.row))
     open_at = _offset(lines, body.start_point)
     close_at = _offset(lines, body.end_point) - 1
@@ -162,7 +177,7 @@ def function_shape(
         indent=indent,
         body_indent=body_indent,
         is_stub=is_stub_body(language, body),
-        has_doc=has_doc,
+        doc_start=_offset(lines, (doc or first).start_point),
     )
 
 
@@ -359,18 +374,9 @@ def written_function(language: Language, code: str, name: str = "") -> WrittenFu
         shape = function_shape(language, node, lines)
         if shape is None:
             continue
-        outer = _first_of(language, _outer(language, node))[0]
         function = textwrap.dedent(code[lines.starts[shape.first_row] : shape.end])
         inner = code[shape.body_open + 1 : shape.body_close].strip("\n")
-        doc = ""
-        above = outer.prev_named_sibling
-        if above is not None and above.type in language.nodes.comments:
-            first = above
-            while (previous := first.prev_named_sibling) is not None and _joins(
-                language, previous, first
-            ):
-                first = previous
-            doc = code[_offset(lines, first.start_point) : _offset(lines, above.end_point)]
+        doc = code[shape.doc_start : shape.start].strip()
         return WrittenFunction(function, textwrap.dedent(inner), doc, shape.is_stub)
     return None
 
