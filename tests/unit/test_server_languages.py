@@ -10,7 +10,14 @@ import pytest
 import pytest_lsp
 from cursor import snapshot_in
 from fake_engine import FakeEngine
-from lsp_session import fake_server, initialize, inline_items, open_document, position_of
+from lsp_session import (
+    apply_edit,
+    fake_server,
+    initialize,
+    inline_items,
+    open_document,
+    position_of,
+)
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig, LanguageClient
@@ -103,23 +110,61 @@ async def test_an_unknown_language_id_in_the_setting_is_reported(client: Languag
     assert len(await inline_items(client, TS_URI, position)) == 1
 
 
-async def test_code_actions_are_not_offered_outside_python(client: LanguageClient):
+AREA = "```ts\nfunction area(r: number): number {\n  return Math.PI * r * r;\n}\n```"
+
+
+@pytest_lsp.fixture(config=fake_server(CODELS_FAKE_RESPONSE=ANSWER, CODELS_FAKE_CHAT_RESPONSE=AREA))
+async def ts_actions_client(lsp_client: LanguageClient):
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_typescript_gets_generate_and_doc_comment_actions_but_no_tests_or_fix(
+    ts_actions_client: LanguageClient,
+):
+    client = ts_actions_client
     await ready(client)
     source = "// Return the area of a circle of radius r.\n█\n\nfunction f() {\n  return 1;\n}\n"
     text, position = position_of(source, "█")
     open_document(client, TS_URI, text, language="typescript")
+    diagnostic = types.Diagnostic(
+        range=types.Range(
+            start=types.Position(line=4, character=2), end=types.Position(line=4, character=8)
+        ),
+        message="Unreachable code",
+        source="tsc",
+    )
+    titles = {}
     for line in range(text.count("\n")):
         start = types.Position(line=line, character=0)
         result = await client.text_document_code_action_async(
             types.CodeActionParams(
                 text_document=types.TextDocumentIdentifier(uri=TS_URI),
                 range=types.Range(start=start, end=start),
-                context=types.CodeActionContext(diagnostics=[]),
+                context=types.CodeActionContext(diagnostics=[diagnostic]),
             )
         )
-        assert list(result or []) == []
-    # A forged action for the file is refused, and the server goes on completing.
-    data = {"command": "codels.generateFunction", "uri": TS_URI, "version": 1}
+        actions = [a for a in result or [] if isinstance(a, types.CodeAction)]
+        titles[line] = [a.title for a in actions]
+        if line == 0:
+            (generate,) = actions
+    assert titles == {
+        0: ["Generate function from comment"],
+        1: [],
+        2: [],
+        3: ["Add doc comment to f"],
+        4: [],
+        5: [],
+    }
+    resolved = await client.code_action_resolve_async(generate)
+    assert resolved.edit is not None
+    edited = apply_edit(text, resolved.edit, TS_URI)
+    assert edited.startswith(
+        "// Return the area of a circle of radius r.\nfunction area(r: number): number {\n"
+        "  return Math.PI * r * r;\n}\n"
+    )
+    # A forged tests action for the file is refused, and the server goes on completing.
+    data = {"command": "codels.writeTests", "uri": TS_URI, "version": 1}
     data |= {"start": 0, "end": 0, "anchor": 0, "problems": []}
     with pytest.raises(JsonRpcException, match="no longer applies"):
         await client.code_action_resolve_async(types.CodeAction(title="x", data=data))

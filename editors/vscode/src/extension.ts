@@ -27,6 +27,7 @@ import {
 import { LineBuffer, lastWords, parseStep, progressIncrement } from "./pull.ts";
 import {
   RESTART_SETTING_KEYS,
+  SUPPORTED_LANGUAGES,
   configurationAnswer,
   documentSelector,
   serverArguments,
@@ -448,8 +449,9 @@ class Codels {
    */
   async runCodeAction(action: PaletteAction): Promise<void> {
     const editor = vscode.window.activeTextEditor;
-    if (editor === undefined || editor.document.languageId !== "python") {
-      void vscode.window.showInformationMessage(`codels: ${action.title} works in a Python file.`);
+    if (editor === undefined || !action.languages.includes(editor.document.languageId)) {
+      const where = `codels: ${action.title} works in ${action.where}.`;
+      void vscode.window.showInformationMessage(where);
       return;
     }
     const range = new vscode.Range(editor.selection.start, editor.selection.end);
@@ -859,7 +861,13 @@ interface PaletteAction {
   kind: string;
   progress: string;
   hint: string;
+  /** The language ids the server offers the action in (tests: Python only). */
+  languages: readonly string[];
+  /** Those languages, in words, for the message elsewhere. */
+  where: string;
 }
+
+const EVERY_LANGUAGE = "a file of a language codels reads";
 
 const PALETTE_ACTIONS: PaletteAction[] = [
   {
@@ -869,14 +877,19 @@ const PALETTE_ACTIONS: PaletteAction[] = [
     progress: "writing the function…",
     hint:
       "put the cursor on a comment that describes a function, on a stub (a body of `...` " +
-      "or `pass`), or on a TODO comment in a function.",
+      "or `pass`, `todo!()`, `panic(\"TODO\")`, `throw new Error(\"not implemented\")`), or " +
+      "on a TODO comment in a function.",
+    languages: SUPPORTED_LANGUAGES,
+    where: EVERY_LANGUAGE,
   },
   {
     command: "codels.addDocstring",
     title: "Add docstring",
     kind: "refactor.rewrite.codels.docstring",
     progress: "writing the docstring…",
-    hint: "put the cursor on the `def` line of a function without a docstring.",
+    hint: "put the cursor on the header of a function without a docstring or doc comment.",
+    languages: SUPPORTED_LANGUAGES,
+    where: EVERY_LANGUAGE,
   },
   {
     command: "codels.writeTests",
@@ -884,6 +897,8 @@ const PALETTE_ACTIONS: PaletteAction[] = [
     kind: "refactor.rewrite.codels.tests",
     progress: "writing the tests…",
     hint: "put the cursor on the `def` line of a function in a saved file (not a stub).",
+    languages: ["python"],
+    where: "a Python file",
   },
 ];
 

@@ -10,6 +10,7 @@ errors, config, documents, the pipeline (FIM through :mod:`codels.pipeline.fim`)
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 
 from codels.actions.errors import ActionError, Unusable
@@ -30,11 +31,20 @@ PROMPT_MARGIN_TOKENS = 64
 class ModelGateway:
     """The model, as one action run asks it."""
 
-    def __init__(self, engine: Engine, counter: TokenCounter, settings: Settings, uri: str) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        counter: TokenCounter,
+        settings: Settings,
+        uri: str,
+        language_id: str = "python",
+    ) -> None:
         self.engine = engine
         self.counter = counter
         self.settings = settings
         self.uri = uri
+        self.language_id = language_id
+        """The document's language id: infilling reads the text in its language."""
         self.generated = 0
         """Tokens generated so far, all attempts together."""
 
@@ -138,19 +148,26 @@ class ModelGateway:
         return result.text, result.stop_reason
 
     async def ask_fim(
-        self, text: str, cursor: int, *, function_end: str | None = None, lead: str = ""
+        self,
+        text: str,
+        cursor: int,
+        *,
+        function_end: str | None = None,
+        end_at: Callable[[str], int | None] | None = None,
+        lead: str = "",
     ) -> str:
         """The completion at ``cursor`` of ``text`` (a blank line), as the pipeline cleans it.
 
         With ``function_end`` (an indentation), generation also stops at the first line
         indented no deeper than it after the function's body began. ``lead`` is text the
         answer must begin with (``def name(``): it ends the prompt, and the model goes on
-        from it; the completion returned begins with it.
+        from it; the completion returned begins with it. ``end_at`` is another such end (where
+        a brace function's body closes): the index it ends the answer at, or None.
         """
         info = self.engine.info
         if info is None:
             raise ActionError("the model is not loaded")
-        snapshot = Document(self.uri, "python", 0, text).snapshot()
+        snapshot = Document(self.uri, self.language_id, 0, text).snapshot()
         context = build_context(snapshot, cursor)
         if context.kind is not CompletionKind.BLOCK:
             raise Unusable(f"no place for code here ({context.reason})")
@@ -159,9 +176,13 @@ class ModelGateway:
         # The healed whitespace goes before the lead, as the model would have written it.
         seed = infill.prompt.healed + lead if lead else ""
 
+        ending = end_at
+        if ending is None and function_end is not None:
+            ending = functools.partial(_indented_end, indent=function_end)
+
         def should_stop(answer: str) -> bool:
-            if function_end is not None:
-                return function_end_index(seed + answer, function_end) is not None
+            if ending is not None:
+                return ending(seed + answer) is not None
             return rule(seed + answer)
 
         request = infill.request(
@@ -171,10 +192,15 @@ class ModelGateway:
             request = dataclasses.replace(request, prompt=request.prompt + seed)
         result = await self.generate(request)
         raw = seed + result.text
-        if function_end is not None:
-            end = function_end_index(raw, function_end)
+        if ending is not None:
+            end = ending(raw)
             raw = raw if end is None else raw[:end]
         cleaned = infill.clean(raw, truncated=result.stop_reason == "length")
         if not cleaned.text.strip():
             raise Unusable(f"the model wrote nothing usable ({cleaned.note or 'empty'})")
         return cleaned.text
+
+
+def _indented_end(answer: str, *, indent: str) -> int | None:
+    """Where a Python function ends in ``answer``: the first line indented no deeper."""
+    return function_end_index(answer, indent)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from codels.actions import brace_prompts
 from codels.actions.edits import ActionEdit, FileChange, TextEdit, import_edit, missing_imports
 from codels.actions.errors import ActionError
 from codels.actions.gateway import ModelGateway
@@ -55,8 +56,16 @@ class Job:
 
         ``with_context`` False leaves the file's imports and signatures out of the prompt.
         """
+        language = self.snapshot.language
 
         def prompt_for(fits: bool) -> ChatPrompt:
+            if language is not None and language.functions is not None:
+                return brace_prompts.chat_prompt(
+                    self.snapshot,
+                    self.site,
+                    retry_note=retry_note,
+                    with_context=with_context and fits,
+                )
             return chat_prompt(
                 self.snapshot,
                 self.site,

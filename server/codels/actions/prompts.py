@@ -208,7 +208,8 @@ def chat_stop_rule(function: str | None) -> Callable[[str], bool]:
 
 # -- reading answers ---------------------------------------------------------------------------
 
-_FENCE_OPEN = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n", re.IGNORECASE)
+_FENCE_OPEN = re.compile(r"```[ \t]*(?:[A-Za-z][\w+#-]*)?[ \t]*\n")
+"""A code block's opening fence, with any language tag (``python``, ``rust``, ``c++``)."""
 
 
 def extract_code(answer: str) -> str:

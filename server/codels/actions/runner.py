@@ -15,7 +15,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from codels.actions import comment, docstring, explain, rewrite, stub, todo, write_tests
+from codels.actions import (
+    brace_code,
+    comment,
+    docstring,
+    explain,
+    rewrite,
+    stub,
+    todo,
+    write_tests,
+)
 from codels.actions.edits import ActionEdit
 from codels.actions.errors import ActionError, Unusable
 from codels.actions.explain import Explanation
@@ -25,6 +34,8 @@ from codels.actions.sites import ActionKind, Site, Target
 from codels.config import Settings
 from codels.documents import DocumentSnapshot
 from codels.engines.base import Engine
+from codels.languages.base import Language
+from codels.languages.brace_functions import syntax_errors as brace_syntax_errors
 from codels.languages.python.examples import ExamplesResult
 from codels.languages.python.functions import adds_syntax_errors, syntax_errors
 from codels.pipeline.prompt import TokenCounter
@@ -72,6 +83,9 @@ def read_from_disk(uri: str) -> tuple[str, int | None] | None:
 def plan(job: Job) -> list[Attempt]:
     """The attempts for the job's site, in order (the second runs only when the first fails)."""
     site = job.site
+    language = job.snapshot.language
+    if language is not None and language.functions is not None:
+        return brace_code.attempts(job)
     if site.action is ActionKind.GENERATE and site.target is Target.TODO:
         return todo.attempts(job)
     if site.action is ActionKind.GENERATE and site.target is Target.COMMENT:
@@ -110,10 +124,13 @@ class ActionRunner:
         if self.engine.info is None:
             raise ActionError("the model is not loaded yet; try again in a moment")
         started = time.perf_counter()
-        model = ModelGateway(self.engine, self._counter, settings, snapshot.uri)
+        model = ModelGateway(
+            self.engine, self._counter, settings, snapshot.uri, snapshot.language_id
+        )
         job = Job(snapshot, site, settings, model, read_file or read_from_disk, can_create_files)
         queue = plan(job) if retry else plan(job)[:1]
-        examples = stub.examples_check(job) if settings.check_examples else None
+        brace = snapshot.language is not None and snapshot.language.functions is not None
+        examples = stub.examples_check(job) if settings.check_examples and not brace else None
         reasons: list[str] = []
         best: ActionOutcome | None = None
         number = retries = 0
@@ -124,7 +141,7 @@ class ActionRunner:
                 progress(f"asking the model ({form})" if number == 1 else f"retrying ({form})")
             try:
                 edit = await attempt()
-                _check(edit)
+                _check(edit, snapshot.language)
             except Unusable as exc:
                 log.info("%s attempt %d (%s) unusable: %s", site.action, number, form, exc)
                 reasons.append(str(exc))
@@ -217,11 +234,21 @@ _VERBS = {
 }
 
 
-def _check(edit: ActionEdit) -> None:
-    """Refuse an edit that breaks the syntax of a file it changes."""
+def _check(edit: ActionEdit, language: Language | None = None) -> None:
+    """Refuse an edit that breaks the syntax of a file it changes.
+
+    A brace language's edit is parsed with its own grammar: it may add no ERROR or MISSING
+    node to the document.
+    """
     for change in edit.changes:
         result = change.result
-        if change.create:
+        if language is not None and language.functions is not None:
+            if brace_syntax_errors(language, result) > brace_syntax_errors(language, change.base):
+                raise Unusable(
+                    f"the edited code does not parse as {language.functions.display_name} "
+                    "(the grammar finds new syntax errors in it)"
+                )
+        elif change.create:
             if syntax_errors(result):
                 raise Unusable("the new test file does not parse")
         elif adds_syntax_errors(change.base, result):

@@ -1,17 +1,22 @@
 """Where each code action is offered: the :class:`Site` s of a range, found without the model.
 
 **generate** on a comment that describes code, a stub or a ``# TODO``; **docstring** and
-**tests** on a function's header; **fix** on a function with the request's diagnostics.
-Imports :mod:`codels.documents`, :mod:`codels.languages`, :mod:`codels.positions` and
-:mod:`codels.privacy`.
+**tests** on a function's header; **fix** on a function with the request's diagnostics. The
+brace languages get **generate** and **docstring** only (:mod:`.brace_sites`). Imports the
+actions' site types and brace sites, :mod:`codels.documents`, :mod:`codels.languages`,
+:mod:`codels.positions` and :mod:`codels.privacy`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 
+from codels.actions import brace_sites
+from codels.actions.site_types import ActionKind as ActionKind
+from codels.actions.site_types import Problem as Problem
+from codels.actions.site_types import Site as Site
+from codels.actions.site_types import Target as Target
+from codels.actions.site_types import action_for_command as action_for_command
 from codels.documents import DocumentSnapshot
 from codels.languages.python import PYTHON
 from codels.languages.python import functions as python
@@ -30,87 +35,6 @@ from codels.languages.python.functions import (
 from codels.languages.python.scopes import enclosing_scopes
 from codels.positions import LineIndex
 from codels.privacy import path_of
-
-
-class ActionKind(StrEnum):
-    """The code actions codels offers."""
-
-    GENERATE = "generate"
-    DOCSTRING = "docstring"
-    TESTS = "tests"
-    FIX = "fix"
-
-    @property
-    def command(self) -> str:
-        """The namespaced command (and ``data`` tag) of this action."""
-        return _COMMANDS[self]
-
-    @property
-    def lsp_kind(self) -> str:
-        """The LSP code action kind (a sub-kind of ``refactor.rewrite`` or ``quickfix``)."""
-        return _LSP_KINDS[self]
-
-
-_COMMANDS = {
-    ActionKind.GENERATE: "codels.generateFunction",
-    ActionKind.DOCSTRING: "codels.addDocstring",
-    ActionKind.TESTS: "codels.writeTests",
-    ActionKind.FIX: "codels.fixFunction",
-}
-_LSP_KINDS = {
-    ActionKind.GENERATE: "refactor.rewrite.codels.generate",
-    ActionKind.DOCSTRING: "refactor.rewrite.codels.docstring",
-    ActionKind.TESTS: "refactor.rewrite.codels.tests",
-    ActionKind.FIX: "quickfix.codels.fix",
-}
-
-
-def action_for_command(command: str) -> ActionKind | None:
-    """The action whose command is ``command`` (None for an unknown one)."""
-    return next((kind for kind, name in _COMMANDS.items() if name == command), None)
-
-
-class Target(StrEnum):
-    """What an action works on."""
-
-    COMMENT = "comment"
-    """A comment block describing a function to write."""
-    STUB = "stub"
-    """A function whose body is only a docstring, ``...`` or ``pass``."""
-    TODO = "todo"
-    """A ``# TODO`` comment inside a function."""
-    FUNCTION = "function"
-    """A whole function (docstring, tests, fix)."""
-
-
-@dataclass(frozen=True)
-class Site:
-    """Where one action applies: everything needed to run it later, without the model."""
-
-    action: ActionKind
-    target: Target
-    title: str
-    start: int
-    """Start of the region the action anchors on (comment block or function)."""
-    end: int
-    """End of that region."""
-    name: str = ""
-    """The function's name ("" for a comment that does not name one)."""
-    indent: str = ""
-    """Indentation the generated code takes (comment or ``def`` line)."""
-    diagnostics: tuple[str, ...] = ()
-    """For **fix**: the problems to address, one sentence each, with function-relative lines."""
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A diagnostic from the request: where (code points) and what."""
-
-    start: int
-    end: int
-    message: str
-    source: str = ""
-    code: str = ""
 
 
 def function_at(snapshot: DocumentSnapshot, offset: int) -> FunctionShape | None:
@@ -152,7 +76,11 @@ def find_sites(
     ``can_write_tests`` is False when there is nowhere to put tests (no file on disk, or no
     test file and a client that cannot create one).
     """
-    if snapshot.tree is None or snapshot.language != PYTHON:
+    if snapshot.tree is None:
+        return []
+    if snapshot.language is not None and snapshot.language.functions is not None:
+        return brace_sites.find_brace_sites(snapshot, start)  # no tests, no fix
+    if snapshot.language != PYTHON:
         return []
     lines = snapshot.lines
     end = start if end is None else end

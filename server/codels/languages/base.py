@@ -8,6 +8,7 @@ language it has. This module imports tree-sitter and :mod:`codels.positions`.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,6 +147,24 @@ class NodeTypes:
     around the cursor instead."""
 
 
+@dataclass(frozen=True)
+class FunctionSyntax:
+    """How a brace language's code actions read and write functions (Python has its own)."""
+
+    display_name: str
+    """The language's name in prompts and messages (``Rust``)."""
+    fence: str
+    """The Markdown code fence's language tag (``rust``)."""
+    functions: frozenset[str]
+    """Node types of named functions and methods whose body is a braced block."""
+    stub: re.Pattern[str]
+    """A body statement (whitespace collapsed) that stands for code still to write
+    (``todo!()``, ``panic("TODO")``); a body that is only a ``// TODO`` comment is one too."""
+    doc_style: str
+    """How a doc comment is written: ``///`` lines, ``/**`` blocks, or ``//`` lines that
+    begin with the function's name (Go)."""
+
+
 @dataclass(frozen=True, eq=False)
 class Language:
     """Everything language-specific on the completion path (one instance per language)."""
@@ -179,6 +198,9 @@ class Language:
     candidate_test_files: Callable[[Path], list[Path]] | None = None
     """Where a module's tests may already live, most likely first; None for a language with
     no test file convention codels knows."""
+    functions: FunctionSyntax | None = None
+    """What code actions need to write functions in a brace language (None: Python's own
+    actions, or none)."""
     comment_starts: tuple[str, ...] = ()
     """What a line of a comment block begins with, stripped (``//``, ``/*``, ``*``); empty:
     :attr:`line_comment` alone."""

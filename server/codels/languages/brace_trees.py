@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import tree_sitter
 
-from codels.languages.base import Language, NodeTypes, Scope, Snippet
+from codels.languages.base import FunctionSyntax, Language, NodeTypes, Scope, Snippet
 from codels.languages.braces import BraceBlocks, BraceSyntax
 from codels.languages.trees import node_before, text_between
 from codels.positions import LineIndex
@@ -137,7 +137,7 @@ class BraceTrees:
         indent_line = lines.line_text(first.start_point.row)
         return Scope(
             kind=kind,
-            name=_name_of(node),
+            name=definition_name(node),
             header=Snippet(header.start, header.text.rstrip()),
             indent=indent_line[: len(indent_line) - len(indent_line.lstrip(" \t"))],
         )
@@ -196,7 +196,7 @@ def _encloses(node: tree_sitter.Node, cursor_byte: int) -> bool:
     return node.start_byte < cursor_byte and (cursor_byte < node.end_byte or node.has_error)
 
 
-def _name_of(node: tree_sitter.Node) -> str:
+def definition_name(node: tree_sitter.Node) -> str:
     """A definition's name: its ``name`` field, else the name its declarator or type gives."""
     current: tree_sitter.Node | None = node
     for _ in range(6):
@@ -227,6 +227,7 @@ def brace_language(
     syntax: BraceSyntax,
     closing_chars: str = ")]}'\";,",
     is_import: Callable[[tree_sitter.Node], bool] | None = None,
+    functions: FunctionSyntax | None = None,
 ) -> Language:
     """The :class:`~codels.languages.base.Language` of a brace language."""
     trees = BraceTrees(nodes, syntax, is_import)
@@ -243,5 +244,6 @@ def brace_language(
         inside_string_or_comment=trees.inside_string_or_comment,
         enclosing_scopes=trees.enclosing_scopes,
         module_imports=trees.module_imports,
+        functions=functions,
         comment_starts=("//", "/*", "* ", "*/", "*"),
     )

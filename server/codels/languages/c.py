@@ -13,7 +13,7 @@ import re
 
 import tree_sitter_c
 
-from codels.languages.base import NodeTypes
+from codels.languages.base import FunctionSyntax, NodeTypes
 from codels.languages.brace_trees import brace_language
 from codels.languages.braces import BLOCK_COMMENT, BraceSyntax, line_comment, quoted
 
@@ -65,6 +65,15 @@ NODES = NodeTypes(
 )
 """The node types codels reads in C."""
 
+FUNCTIONS = FunctionSyntax(
+    display_name="C",
+    fence="c",
+    functions=frozenset({"function_definition"}),
+    stub=re.compile(r"(?!)"),  # only a // TODO body
+    doc_style="/**",
+)
+"""How code actions write C functions: Doxygen ``/** */`` comments."""
+
 C = brace_language(
     name="c",
     language_ids=("c",),
@@ -72,5 +81,6 @@ C = brace_language(
     grammar=grammar,
     nodes=NODES,
     syntax=SYNTAX,
+    functions=FUNCTIONS,
 )
 """The C language (``.h`` files too, unless the editor says they are C++)."""

@@ -13,7 +13,7 @@ import re
 import tree_sitter_cpp
 
 from codels.languages import c
-from codels.languages.base import NodeTypes
+from codels.languages.base import FunctionSyntax, NodeTypes
 from codels.languages.brace_trees import brace_language
 from codels.languages.braces import Literal
 
@@ -61,6 +61,19 @@ NODES = NodeTypes(
 )
 """The node types codels reads in C++."""
 
+FUNCTIONS = FunctionSyntax(
+    display_name="C++",
+    fence="cpp",
+    functions=c.FUNCTIONS.functions,
+    stub=re.compile(
+        r'throw std::(logic_error|runtime_error)\(\s*"(not implemented|todo)\b[^"]*"\s*\);',
+        re.IGNORECASE,
+    ),
+    doc_style="/**",
+)
+"""How code actions write C++ functions: ``throw std::logic_error("not implemented")`` stubs,
+Doxygen ``/** */`` comments."""
+
 CPP = brace_language(
     name="cpp",
     language_ids=("cpp", "c++", "cuda-cpp"),
@@ -69,5 +82,6 @@ CPP = brace_language(
     nodes=NODES,
     syntax=SYNTAX,
     closing_chars=")]}'\";,>",
+    functions=FUNCTIONS,
 )
 """The C++ language."""

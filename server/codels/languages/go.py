@@ -11,7 +11,7 @@ import re
 
 import tree_sitter_go
 
-from codels.languages.base import NodeTypes
+from codels.languages.base import FunctionSyntax, NodeTypes
 from codels.languages.brace_trees import brace_language
 from codels.languages.braces import BLOCK_COMMENT, BraceSyntax, Literal, line_comment, quoted
 
@@ -51,6 +51,16 @@ NODES = NodeTypes(
 )
 """The node types codels reads in Go."""
 
+FUNCTIONS = FunctionSyntax(
+    display_name="Go",
+    fence="go",
+    functions=frozenset({"function_declaration", "method_declaration"}),
+    stub=re.compile(r'panic\(\s*"(todo|not implemented)\b[^"]*"\s*\)', re.IGNORECASE),
+    doc_style="//",
+)
+"""How code actions write Go functions: ``panic("TODO")`` and ``panic("not implemented")``
+stubs, doc comments that begin with the function's name."""
+
 GO = brace_language(
     name="go",
     language_ids=("go",),
@@ -59,5 +69,6 @@ GO = brace_language(
     nodes=NODES,
     syntax=SYNTAX,
     closing_chars=")]}'\";,`",
+    functions=FUNCTIONS,
 )
 """The Go language."""

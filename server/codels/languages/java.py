@@ -11,7 +11,7 @@ import re
 
 import tree_sitter_java
 
-from codels.languages.base import NodeTypes
+from codels.languages.base import FunctionSyntax, NodeTypes
 from codels.languages.brace_trees import brace_language
 from codels.languages.braces import BLOCK_COMMENT, BraceSyntax, Literal, line_comment, quoted
 
@@ -58,6 +58,16 @@ NODES = NodeTypes(
 )
 """The node types codels reads in Java."""
 
+FUNCTIONS = FunctionSyntax(
+    display_name="Java",
+    fence="java",
+    functions=frozenset({"method_declaration", "constructor_declaration"}),
+    stub=re.compile(r"throw new (java\.lang\.)?UnsupportedOperationException\(.*\);"),
+    doc_style="/**",
+)
+"""How code actions write Java methods: ``throw new UnsupportedOperationException(...)``
+stubs, Javadoc comments."""
+
 JAVA = brace_language(
     name="java",
     language_ids=("java",),
@@ -66,5 +76,6 @@ JAVA = brace_language(
     nodes=NODES,
     syntax=SYNTAX,
     closing_chars=")]}'\";,>",
+    functions=FUNCTIONS,
 )
 """The Java language."""

@@ -12,7 +12,7 @@ import re
 import tree_sitter
 import tree_sitter_javascript
 
-from codels.languages.base import NodeTypes
+from codels.languages.base import FunctionSyntax, NodeTypes
 from codels.languages.brace_trees import brace_language
 from codels.languages.braces import BLOCK_COMMENT, BraceSyntax, line_comment, quoted
 
@@ -70,6 +70,30 @@ def is_require(node: tree_sitter.Node) -> bool:
 CLOSING_CHARS = ")]}'\";,`"
 """What may stand right of the cursor: closing brackets, quotes and backquotes, ``;``, ``,``."""
 
+NOT_IMPLEMENTED = re.compile(
+    r"throw new (Error|TypeError)\(\s*[\"'`](not implemented|todo)\b[^\"'`]*[\"'`]\s*\);?",
+    re.IGNORECASE,
+)
+"""``throw new Error("not implemented")``: a JavaScript or TypeScript stub."""
+
+FUNCTIONS = FunctionSyntax(
+    display_name="JavaScript",
+    fence="javascript",
+    functions=frozenset(
+        {
+            "function_declaration",
+            "generator_function_declaration",
+            "method_definition",
+            # named where a declaration or a field gives them a name (``const f = () => {}``)
+            "arrow_function",
+            "function_expression",
+        }
+    ),
+    stub=NOT_IMPLEMENTED,
+    doc_style="/**",
+)
+"""How code actions write JavaScript functions: JSDoc comments."""
+
 JAVASCRIPT = brace_language(
     name="javascript",
     language_ids=("javascript", "javascriptreact", "js", "jsx"),
@@ -79,5 +103,6 @@ JAVASCRIPT = brace_language(
     syntax=SYNTAX,
     closing_chars=CLOSING_CHARS,
     is_import=is_require,
+    functions=FUNCTIONS,
 )
 """The JavaScript language (JSX included)."""

@@ -12,7 +12,7 @@ import re
 
 import tree_sitter_rust
 
-from codels.languages.base import NodeTypes
+from codels.languages.base import FunctionSyntax, NodeTypes
 from codels.languages.brace_trees import brace_language
 from codels.languages.braces import BLOCK_COMMENT, BraceSyntax, Literal, line_comment, quoted
 
@@ -67,6 +67,16 @@ NODES = NodeTypes(
 )
 """The node types codels reads in Rust."""
 
+FUNCTIONS = FunctionSyntax(
+    display_name="Rust",
+    fence="rust",
+    functions=frozenset({"function_item"}),
+    stub=re.compile(r"(todo|unimplemented)!\s*[(\[{].*[)\]}];?"),
+    doc_style="///",
+)
+"""How code actions write Rust functions: ``todo!()`` and ``unimplemented!()`` stubs, ``///``
+doc comments."""
+
 RUST = brace_language(
     name="rust",
     language_ids=("rust", "rs"),
@@ -75,5 +85,6 @@ RUST = brace_language(
     nodes=NODES,
     syntax=SYNTAX,
     closing_chars=")]}'\";,>",
+    functions=FUNCTIONS,
 )
 """The Rust language."""

@@ -59,6 +59,13 @@ NODES = NodeTypes(
 
 _CLOSING = javascript.CLOSING_CHARS + ">"
 
+FUNCTIONS = dataclasses.replace(
+    javascript.FUNCTIONS,
+    display_name="TypeScript",
+    fence="typescript",
+)
+"""How code actions write TypeScript functions: JavaScript's stubs and JSDoc comments."""
+
 TYPESCRIPT = brace_language(
     name="typescript",
     language_ids=("typescript", "ts"),
@@ -68,6 +75,7 @@ TYPESCRIPT = brace_language(
     syntax=SYNTAX,
     closing_chars=_CLOSING,
     is_import=javascript.is_require,
+    functions=FUNCTIONS,
 )
 """The TypeScript language."""
 
@@ -80,5 +88,6 @@ TSX = brace_language(
     syntax=SYNTAX,
     closing_chars=javascript.CLOSING_CHARS,
     is_import=javascript.is_require,
+    functions=FUNCTIONS,
 )
 """TypeScript with JSX."""

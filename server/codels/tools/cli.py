@@ -183,14 +183,6 @@ def _source_document(path: Path) -> Document:
     return Document(uri, language.language_ids[0], 0, text)
 
 
-def _python_document(path: Path, verb: str) -> Document:
-    """The Python file at ``path``; a UsageError if it cannot be read or is not Python."""
-    document = _source_document(path)
-    if document.language is None or document.language.name != "python":
-        raise UsageError(f"{path}: codels {verb} Python files (.py) only for now")
-    return document
-
-
 def run_complete(args: argparse.Namespace) -> int:
     """``codels complete``: print the completion at a location of a file."""
     path, line, column = _parse_location(args.location)
@@ -272,7 +264,7 @@ def _action_site(location: str, wanted: str | None) -> tuple[DocumentSnapshot, S
     if line < 1:
         raise UsageError(f"{location!r}: LINE starts at 1")
     path = Path(path_text)
-    document = _python_document(path, "works on")
+    document = _source_document(path)  # any language; tests and fixes are Python's
     if line > document.lines.line_count:
         raise UsageError(
             f"{path} has {document.lines.line_count} lines; line {line} does not exist"
@@ -289,7 +281,7 @@ def _action_site(location: str, wanted: str | None) -> tuple[DocumentSnapshot, S
         offered = ", ".join(s.title for s in sites) or "none"
         raise UsageError(
             f"{wanted or 'no action'} is not offered at {location} (offered: {offered}); put "
-            "LINE on a comment that describes a function, on a def, or on a # TODO"
+            "LINE on a comment that describes a function, on a function's header, or on a TODO"
         )
     return snapshot, site
 
