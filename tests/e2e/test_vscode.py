@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tree_sitter
+import tree_sitter_typescript
 from conftest import REPO, codels_command, default_model_file
 from fake_hub import FakeHub, HubFile
 from vscode_harness import (
@@ -157,6 +159,43 @@ def test_ghost_text_from_the_default_model_and_tab_accepts_it(
     body = saved.split('"""Return the area of a circle with the given radius."""\n', 1)[1]
     assert body.startswith("    return ") and len(body.split("\n", 1)[0]) > len("    return ")
     print(f"ghost text: {shown!r}; screenshot: {ARTIFACTS / 'vscode-ghost-text.png'}")
+
+
+def test_a_typescript_file_gets_ghost_text_from_the_real_model_and_tab_accepts_it(
+    page: Any, code_server: CodeServer
+) -> None:
+    path = code_server.workspace / "geometry.ts"
+    try:
+        open_file(page, "geometry.ts")
+        status_tooltip(page, "codels: ready", timeout=600_000)
+        row = 1 + path.read_text().splitlines().index("  ")
+        go_to(page, row, 3)
+        page.keyboard.type("return ", delay=60)
+        deadline = time.monotonic() + 180
+        shown = ""
+        while not shown.strip():
+            page.wait_for_timeout(500)
+            shown = ghost_text(page)
+            assert shown.strip() or time.monotonic() < deadline, "no ghost text appeared"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "vscode-typescript.png"))
+        page.keyboard.press("Tab")
+        page.wait_for_function(
+            "() => !document.querySelector('.monaco-editor .ghost-text-decoration')"
+        )
+        page.keyboard.press("Control+S")
+        expected_line = "  return " + shown.split("\n", 1)[0]
+        deadline = time.monotonic() + 60
+        while expected_line not in path.read_text().splitlines():
+            assert time.monotonic() < deadline, f"the saved file lacks {expected_line!r}"
+            page.wait_for_timeout(500)
+    except Exception as exc:
+        raise AssertionError(f"{exc}\n{save_failure(page, code_server, 'vscode-ts')}") from exc
+    source = path.read_bytes()
+    grammar = tree_sitter.Language(tree_sitter_typescript.language_typescript())
+    tree = tree_sitter.Parser(grammar).parse(source)
+    assert not tree.root_node.has_error, f"the accepted suggestion broke the file:\n{source!r}"
+    print(f"TypeScript ghost text: {shown!r}")
 
 
 def test_disable_and_enable_commands_show_in_the_status_bar(
