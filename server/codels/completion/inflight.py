@@ -186,6 +186,9 @@ async def _answered_early(flight: InFlight, early: EarlyAnswer) -> CompletionOut
             flight.early = True
             return answer
         await asyncio.wait({flight.task}, timeout=EARLY_POLL_SECONDS)
+    # Woken by the poll's timer in the turn the flight ended: one more turn lets what its end
+    # started (a speculation) take its first step first, as for a request awaiting the flight.
+    await asyncio.sleep(0)
     return None
 
 
