@@ -199,3 +199,15 @@ async def test_a_remote_engine_streams_what_it_wrote_so_it_is_shown_early():
     assert whole.text == WHOLE
     done = await service.complete(*snapshot_at(with_typed("total = 0")), EARLY)
     assert done.text == WHOLE[len("total = 0") :]
+
+
+async def test_the_evaluation_scores_the_whole_generation():
+    from codels.tools.evaluation import Evaluator
+    from codels.tools.tasks import EvalTask
+
+    engine = FakeEngine(ANSWER, token_delay=SLOW)
+    engine.load(EngineOptions())
+    evaluator = Evaluator(engine, EARLY, baseline=False)
+    task = EvalTask("t/1", "def total(items):\n    ", "\n", WHOLE)
+    attempt = await evaluator.codels_completion(task, EARLY)
+    assert attempt.completion == WHOLE
