@@ -64,7 +64,8 @@ def errors_after_insertion(text: str, position: types.Position, insertion: str) 
 
 @pytest_lsp.fixture(config=SERVER, scope="module")
 async def client(lsp_client: LanguageClient):
-    await initialize(lsp_client)
+    # showEarlyMs 0: these tests judge whole blocks, and cancel requests still running.
+    await initialize(lsp_client, options={"showEarlyMs": 0})
     yield
     await lsp_client.shutdown_session()
 

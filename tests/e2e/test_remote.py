@@ -191,7 +191,11 @@ async def test_completion_through_the_lsp_server(client: LanguageClient, remote:
 
 
 async def test_cancelling_a_request_closes_the_stream(client: LanguageClient, remote: RealServer):
-    await initialize(client, options=settings(remote, maxTokens=2000, timeBudgetMs=0))
+    # showEarlyMs 0: shown early, the request would be answered with its first line long
+    # before the cancel (its generation going on, as it should, for the requests after it).
+    await initialize(
+        client, options=settings(remote, maxTokens=2000, timeBudgetMs=0, showEarlyMs=0)
+    )
     assert (await until_ready(client))["model"] == "ready"
     # A body the model would go on writing for a long time.
     source = (
@@ -249,7 +253,10 @@ async def test_a_wrong_api_key_is_one_clear_message(remote: RealServer):
 
 
 async def test_the_server_killed_mid_request_then_back(client: LanguageClient, remote: RealServer):
-    await initialize(client, options=settings(remote, maxTokens=2000, timeBudgetMs=0))
+    # showEarlyMs 0: the request must still be waiting when the server is killed.
+    await initialize(
+        client, options=settings(remote, maxTokens=2000, timeBudgetMs=0, showEarlyMs=0)
+    )
     assert (await until_ready(client))["model"] == "ready"
     source = (
         "def count():\n    # print 1 to 500, one call per line\n    print(1)\n    print(2)\n    █\n"

@@ -54,7 +54,7 @@ class FakeEngine:
         self.closed = False
         self.on_health: Callable[[str, bool], None] | None = None
         self.capabilities = EngineCapabilities(
-            LOCAL, in_process=True, constrains_tokens=True, document_states=True
+            LOCAL, in_process=True, constrains_tokens=True, streams_text=True, document_states=True
         )
         """Like the in-process engine's, so the block-header retry and prefills are asked for."""
 

@@ -16,6 +16,7 @@ export const SERVER_SETTING_KEYS = [
   "promptTokens",
   "suffixTokens",
   "timeBudgetMs",
+  "showEarlyMs",
   "speculate",
   "prefillOnOpen",
   "triggerMode",

@@ -136,6 +136,8 @@ class Generator:
         def showable(text: str) -> bool:
             return bool(infill.clean(text, truncated=True).text)
 
+        progress.clean = early_preview(infill, self.engine.capabilities.constrains_tokens)
+
         should_stop = _BudgetedStop(infill.stop_rule(), settings.time_budget_ms, showable)
         request = request_for(infill, snapshot.uri, settings, should_stop, progress, speculative)
         result = await self.counted(request)
@@ -216,6 +218,21 @@ def context_at(snapshot: DocumentSnapshot, offset: int, settings: Settings) -> C
     )
 
 
+def early_preview(infill: Infill, asks_header: bool) -> Callable[[str], str]:
+    """What may be shown of a block's answer cut short: the cleaned text, "" for nothing.
+
+    With ``asks_header`` (the engine can be asked for a block's header), nothing while the
+    answer leaves the code below without the header it needs: the generation asks again for
+    one when it ends, so its answer will not begin like this one.
+    """
+
+    def preview(raw: str) -> str:
+        text = infill.clean(raw, truncated=True).text
+        return "" if asks_header and needs_header(infill.context, text) else text
+
+    return preview
+
+
 def request_for(
     infill: Infill,
     key: str,
@@ -234,6 +251,7 @@ def request_for(
 
     def watched(text: str) -> bool:
         progress.text = text[len(healed) :] if text.startswith(healed) else text
+        progress.raw = text
         return should_stop(text)
 
     return infill.request(

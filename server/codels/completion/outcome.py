@@ -23,4 +23,5 @@ class CompletionOutcome:
     context_ms: float = 0.0
     total_ms: float = 0.0
     source: str = "model"
-    """``model``, ``typed-ahead``, ``continued``, ``cache``, ``speculative`` or ``none``."""
+    """``model``, ``typed-ahead``, ``continued``, ``cache``, ``speculative``, ``early`` (what a
+    generation still running wrote so far) or ``none``."""

@@ -15,6 +15,7 @@ import time
 
 from codels.completion.alternatives import sample_alternatives
 from codels.completion.caches import ResultCache, ShownSuggestions, state_key
+from codels.completion.early import early_answer, early_flight, shows_early
 from codels.completion.generation import LINE_MAX_TOKENS, Generator, context_at
 from codels.completion.inflight import InFlight, InFlightGenerations, Progress
 from codels.completion.outcome import CompletionOutcome
@@ -137,24 +138,16 @@ class CompletionService:
                 "", CompletionKind.NONE, "the model is not loaded yet", source="none"
             )
         ticket = self.debouncer.arrived(snapshot.uri)
-        quick = self._without_model(snapshot, offset, started, "typed-ahead")
-        if quick is not None:
-            return self.speculation.follow(quick, snapshot, offset, settings)
         uri = snapshot.uri
-        flight = self.flights.answering(uri, snapshot.text, offset)
-        waited_ms = 0.0
-        if flight is not None:
-            if not flight.task.done():
-                waiting = time.perf_counter()
-                await self.flights.wait(flight)
-                waited_ms = (time.perf_counter() - waiting) * 1000
-            if flight.speculative:
-                # Reached or typed past: its suggestion is the one being typed into now.
-                self.speculation.adopt(uri, flight)
-            source = "speculative" if flight.speculative else "continued"
-            quick = self._without_model(snapshot, offset, started, source)
+        # A generation answered early and still writing knows more than what it showed.
+        early = early_flight(self.flights, uri, snapshot.text, offset)
+        if early is None:
+            quick = self._without_model(snapshot, offset, started, "typed-ahead")
             if quick is not None:
                 return self.speculation.follow(quick, snapshot, offset, settings)
+        continued, waited_ms = await self._continued(snapshot, offset, settings, started, early)
+        if continued is not None:
+            return continued
         self.flights.stop(uri)  # a speculation may have followed the one awaited
         if automatic:
             holding = time.perf_counter()
@@ -175,7 +168,49 @@ class CompletionService:
             )
         )
         flight = self.flights.track(uri, InFlight(snapshot.text, offset, task, progress))
-        return await self.flights.wait(flight)
+        if not shows_early(settings, context, self.engine.capabilities):
+            return await self.flights.wait(flight)
+        flight.early_after = settings.show_early_ms / 1000
+        answer = early_answer(flight, self.shown, snapshot, offset, started, flight.early_after)
+        return await self.flights.wait(flight, answer)
+
+    async def _continued(
+        self,
+        snapshot: DocumentSnapshot,
+        offset: int,
+        settings: Settings,
+        started: float,
+        early: InFlight | None,
+    ) -> tuple[CompletionOutcome | None, float]:
+        """The answer of the generation under way that serves this state, if there is one.
+
+        ``early`` is a generation that answered early and still writes: it answers now with
+        what it wrote past the typed text, else once it has written more. Also returns how
+        long the request waited for a generation (model time, not the server's).
+        """
+        uri = snapshot.uri
+        flight = early or self.flights.answering(uri, snapshot.text, offset)
+        if flight is None:
+            return None, 0.0
+        waited_ms = 0.0
+        if not flight.task.done():
+            waiting = time.perf_counter()
+            answer = None
+            if flight.early_after is not None:
+                after = 0.0 if flight.early else flight.early_after
+                answer = early_answer(flight, self.shown, snapshot, offset, started, after)
+            outcome = await self.flights.wait(flight, answer)
+            if outcome.source == "early":
+                return outcome, 0.0
+            waited_ms = (time.perf_counter() - waiting) * 1000
+        if flight.speculative:
+            # Reached or typed past: its suggestion is the one being typed into now.
+            self.speculation.adopt(uri, flight)
+        source = "speculative" if flight.speculative else "continued"
+        quick = self._without_model(snapshot, offset, started, source)
+        if quick is not None:
+            return self.speculation.follow(quick, snapshot, offset, settings), waited_ms
+        return None, waited_ms
 
     def _speculate_after(
         self,

@@ -26,6 +26,9 @@ class Stats:
     cache_hits: int = 0
     continued: int = 0
     """Answers from a generation that an earlier, cancelled request started."""
+    early: int = 0
+    """Answers given before their generation ended, from the lines it had written (setting
+    ``showEarlyMs``); the generation went on."""
     speculative_runs: int = 0
     """Generations finished for a state guessed ahead (not in model_runs; their tokens are in
     the token counts)."""
@@ -54,7 +57,8 @@ class Stats:
     without_model_ms: deque[float] = field(default_factory=lambda: deque(maxlen=KEPT_TIMINGS))
     """Per request answered by typing-ahead or from the result cache: time to the answer."""
     model_answer_ms: deque[float] = field(default_factory=lambda: deque(maxlen=KEPT_TIMINGS))
-    """Per request answered by a model run it started (not cancelled): time to the answer."""
+    """Per request answered by a model run it started (not cancelled), or early by one still
+    running: time to the answer."""
 
     def record(self, outcome: CompletionOutcome) -> None:
         """Count one answered request."""
@@ -62,7 +66,7 @@ class Stats:
         self.answer_ms.append(outcome.total_ms)
         if outcome.source in ("typed-ahead", "cache", "speculative"):
             self.without_model_ms.append(outcome.total_ms)
-        elif (
+        elif outcome.source == "early" or (
             outcome.source == "model"
             and outcome.generation is not None
             and not outcome.generation.cancelled
@@ -76,6 +80,8 @@ class Stats:
             self.continued += 1
         elif outcome.source == "speculative":
             self.speculative_hits += 1
+        elif outcome.source == "early":
+            self.early += 1
 
     def record_generation(
         self, result: GenerationResult, overhead_ms: float, speculative: bool = False
@@ -113,6 +119,7 @@ class Stats:
             "typed_ahead": self.typed_ahead,
             "cache_hits": self.cache_hits,
             "continued": self.continued,
+            "early": self.early,
             "speculative_runs": self.speculative_runs,
             "speculative_hits": self.speculative_hits,
             "model_runs": self.model_runs,

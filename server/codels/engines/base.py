@@ -220,6 +220,10 @@ class EngineCapabilities:
     background_sequence: bool = False
     """Background (speculative) generations run in a KV sequence of their own, beside the one
     that requests reuse."""
+    streams_text: bool = False
+    """It calls :attr:`GenerationRequest.should_stop` with the text so far as each token (or
+    streamed piece) comes, so what a generation wrote is known while it runs (showing a block
+    early needs it)."""
     document_states: bool = False
     """It keeps the KV state of recently used documents, and :meth:`Engine.prefill` evaluates a
     prompt ahead of the requests that will extend it."""

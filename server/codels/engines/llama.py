@@ -101,6 +101,7 @@ class LlamaEngine:
             backend=LOCAL,
             in_process=True,
             constrains_tokens=True,
+            streams_text=True,
             background_sequence=model is not None and sequences(model.llm) > 1,
             document_states=model is not None and self._document_states > 0,
         )

@@ -117,8 +117,11 @@ class RemoteEngine(ABC):
 
     @property
     def capabilities(self) -> EngineCapabilities:
-        """On a server, which samples its own tokens: no bans, no background sequence."""
-        return EngineCapabilities(backend=self.backend)
+        """On a server, which samples its own tokens: no bans, no background sequence.
+
+        Its answer is streamed, piece by piece, so what it wrote so far is known.
+        """
+        return EngineCapabilities(backend=self.backend, streams_text=True)
 
     # -- the dialect ----------------------------------------------------------------------------
 

@@ -532,6 +532,7 @@ SERVER_FIGURES = (
     ("typed_ahead", "answered by typing-ahead"),
     ("continued", "answered by a generation an earlier request started"),
     ("cache_hits", "answered from the result cache"),
+    ("early", "answered early, the generation going on (setting showEarlyMs)"),
     ("speculative_runs", "speculative generations finished (setting speculate)"),
     ("speculative_hits", "answered by a speculative generation"),
     ("kv_reuse", "share of prompt tokens reused from the KV cache"),

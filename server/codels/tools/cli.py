@@ -193,7 +193,8 @@ def run_complete(args: argparse.Namespace) -> int:
         raise UsageError(
             f"{path} has {document.lines.line_count} lines; line {line} does not exist"
         ) from None
-    settings = dataclasses.replace(settings_from(args), speculate=False)  # one answer, then exit
+    # One answer, then exit: the whole of it, and nothing generated ahead.
+    settings = dataclasses.replace(settings_from(args), speculate=False, show_early_ms=0)
     engine, info = load_engine(settings)
     try:
         outcome = asyncio.run(

@@ -269,10 +269,15 @@ class Evaluator:
         return self.engine.info
 
     async def codels_completion(self, task: EvalTask, settings: Settings) -> Attempt:
-        """The completion the server would offer at the task's cursor."""
+        """The completion the server would offer at the task's cursor.
+
+        The whole generation is scored, what the person ends up with: a block shown early
+        (``showEarlyMs``) goes on in the same generation, so it is waited for here.
+        """
         document = Document(_uri(task), task.language_id, 1, task.prefix + task.suffix)
         started = time.perf_counter()
-        outcome = await self.service.complete(document.snapshot(), len(task.prefix), settings)
+        whole = dataclasses.replace(settings, show_early_ms=0)
+        outcome = await self.service.complete(document.snapshot(), len(task.prefix), whole)
         return Attempt(outcome.text, (time.perf_counter() - started) * 1000)
 
     async def action_completion(self, task: EvalTask, settings: Settings) -> Attempt:
