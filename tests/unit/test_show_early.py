@@ -157,6 +157,38 @@ async def test_typing_something_else_stops_the_generation_shown_early():
     assert len(asked(engine)) == 2
 
 
+async def test_a_request_in_another_file_stops_the_generation_shown_early():
+    service, engine = slow_service()
+    await service.complete(*snapshot_at(BODY), EARLY)
+    flight = service.flights.get(URI)
+    assert flight is not None and not flight.task.done()
+    # The person switched files: the model is theirs there, not the rest of this block.
+    other = snapshot_at("def count(items):\n    return █\n", "file:///work/other.py")
+    await service.complete(*other, Settings(show_early_ms=0))
+    assert flight.task.cancelled()
+    assert len(asked(engine)) == 2
+
+
+async def test_evaluating_another_files_prompt_stops_the_generation_shown_early():
+    service, _ = slow_service()
+    await service.complete(*snapshot_at(BODY), EARLY)
+    flight = service.flights.get(URI)
+    assert flight is not None
+    await service.prefill(*snapshot_at("x = █\n", "file:///work/other.py"), EARLY)
+    await asyncio.sleep(0)
+    assert flight.task.cancelled()
+
+
+async def test_the_generation_shown_early_keeps_going_for_its_own_file():
+    service, _ = slow_service()
+    await service.complete(*snapshot_at(BODY), EARLY)
+    flight = service.flights.get(URI)
+    assert flight is not None
+    await service.prefill(*snapshot_at(BODY), EARLY)
+    assert not flight.task.cancelled()
+    assert (await flight.task).text == WHOLE
+
+
 async def test_closing_the_document_stops_the_generation_shown_early():
     service, _ = slow_service()
     await service.complete(*snapshot_at(BODY), EARLY)

@@ -142,6 +142,16 @@ class InFlightGenerations:
         if flight is not None and not flight.task.done():
             flight.task.cancel()
 
+    def stop_early_elsewhere(self, uri: str) -> None:
+        """Stop the generations answered early in documents other than ``uri``.
+
+        The person moved on to ``uri``: what they were shown there stays shown, but writing
+        on would keep the model from the document they are in now.
+        """
+        for other, flight in self._flights.items():
+            if other != uri and flight.early and not flight.task.done():
+                flight.task.cancel()
+
     def forget(self, uri: str) -> None:
         """Drop, and stop, the generation of a document that closed."""
         flight = self._flights.pop(uri, None)

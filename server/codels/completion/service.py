@@ -104,6 +104,7 @@ class CompletionService:
         next request there then finds its prompt in the KV cache. None when there is nothing
         to do (no model, or an engine that keeps no document states).
         """
+        self.flights.stop_early_elsewhere(snapshot.uri)
         return await self.generator.prefill(snapshot, offset, settings)
 
     def _without_model(
@@ -139,6 +140,7 @@ class CompletionService:
             )
         ticket = self.debouncer.arrived(snapshot.uri)
         uri = snapshot.uri
+        self.flights.stop_early_elsewhere(uri)
         # A generation answered early and still writing knows more than what it showed.
         early = early_flight(self.flights, uri, snapshot.text, offset)
         if early is None:
