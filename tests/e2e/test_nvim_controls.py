@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 from fake_hub import FakeHub, HubFile
-from test_nvim import NVIM_0_11, NVIM_0_12, Editor, floating_text, wait_for
+from nvim_screen import capture
+from test_nvim import ARTIFACTS, NVIM_0_11, NVIM_0_12, Editor, floating_text, wait_for
 
 FAKE_SERVER = Path(__file__).resolve().parents[1] / "support" / "fake_server.py"
 BODY = "def total(items):\n    █\n"
@@ -132,6 +133,15 @@ def test_accepting_a_word_then_a_line_leaves_the_rest_shown(start: Callable[...,
     typing_in(editor)
     wait_for("ghost text", lambda: shown(editor) == LOOP.rstrip("\n"), timeout=30)
     runs = server_stats(editor)["model_runs"]
+
+    # What a user sees: the line typed so far, then the suggestion in a colour of its own.
+    screen = capture(editor.nvim)
+    screen.save_png(ARTIFACTS / "nvim-ghost-text.png")
+    header, ghost = screen.find("def total(items):"), screen.find("total = 0")
+    assert ghost[0] == header[0] + 1, "\n".join(screen.text())
+    assert screen.find("for item in items:")[0] == ghost[0] + 1
+    ghost_colour = screen.colours_at(*ghost).foreground
+    assert ghost_colour not in (screen.colours_at(*header).foreground, screen.default_foreground)
 
     editor.nvim.input("<C-Right>")
     wait_for("the word in the buffer", lambda: editor.lines()[1] == "    total", timeout=10)
