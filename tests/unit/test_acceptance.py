@@ -139,3 +139,28 @@ async def test_over_lsp_shown_once_while_typed_into_and_accepted_by_its_command(
     )
     now = await python_line(client)
     assert now == {"shown": before["shown"] + 1, "accepted": before["accepted"] + 1}
+
+
+def test_a_block_shown_early_then_with_more_lines_is_one_suggestion(tmp_path: Path):
+    offered = OfferedSuggestions()
+    stats = AcceptanceStats(path=tmp_path / "acceptance.json")
+    uri = "file:///work/a.py"
+    first = offered.get(offered.offer(uri, "python", "total = 0"))
+    stats.shown(first)
+    # "to" typed into it meanwhile; the same generation has written its next line since.
+    grown = offered.get(offered.offer(uri, "python", "tal = 0\n    for item in items:", grows=True))
+    assert grown.root == first.root
+    # The whole block once written, nothing more typed: still the same one.
+    whole = offered.offer(
+        uri, "python", "tal = 0\n    for item in items:\n        total += item", grows=True
+    )
+    assert offered.get(whole).root == first.root
+    stats.accepted(offered.root(offered.get(whole)))
+    # Something else in another file, or unlike the latest one, is a new suggestion.
+    other = offered.get(offered.offer("file:///work/b.py", "python", "tal = 0\n    x", grows=True))
+    assert other.root != first.root
+    unlike = offered.get(offered.offer(uri, "python", "count = 1\n    y", grows=True))
+    assert unlike.root != first.root
+    stats.flush()
+    counts = read_file(tmp_path / "acceptance.json")["counts"]["python"]
+    assert counts["line"]["shown"] == 1 and counts["line"]["accepted"] == 1

@@ -90,19 +90,29 @@ class OfferedSuggestions:
         self._by_id: OrderedDict[str, Offered] = OrderedDict()
         self._numbers = itertools.count(1)
 
-    def offer(self, uri: str, language: str, text: str, *, continues: bool = False) -> str:
+    def offer(
+        self, uri: str, language: str, text: str, *, continues: bool = False, grows: bool = False
+    ) -> str:
         """Remember a suggestion handed out; its id.
 
         ``continues``: it is the rest of one shown before in ``uri`` (typing into it), which
-        becomes its root.
+        becomes its root. ``grows``: it may also be a longer version of the latest one shown
+        in ``uri`` (a block shown early, then with the lines written since, past what was
+        typed into it): it has the same root when it starts with a tail of that one.
         """
         suggestion_id = f"s{next(self._numbers)}"
         root = suggestion_id
-        if continues:
+        if continues or grows:
             for earlier in reversed(self._by_id.values()):
-                if earlier.uri == uri and earlier.text.endswith(text):
+                if earlier.uri != uri:
+                    continue
+                if (continues and earlier.text.endswith(text)) or (
+                    grows and _grows(earlier.text, text)
+                ):
                     root = earlier.root
                     break
+                if grows and not continues:
+                    break  # only the latest one in ``uri`` may have grown
         self._by_id[suggestion_id] = Offered(uri, language, text, root)
         while len(self._by_id) > KEPT:
             self._by_id.popitem(last=False)
@@ -115,6 +125,14 @@ class OfferedSuggestions:
     def root(self, offered: Offered) -> Offered:
         """The suggestion ``offered`` is the rest of (itself if it is not one, or if forgotten)."""
         return self._by_id.get(offered.root, offered)
+
+
+def _grows(earlier: str, text: str) -> bool:
+    """Whether ``text`` starts with a tail of ``earlier`` and goes on past it."""
+    return any(
+        len(text) > len(earlier) - start and text.startswith(earlier[start:])
+        for start in range(len(earlier))
+    )
 
 
 Counts = dict[str, dict[str, dict[str, int]]]

@@ -48,10 +48,15 @@ async def text_document_inline_completion(
     cursor = types.Range(start=params.position, end=params.position)
     document = ls.documents.get(uri)
     language = document.language_id if document is not None else ""
-    # The rest of a suggestion typed into, or the same one again: not a new one shown.
-    again = outcome is not None and outcome.source in ("typed-ahead", "cache")
+    # The rest of a suggestion typed into, or the same one again: not a new one shown; nor is
+    # a block shown early coming back with more lines (from the same generation).
+    source = outcome.source if outcome is not None else ""
+    again = source in ("typed-ahead", "cache")
+    grows = source in ("early", "continued")
     ids = [
-        ls.offered.offer(uri, language, text, continues=again and index == 0)
+        ls.offered.offer(
+            uri, language, text, continues=again and index == 0, grows=grows and index == 0
+        )
         for index, text in enumerate(texts)
     ]
     first = ls.offered.get(ids[0])
