@@ -14,9 +14,9 @@ import textwrap
 from codels.actions.brace_prompts import brace_functions_at
 from codels.actions.edits import ActionEdit, FileChange, TextEdit
 from codels.actions.errors import ActionError, Unusable
-from codels.actions.job import Attempt, Job
+from codels.actions.job import Attempt, Job, brace_function_text
 from codels.actions.site_types import ActionKind, Target
-from codels.documents import Document
+from codels.actions.todo import fim_todo
 from codels.engines.base import GenerationRequest
 from codels.languages import brace_functions
 from codels.languages.base import FunctionSyntax, Language
@@ -61,20 +61,8 @@ def _function(job: Job) -> BraceFunction:
 
 
 def _shown(job: Job, change: FileChange, at: int, start: int | None = None) -> str:
-    """The function around ``at`` in the edited text, from ``start``'s line if given."""
-    result = change.result
-    snapshot = Document(change.uri, job.snapshot.language_id, 0, result).snapshot()
-    language, tree = snapshot.language, snapshot.tree
-    if language is None or tree is None:
-        return result
-    shape = brace_functions.function_at(language, tree, snapshot.lines, at)
-    if shape is None:
-        return result
-    lines = snapshot.lines
-    first = lines.starts[shape.first_row]
-    if start is not None:
-        first = min(first, lines.starts[lines.position_at(start, "utf-32")[0]])
-    return result[first : shape.end]
+    """The function around ``at`` of the edited text, from ``start``'s line if given."""
+    return brace_function_text(change, job.snapshot.language_id, at, start)
 
 
 async def _chat_function(job: Job, name: str) -> WrittenFunction:
@@ -152,17 +140,6 @@ def _with_body(job: Job, shape: BraceFunction, body: str) -> ActionEdit:
 
 
 # -- a TODO ------------------------------------------------------------------------------------
-
-
-async def fim_todo(job: Job) -> ActionEdit:
-    """Code infilled on a blank line below the TODO comment (which stays)."""
-    site = job.site
-    text = job.snapshot.text
-    virtual = text[: site.end] + "\n" + site.indent + text[site.end :]
-    cursor = site.end + 1 + len(site.indent)
-    completion = await job.model.ask_fim(virtual, cursor)
-    change = job.document_change([TextEdit(site.end, site.end, "\n" + site.indent + completion)])
-    return ActionEdit((change,), _shown(job, change, site.start))
 
 
 async def chat_rewrite(job: Job) -> ActionEdit:

@@ -17,6 +17,7 @@ from codels.actions.prompts import ChatPrompt, chat_prompt
 from codels.actions.sites import Site, function_at
 from codels.config import Settings
 from codels.documents import Document, DocumentSnapshot
+from codels.languages import brace_functions
 from codels.languages.python.functions import FunctionShape
 
 Attempt = tuple[str, Callable[[], Awaitable[ActionEdit]]]
@@ -99,6 +100,10 @@ class Job:
         shift = sum(
             len(edit.text) - (edit.end - edit.start) for edit in change.edits if edit.start < anchor
         )
+        if self.snapshot.language_id != "python":
+            first_line = start + shift if start >= 0 else None
+            at = anchor + shift + inner
+            return brace_function_text(change, self.snapshot.language_id, at, first_line)
         snapshot = Document(change.uri, "python", 0, result).snapshot()
         at = min(anchor + shift + inner, max(0, len(result) - 1))
         shape = function_at(snapshot, at)
@@ -109,3 +114,22 @@ class Job:
         if start >= 0:
             first = min(first, lines.starts[lines.position_at(start + shift, "utf-32")[0]])
         return result[first : shape.end]
+
+
+def brace_function_text(
+    change: FileChange, language_id: str, at: int, start: int | None = None
+) -> str:
+    """The brace-language function around ``at`` of the edited text, from ``start``'s line."""
+    result = change.result
+    snapshot = Document(change.uri, language_id, 0, result).snapshot()
+    language, tree = snapshot.language, snapshot.tree
+    if language is None or tree is None:
+        return result
+    shape = brace_functions.function_at(language, tree, snapshot.lines, at)
+    if shape is None:
+        return result
+    lines = snapshot.lines
+    first = lines.starts[shape.first_row]
+    if start is not None:
+        first = min(first, lines.starts[lines.position_at(start, "utf-32")[0]])
+    return result[first : shape.end]
