@@ -32,8 +32,6 @@ from conftest import REPO, codels_command, default_model_file
 from fake_hub import FakeHub, HubFile
 from vscode_harness import (
     ARTIFACTS,
-    MISSING,
-    REQUIRED,
     CodeServer,
     change_user_settings,
     ghost_text,
@@ -43,14 +41,11 @@ from vscode_harness import (
     open_page,
     run_command,
     save_failure,
+    skip_without_tools,
     status_tooltip,
 )
 
-if MISSING and not REQUIRED:
-    pytest.skip(
-        "VS Code test tools missing: " + "; ".join(MISSING) + " — run .ci/setup-vscode-test",
-        allow_module_level=True,
-    )
+skip_without_tools()
 
 
 # A model only the loopback fake hub has (~24 MB, so that pulling it shows progress).
@@ -116,9 +111,40 @@ def page(code_server: CodeServer) -> Iterator[Any]:
         yield tab
 
 
+def accept_a_return_line(page: Any, path: Path, row: int, indent: str, screenshot: str) -> str:
+    """Type ``return `` on ``row`` after ``indent``, wait for ghost text, take it with Tab, save.
+
+    The ghost text shown; the saved file has the line it made, and a screenshot of it shown is
+    kept as ``screenshot``.
+    """
+    go_to(page, row, len(indent) + 1)
+    page.keyboard.type("return ", delay=60)
+    deadline = time.monotonic() + 180
+    shown = ""
+    while not shown.strip():
+        page.wait_for_timeout(500)
+        shown = ghost_text(page)
+        assert shown.strip() or time.monotonic() < deadline, "no ghost text appeared"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / screenshot))
+    page.locator('[aria-label*="last completion took"]').first.wait_for(timeout=30_000)
+    page.keyboard.press("Tab")
+    page.wait_for_function("() => !document.querySelector('.monaco-editor .ghost-text-decoration')")
+    page.keyboard.press("Control+S")
+    expected_line = indent + "return " + shown.split("\n", 1)[0]
+    deadline = time.monotonic() + 60
+    while expected_line not in path.read_text().splitlines():
+        assert time.monotonic() < deadline, (
+            f"the saved file lacks {expected_line!r}:\n{path.read_text()}"
+        )
+        page.wait_for_timeout(500)
+    return shown
+
+
 def test_ghost_text_from_the_default_model_and_tab_accepts_it(
     page: Any, code_server: CodeServer
 ) -> None:
+    saved_path = code_server.workspace / "shapes.py"
     try:
         open_file(page, "shapes.py")
         # Loading the model (from the cache, or assembled from its packages) can take a while;
@@ -127,31 +153,7 @@ def test_ghost_text_from_the_default_model_and_tab_accepts_it(
         settled.first.wait_for(timeout=600_000)
         status = settled.first.get_attribute("aria-label")
         assert status and status.startswith("codels: ready"), f"status bar: {status}"
-        go_to(page, 8, 5)
-        page.keyboard.type("return ", delay=60)
-        deadline = time.monotonic() + 180
-        shown = ""
-        while not shown.strip():
-            page.wait_for_timeout(500)
-            shown = ghost_text(page)
-            if not shown.strip() and time.monotonic() > deadline:
-                raise AssertionError("no ghost text appeared")
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "vscode-ghost-text.png"))
-        page.locator('[aria-label*="last completion took"]').first.wait_for(timeout=30_000)
-        page.keyboard.press("Tab")
-        page.wait_for_function(
-            "() => !document.querySelector('.monaco-editor .ghost-text-decoration')"
-        )
-        page.keyboard.press("Control+S")
-        saved_path = code_server.workspace / "shapes.py"
-        expected_line = "    return " + shown.split("\n", 1)[0]
-        deadline = time.monotonic() + 60
-        while expected_line not in saved_path.read_text().splitlines():
-            assert time.monotonic() < deadline, (
-                f"the saved file lacks {expected_line!r}:\n{saved_path.read_text()}"
-            )
-            page.wait_for_timeout(500)
+        shown = accept_a_return_line(page, saved_path, 8, "    ", "vscode-ghost-text.png")
     except Exception as exc:
         raise AssertionError(f"{exc}\n{save_failure(page, code_server, 'vscode-failure')}") from exc
     saved = saved_path.read_text()
@@ -169,26 +171,7 @@ def test_a_typescript_file_gets_ghost_text_from_the_real_model_and_tab_accepts_i
         open_file(page, "geometry.ts")
         status_tooltip(page, "codels: ready", timeout=600_000)
         row = 1 + path.read_text().splitlines().index("  ")
-        go_to(page, row, 3)
-        page.keyboard.type("return ", delay=60)
-        deadline = time.monotonic() + 180
-        shown = ""
-        while not shown.strip():
-            page.wait_for_timeout(500)
-            shown = ghost_text(page)
-            assert shown.strip() or time.monotonic() < deadline, "no ghost text appeared"
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "vscode-typescript.png"))
-        page.keyboard.press("Tab")
-        page.wait_for_function(
-            "() => !document.querySelector('.monaco-editor .ghost-text-decoration')"
-        )
-        page.keyboard.press("Control+S")
-        expected_line = "  return " + shown.split("\n", 1)[0]
-        deadline = time.monotonic() + 60
-        while expected_line not in path.read_text().splitlines():
-            assert time.monotonic() < deadline, f"the saved file lacks {expected_line!r}"
-            page.wait_for_timeout(500)
+        shown = accept_a_return_line(page, path, row, "  ", "vscode-typescript.png")
     except Exception as exc:
         raise AssertionError(f"{exc}\n{save_failure(page, code_server, 'vscode-ts')}") from exc
     source = path.read_bytes()

@@ -21,8 +21,6 @@ import pytest
 from conftest import REPO
 from vscode_harness import (
     ARTIFACTS,
-    MISSING,
-    REQUIRED,
     CodeServer,
     change_user_settings,
     ghost_text,
@@ -31,14 +29,11 @@ from vscode_harness import (
     open_file,
     open_page,
     save_failure,
+    skip_without_tools,
     status_tooltip,
 )
 
-if MISSING and not REQUIRED:
-    pytest.skip(
-        "VS Code test tools missing: " + "; ".join(MISSING) + " — run .ci/setup-vscode-test",
-        allow_module_level=True,
-    )
+skip_without_tools()
 
 FAKE_SERVER = REPO / "tests" / "support" / "fake_server.py"
 SOURCE = REPO / "tests" / "data" / "vscode-controls"
