@@ -9,10 +9,8 @@ site types and :class:`~codels.actions.prompts.ChatPrompt`, :mod:`codels.documen
 from __future__ import annotations
 
 import textwrap
-from pathlib import PurePosixPath
-from urllib.parse import urlparse
 
-from codels.actions.prompts import ChatPrompt
+from codels.actions.prompts import ChatPrompt, placed_with_context
 from codels.actions.site_types import ActionKind, Site, Target
 from codels.documents import DocumentSnapshot
 from codels.languages import brace_functions
@@ -79,12 +77,9 @@ def chat_prompt(
     system = system_text(syntax)
     if not context:
         return ChatPrompt(system, task)
-    name = PurePosixPath(urlparse(snapshot.uri).path).name or "the file"
-    if site.target is Target.COMMENT:
-        opening = f"{name} already has this code (context only; do not write it again):\n"
-        return ChatPrompt(system, f"{opening}{fence(syntax, context)}\n\n{task}")
-    closing = f"\n\nFor reference only (do not repeat it), {name} also has:\n"
-    return ChatPrompt(system, task + closing + fence(syntax, context))
+    return placed_with_context(
+        system, task, fence(syntax, context), snapshot.uri, site.target, "the file"
+    )
 
 
 def _task(snapshot: DocumentSnapshot, site: Site, syntax: FunctionSyntax) -> str:

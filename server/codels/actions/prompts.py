@@ -102,14 +102,27 @@ def chat_prompt(
         task += f"\n{retry_note}"
     if not context:
         return ChatPrompt(SYSTEM, task)
-    name = PurePosixPath(urlparse(snapshot.uri).path).name or "the module"
-    if site.target is Target.COMMENT:
+    return placed_with_context(
+        SYSTEM, task, _fence(context), snapshot.uri, site.target, "the module"
+    )
+
+
+def placed_with_context(
+    system: str, task: str, fenced: str, uri: str, target: Target, unnamed: str
+) -> ChatPrompt:
+    """The chat prompt of ``task`` with the file's other code (``fenced``) for context.
+
+    Named by the file of ``uri`` (``unnamed`` where it has no name): before the task for a
+    comment's function, after it otherwise.
+    """
+    name = PurePosixPath(urlparse(uri).path).name or unnamed
+    if target is Target.COMMENT:
         # The task comes last: with the file's signatures after it, the 0.5B model wrote
         # those functions instead of the one the comment asks for.
         opening = f"{name} already has this code (context only; do not write it again):\n"
-        return ChatPrompt(SYSTEM, f"{opening}{_fence(context)}\n\n{task}")
-    closing = f"\n\nFor reference only (do not repeat it), {name} also has:\n{_fence(context)}"
-    return ChatPrompt(SYSTEM, task + closing)
+        return ChatPrompt(system, f"{opening}{fenced}\n\n{task}")
+    closing = f"\n\nFor reference only (do not repeat it), {name} also has:\n{fenced}"
+    return ChatPrompt(system, task + closing)
 
 
 def has_reference(snapshot: DocumentSnapshot, site: Site) -> bool:
