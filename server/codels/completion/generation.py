@@ -261,6 +261,9 @@ def request_for(
         parts=fim_parts(prompt, key),
         no_leading_space=bool(prompt.healed) and indent_settled(context),
         background=speculative,
+        # A blank line is where the person is about to write: an answer that repeats the line
+        # after it would be dropped, and nothing shown.
+        avoid_repeat=True,
     )
 
 

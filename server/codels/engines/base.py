@@ -177,6 +177,11 @@ class GenerationRequest:
     """Words the answer's first token must begin (after at most one space or tab), as a whole
     word; empty: no constraint. The caller passes, say, a language's block keywords when the
     cursor line must open a block (a backend that cannot constrain its tokens ignores it)."""
+    avoid_line: str = ""
+    """A line the answer's first line should not be ("" for none): on a blank line, the line
+    that follows the cursor, which an answer that would insert nothing repeats. An engine that
+    constrains its tokens answers such a repeat with the likeliest other first line it finds
+    (:mod:`codels.engines.llama_detour`); others leave the repeat to post-processing."""
     background: bool = False
     """Nobody waits for it yet (a speculative generation): the prompt is evaluated in smaller
     chunks, so a request that supersedes it waits less for the stop flag to be read."""

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from codels.engines.base import GenerationRequest, GenerationResult, StopReason
+from codels.engines.llama_detour import Detour
 from codels.engines.llama_kv import (
     BACKGROUND_PREFILL_CHUNK,
     IDLE_PREFILL_CHUNK,
@@ -194,11 +195,17 @@ def _decode(
     request: GenerationRequest,
     stop: threading.Event,
 ) -> tuple[str, StopReason, int]:
-    """Sample up to ``request.max_tokens`` tokens after what ``kv`` holds: (text, why, count)."""
+    """Sample up to ``request.max_tokens`` tokens after what ``kv`` holds: (text, why, count).
+
+    With :attr:`GenerationRequest.avoid_line`, an answer whose first line comes out as that line
+    is rewound to the step where another first line cost the least, and goes on from there.
+    """
     vocabulary = model_tokens.vocabulary
+    start = len(kv.tokens)
     generated: list[int] = []
     text = ""
     reason: StopReason = "length"
+    detour = _detour(llm, request)
     while len(generated) < request.max_tokens:
         if stop.is_set():
             reason = "cancelled"
@@ -213,18 +220,51 @@ def _decode(
             # per token keeps a seeded answer repeatable without repeating one random draw.
             seed = request.seed + len(generated) if request.seed is not None else RANDOM_SEED
             llm.set_seed(seed & 0xFFFFFFFF)
+        watched = detour if detour is not None and detour.watching(text) else None
         token = llm.sample(
             temp=request.temperature,
             repeat_penalty=1.0,
-            logits_processor=ban(banned) if banned is not None and len(banned) else None,
+            logits_processor=_processors(banned, watched, len(generated)),
         )
         if token in model_tokens.stop_ids:
             reason = "stop_token"
             break
         generated.append(token)
         text = llm.detokenize(generated).decode("utf-8", "ignore")
+        if detour is not None and detour.repeats(text):
+            turn = detour.turn(generated, lambda t: t in model_tokens.stop_ids)
+            if turn is not None:
+                log.debug("the answer repeated the next line; turned at token %d", turn.step)
+                kv.truncate(start + turn.step)
+                generated = [*generated[: turn.step], turn.token]
+                text = llm.detokenize(generated).decode("utf-8", "ignore")
         if request.should_stop is not None and request.should_stop(text):
             reason = "rule"
             break
-        kv.append(token)
+        kv.append(generated[-1])
     return text, reason, len(generated)
+
+
+def _detour(llm: Any, request: GenerationRequest) -> Detour | None:
+    """A watch for the line the answer should not repeat (greedy answers only)."""
+    line = request.avoid_line.strip()
+    if not line or request.temperature > 0:
+        return None
+    return Detour(line, lambda tokens: llm.detokenize(list(tokens)).decode("utf-8", "ignore"))
+
+
+def _processors(banned: Any, detour: Detour | None, step: int) -> Any:
+    """The logits processors for one step: the bans, then the detour's record of the best."""
+    import llama_cpp
+    import numpy
+
+    if detour is None:
+        return ban(banned) if banned is not None and len(banned) else None
+
+    def processor(_input_ids: Any, scores: Any) -> Any:
+        if banned is not None and len(banned):
+            scores[banned] = -numpy.inf
+        detour.record(step, scores)
+        return scores
+
+    return llama_cpp.LogitsProcessorList([processor])

@@ -39,8 +39,13 @@ class Infill:
         parts: FimParts | None = None,
         no_leading_space: bool = False,
         background: bool = False,
+        avoid_repeat: bool = False,
     ) -> GenerationRequest:
-        """The engine request for this prompt."""
+        """The engine request for this prompt.
+
+        ``avoid_repeat``: on a blank line, ask the engine for another first line than the
+        line that follows (:attr:`GenerationRequest.avoid_line`).
+        """
         return GenerationRequest(
             prompt=self.prompt.text,
             max_tokens=max_tokens,
@@ -50,6 +55,7 @@ class Infill:
             parts=parts,
             no_leading_space=no_leading_space,
             background=background,
+            avoid_line=line_after_blank_cursor(self.context) if avoid_repeat else "",
         )
 
     def clean(self, text: str, *, truncated: bool) -> Cleaned:
@@ -57,6 +63,19 @@ class Infill:
         return clean_completion(
             text, self.context, healed=self.prompt.healed, stop=self.stop, truncated=truncated
         )
+
+
+def line_after_blank_cursor(context: CompletionContext) -> str:
+    """The first non-blank line after the cursor, stripped, when the cursor line is blank.
+
+    "" when the cursor line holds text, or nothing follows within the suffix window.
+    """
+    if context.line_prefix.strip() or context.line_suffix.strip():
+        return ""
+    for line in context.suffix.split("\n")[1:]:
+        if line.strip():
+            return line.strip()
+    return ""
 
 
 def fim_parts(prompt: Prompt, uri: str) -> FimParts:
