@@ -36,6 +36,9 @@ def test_bench_replays_one_body_against_codels_and_the_baseline(tmp_path):
     for run in (codels, baseline):
         assert run["requests"] > 0 and run["answered"] > 0
         assert run["p50_ms"] is not None and run["p50_ms"] <= run["p95_ms"] <= run["p99_ms"]
+        # Every typing request is of one kind (mid-line, new line, after accept).
+        typing = [run["kinds"][kind] for kind in ("mid-line", "new line", "after accept")]
+        assert sum(row["requests"] for row in typing) == run["requests"], run["kinds"]
     # The server's own counters came back over codels/stats.
     assert codels["model_runs"] + codels["typed_ahead"] + codels["cache_hits"] >= 1
     assert 0.0 <= codels["kv_reuse"] <= 1.0

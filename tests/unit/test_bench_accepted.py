@@ -113,6 +113,7 @@ async def test_the_replay_presses_tab_only_on_a_suggestion_that_is_what_was_type
         await client.stop()  # type: ignore[no-untyped-call]
     first, last = figures.requests
     assert first.text == "return sum(items)" and first.tab and first.accepted
+    assert (first.kind, last.kind) == ("new line", "after accept")
     assert last.answered is not None and not last.tab and not last.accepted
     summary = figures.summary()
     assert (summary["tab_accepts"], summary["accepted"]) == (1, 1)

@@ -5,9 +5,11 @@ over LSP as an editor drives it (a ``didChange`` per key, a request after the de
 ``$/cancelRequest`` when a key comes meanwhile; Tab, pressed on a suggestion that is what the
 person typed next, runs the item's ``codels.accepted`` command, and the figures count the
 accepts the server counted), and through a naive client of the same model in this process
-(raw FIM prompt, no caches, no cancellation, one request at a time). ``--json`` records the
-figures with machine, model, sha256, settings and git commit. This module imports config,
-engines, positions, the shared report header, the replay, lsprotocol and pygls's client.
+(raw FIM prompt, no caches, no cancellation, one request at a time). Every request is of a kind
+(:mod:`codels.tools.request_kinds`: mid-line, new line, after accept), with figures per kind
+beside the pauses of reading's. ``--json`` records the figures with machine, model, sha256,
+settings and git commit. This module imports config, engines, positions, the shared report
+header, the replay, the request kinds, lsprotocol and pygls's client.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from codels.config import Settings, camel_case
 from codels.engines.base import Engine, GenerationRequest
 from codels.engines.switch import BackendEngine
 from codels.positions import LineIndex
+from codels.tools.pauses import KINDS as PAUSE_KINDS
 from codels.tools.pauses import (
     PauseRequest,
     PauseRound,
@@ -46,6 +49,13 @@ from codels.tools.pauses import (
 )
 from codels.tools.replay import Keystroke, Session, TypingModel, corpus_sessions
 from codels.tools.report import report_header
+from codels.tools.request_kinds import (
+    TYPING_KINDS,
+    format_kinds,
+    kind_rows,
+    percentile,
+    request_kind,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +86,8 @@ class Request:
     """The replay accepted this suggestion with Tab (and ran its command)."""
     accepted: bool = False
     """The server counted that accept (it remembered the suggestion)."""
+    kind: str = ""
+    """Mid-line, new line or after accept (see :mod:`~codels.tools.request_kinds`)."""
 
     @property
     def latency_ms(self) -> float | None:
@@ -108,28 +120,23 @@ class RunFigures:
             "shown": len(shown),
             "useful": len(useful),
             "useful_rate": len(useful) / len(shown) if shown else 0.0,
-            "p50_ms": _percentile(latencies, 50),
-            "p95_ms": _percentile(latencies, 95),
-            "p99_ms": _percentile(latencies, 99),
+            "p50_ms": percentile(latencies, 50),
+            "p95_ms": percentile(latencies, 95),
+            "p99_ms": percentile(latencies, 99),
             "mean_ms": statistics.fmean(latencies) if latencies else None,
-            "shown_p50_ms": _percentile(shown_latencies, 50),
-            "shown_p95_ms": _percentile(shown_latencies, 95),
+            "shown_p50_ms": percentile(shown_latencies, 50),
+            "shown_p95_ms": percentile(shown_latencies, 95),
             "tab_accepts": sum(r.tab for r in self.requests),
             "accepted": accepted,
             "accepted_rate": accepted / len(shown) if shown else 0.0,
             "peak_rss_mib": self.peak_rss_mib,
         }
         out.update(self.server)
+        out["kinds"] = kind_rows(self.requests, TYPING_KINDS)
         if self.pauses:
+            out["kinds"].update(kind_rows(self.pauses, PAUSE_KINDS))
             out["pauses"] = pause_summary(self.pauses)
         return out
-
-
-def _percentile(ordered: Sequence[float], percent: float) -> float | None:
-    if not ordered:
-        return None
-    rank = max(0, min(len(ordered) - 1, round(percent / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
 
 
 def _matches(suggestion: str, expected: str) -> bool:
@@ -272,11 +279,14 @@ async def _replay_session(
             continue
         await asyncio.sleep(debounce)
         cursor = key.offset + len(key.text)
+        # Tab was pressed, if at all, on the request before this one, at the top of the loop.
+        after_accept = pending is not None and pending[2].tab
         record = Request(
             session.name,
             index,
             time.monotonic(),
             expected=_expected_after(session.final_text, text, cursor),
+            kind=request_kind(text, cursor, after_accept=after_accept),
         )
         figures.requests.append(record)
         msg_id, future = _request_inline_completion(client, uri, _position(text, cursor))
@@ -405,6 +415,7 @@ async def replay_baseline(
                 index,
                 time.monotonic(),
                 expected=_expected_after(session.final_text, text, cursor),
+                kind=request_kind(text, cursor),  # it never presses Tab
             )
             figures.requests.append(record)
             request = GenerationRequest(
@@ -436,6 +447,8 @@ class BenchOptions:
     typing: TypingModel = field(default_factory=TypingModel)
     debounce: float = 0.1
     bodies: int = 3
+    gaps: int = 2
+    """Statement lines per file typed back in between existing ones (a session of their own)."""
     seed: int = 0
     baseline: bool = True
     pause_rounds: int = 3
@@ -455,7 +468,9 @@ def run_bench(
     options: BenchOptions, settings: Settings, *, log_file: str | None = None
 ) -> dict[str, Any]:
     """Run the codels replay, then the baseline; return the figures as a JSON-ready dict."""
-    sessions = corpus_sessions(options.files, options.typing, options.seed, bodies=options.bodies)
+    sessions = corpus_sessions(
+        options.files, options.typing, options.seed, bodies=options.bodies, gaps=options.gaps
+    )
     open_file = options.open_file or default_open_file()
     pauses = (
         plan_pauses(open_file.read_text(encoding="utf-8"), options.pause_rounds)
@@ -479,6 +494,7 @@ def run_bench(
         "replay": {
             "files": [path.name for path in options.files],
             "keystrokes": sum(len(s.keystrokes) for s in sessions),
+            "gaps": options.gaps,
             "typed_seconds": round(sum(k.gap for s in sessions for k in s.keystrokes), 1),
             "chars_per_second": options.typing.chars_per_second,
             "line_end_pause": options.typing.line_end_pause,
@@ -557,7 +573,8 @@ def format_report(figures: dict[str, Any]) -> str:
     lines = [
         f"codels bench: {replay['keystrokes']} keystrokes in {len(replay['files'])} files "
         f"({replay['typed_seconds']} s of typing), model {figures['model']['name']}, "
-        f"{figures['model']['threads']} threads",
+        f"{figures['model']['threads']} threads"
+        + (f"; {replay['gaps']} lines a file typed between others" if replay.get("gaps") else ""),
         "latency from request to answer; 'shown': answers that carried a suggestion",
         f"{'run':<9} {'requests':>8} {'answered':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
         f"{'shown':>6} {'shown p50':>9} {'shown p95':>9} {'useful':>7}",
@@ -581,6 +598,8 @@ def format_report(figures: dict[str, Any]) -> str:
             value = codels[key]
             shown = f"{value:.2f}" if isinstance(value, float) else str(value)
             lines.append(f"  {label}: {shown}")
+    if any(run.get("kinds") for run in figures["runs"].values()):
+        lines.extend(format_kinds(figures["runs"]))
     if codels.get("pauses"):
         lines.extend(format_pauses(codels["pauses"], replay))
     if "speedup_p50" in figures:

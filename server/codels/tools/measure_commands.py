@@ -98,6 +98,12 @@ def add_bench_parser(commands: Commands) -> None:
         "--files", nargs="+", type=Path, help="Python files to type (default: the shipped corpus)"
     )
     bench.add_argument("--bodies", type=int, default=3, help="function bodies typed per file")
+    bench.add_argument(
+        "--gaps",
+        type=int,
+        default=2,
+        help="statement lines per file typed back in between existing ones (0: none)",
+    )
     bench.add_argument("--seed", type=int, default=0, help="seed of the typing rhythm")
     bench.add_argument("--cps", type=float, default=12.0, help="typing speed, characters/s")
     bench.add_argument(
@@ -274,14 +280,17 @@ def run_bench_command(args: argparse.Namespace) -> int:
     missing = [str(path) for path in files if not path.is_file()]
     if missing:
         raise UsageError(f"cannot read {', '.join(missing)}")
-    if args.bodies < 1 or args.cps <= 0 or args.debounce < 0:
-        raise UsageError("--bodies must be at least 1, --cps above 0, --debounce at least 0")
+    if args.bodies < 1 or args.gaps < 0 or args.cps <= 0 or args.debounce < 0:
+        raise UsageError(
+            "--bodies must be at least 1, --gaps at least 0, --cps above 0, --debounce at least 0"
+        )
     settings = settings_from(args)
     options = BenchOptions(
         files=files,
         typing=TypingModel(chars_per_second=args.cps, line_end_pause=args.line_pause),
         debounce=args.debounce,
         bodies=args.bodies,
+        gaps=args.gaps,
         seed=args.seed,
         baseline=not args.no_baseline,
         pause_rounds=max(0, args.pause_rounds),
