@@ -438,6 +438,26 @@ def test_in_a_long_declaration_the_judge_parses_the_statements_around_the_cursor
     assert judge.adds_errors("if x0 {")
 
 
+def test_a_header_written_again_over_its_body_is_judged_on_the_whole_file():
+    # The line "if ok {" was deleted and is written again: the body and its "}" are still
+    # there, beyond the window of statements around the cursor, which alone would see the new
+    # "{" left open.
+    lines = "".join(f"\tx{i} := {i}\n" for i in range(400))
+    source = f"package a\n\nfunc f(ok bool) {{\n{lines}\t█\n\t\tx0 = 1\n\t}}\n{lines}}}\n"
+    judge = context_in("go", source).judge
+    assert judge is not None and judge.wider is not None
+    assert judge.errors_with("if ok {") > judge.baseline_errors  # what the window alone says
+    assert not judge.adds_errors("if ok {")
+    assert judge.adds_errors("if ok {\n\t\tif x1 {")  # one "{" more than the file closes
+    assert judge.adds_errors("if ok (")  # the file closes no "("
+    ts_lines = "".join(f"    const y{i} = {i};\n" for i in range(200))
+    source = (
+        "function f(ok: boolean) {\n  for (const k of []) {\n"
+        f"{ts_lines}    █\n      g(k);\n    }}\n{ts_lines}  }}\n}}\n"
+    )
+    assert clean("typescript", source, " if (ok) {\n      g(k);\n") == "if (ok) {"
+
+
 # -- context -------------------------------------------------------------------------------------
 
 TS_SOURCE = """import fs from "fs";

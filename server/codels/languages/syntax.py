@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import tree_sitter
 
 from codels.languages.base import Language
+from codels.languages.lines import bracket_balance
 from codels.languages.registry import language_named
 from codels.positions import utf8_bytes
 
@@ -53,6 +54,10 @@ class SyntaxJudge:
     """The window's text before the cursor."""
     after: str
     """The window's text after the cursor."""
+    wider: SyntaxJudge | None = None
+    """A judge over more of the document, asked when this window refuses an insertion that
+    leaves a bracket open: the bracket may close beyond the window (a header written again
+    over a body that is still there, as in ``if (ok) {`` above its statements and ``}``)."""
 
     def errors_with(self, insertion: str) -> int:
         """Count syntax errors in the window with ``insertion`` at the cursor."""
@@ -71,10 +76,26 @@ class SyntaxJudge:
         that Python refuses, such as a line indented deeper than the block it is in.
         """
         if self.errors_with(insertion) > self.baseline_errors:
-            return True
+            return not self._wider_accepts(insertion)
         return self.language.first_error_line is not None and self._adds_validator_error(
             insertion, self.language.first_error_line
         )
+
+    def _wider_accepts(self, insertion: str) -> bool:
+        """Whether an insertion that leaves brackets open fits the wider window.
+
+        The text after the cursor must close more brackets than the text before it leaves
+        open, by at least as many as the insertion opens (the bracket a header opens is the
+        one a closing bracket further on was missing; a second one would stay open), and the
+        wider window must have no more errors with it than without. (Brackets are counted in
+        the text as it is: one inside a string or comment can tip a close call.)
+        """
+        wider = self.wider
+        if wider is None:
+            return False
+        opened = bracket_balance(insertion)[0]
+        room = bracket_balance(wider.after)[1] - bracket_balance(wider.before)[0]
+        return 0 < opened <= room and wider.errors_with(insertion) <= wider.baseline_errors
 
     @property
     def parses(self) -> bool:

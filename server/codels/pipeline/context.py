@@ -29,6 +29,9 @@ JUDGE_LINES_AFTER = 100
 JUDGE_MAX_CHARS_BEFORE = 20_000
 JUDGE_MAX_CHARS_AFTER = 5_000
 """Most characters on either side of the cursor that the syntax judge parses."""
+WIDER_JUDGE_CHARS = 200_000
+"""Most characters on either side of the cursor that the wider judge parses (see
+:attr:`~codels.languages.syntax.SyntaxJudge.wider`): whole files of a few thousand lines."""
 
 # Characters that may stand right of the cursor without ruling a completion out (the language
 # says which: its closing_chars): an editor that pairs brackets and quotes leaves ")", "):" or
@@ -329,7 +332,16 @@ def _judge_for(
     # Bounded in characters too: on a megabyte-long line, lines are no bound at all.
     start = max(start, offset - JUDGE_MAX_CHARS_BEFORE)
     end = min(end, offset + JUDGE_MAX_CHARS_AFTER)
-    return SyntaxJudge(language=language, before=text[start:offset], after=text[offset:end])
+    wide_start = max(0, offset - WIDER_JUDGE_CHARS)
+    wide_end = min(len(text), offset + WIDER_JUDGE_CHARS)
+    wider = None
+    if start > wide_start or end < wide_end:
+        wider = SyntaxJudge(
+            language=language, before=text[wide_start:offset], after=text[offset:wide_end]
+        )
+    return SyntaxJudge(
+        language=language, before=text[start:offset], after=text[offset:end], wider=wider
+    )
 
 
 def _part_window(
